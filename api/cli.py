@@ -1,0 +1,116 @@
+"""The `aduan` command line: a Flask CLI group (`flask --app api …` works too)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from api.extensions import db
+from engine import directory, lifecycle, processes
+from engine.errors import EngineError
+
+
+def _create_app() -> Flask:
+    from api import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
+def main() -> None:
+    """Aduan: complaint case management on a BPMN engine."""
+
+
+def _fail(exc: EngineError) -> None:
+    details = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in exc.errors.items())
+    raise click.ClickException(f"{exc.message}{' — ' + details if details else ''}")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--timer-interval", default=30.0, show_default=True, help="seconds between in-process timer sweeps")
+@with_appcontext
+def serve(host: str, port: int, timer_interval: float) -> None:
+    """Run the API with timers in-process (the embedded default; migrates and deploys the default flow)."""
+    from flask_migrate import upgrade
+
+    from workers.scheduler import start_in_process
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    upgrade()
+    processes.deploy_defaults(db.session)
+    db.session.commit()
+    start_in_process(app, timer_interval)
+    click.echo(f"Aduan is running at http://{host}:{port}/api/v1 (database {db.engine.url.render_as_string()})")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@click.group("agencies")
+def agencies() -> None:
+    """Manage the agency tree."""
+
+
+@agencies.command("create")
+@click.argument("code")
+@click.option("--name", required=True)
+@click.option("--parent", default=None, help="parent agency code (CODE must be PARENT.<name>)")
+@click.option("--desk", is_flag=True, help="this agency hosts the verifiers of its jurisdiction")
+@with_appcontext
+def agencies_create(code: str, name: str, parent: str | None, desk: bool) -> None:
+    try:
+        directory.create_agency(db.session, code, name, parent, desk)
+        db.session.commit()
+    except EngineError as exc:
+        db.session.rollback()
+        _fail(exc)
+    click.echo(f"agency {code} created")
+
+
+@click.group("processes")
+def processes_group() -> None:
+    """Deploy and list process definitions."""
+
+
+@processes_group.command("deploy")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--by", "deployed_by", default="cli", show_default=True)
+@with_appcontext
+def processes_deploy(files: tuple[Path, ...], deployed_by: str) -> None:
+    """Deploy BPMN, DMN and form-schema FILES as the next version (the shipped default when none given)."""
+    sources = {f.name: f.read_text(encoding="utf-8") for f in files} or processes.read_files(
+        processes.DEFAULT_BPMN_DIR
+    )
+    try:
+        version = processes.deploy(db.session, sources, deployed_by)
+        db.session.commit()
+    except EngineError as exc:
+        db.session.rollback()
+        _fail(exc)
+    click.echo(f"{version.key} version {version.version} active ({version.hash[:12]})")
+
+
+@click.group("timers")
+def timers_group() -> None:
+    """Fire SLA timers."""
+
+
+@timers_group.command("run-due")
+@with_appcontext
+def timers_run_due() -> None:
+    """Fire every timer due now, synchronously."""
+    fired = lifecycle.run_due(db.session, settings=current_app.extensions["aduan.settings"])
+    click.echo(f"fired timers of {fired} case(s)")
+
+
+def register(app: Flask) -> None:
+    for command in (serve, agencies, processes_group, timers_group):
+        app.cli.add_command(command)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

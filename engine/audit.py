@@ -1,0 +1,107 @@
+"""The audit trail: append-only events per case, hash-chained (`hash = sha256(prev_hash ‖ canonical event)`).
+
+Every command appends its events in its own transaction. The case row carries the last sequence number
+and hash, so appending needs no extra read, and two writers of one case cannot both append: the case's
+optimistic version (and the unique (case, seq) key) lets only one commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from engine.access import Actor
+from engine.cases import Case
+from engine.db import Base, JSONType, UTCDateTime, utcnow
+
+
+class Event(Base):
+    """One thing that happened to a case."""
+
+    __tablename__ = "event"
+    __table_args__ = (sa.UniqueConstraint("case_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), index=True)
+    seq: Mapped[int]
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    type: Mapped[str] = mapped_column(sa.String(40), index=True)
+    actor: Mapped[str] = mapped_column(sa.String(64))
+    actor_role: Mapped[str] = mapped_column(sa.String(32))
+    task: Mapped[str | None] = mapped_column(sa.String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+def canonical(event: Event, tracking_id: str) -> bytes:
+    """The bytes an event's hash covers: every field but the hashes, in a fixed JSON form."""
+    body = {
+        "case": tracking_id,
+        "seq": event.seq,
+        "at": event.at.isoformat(),
+        "type": event.type,
+        "actor": event.actor,
+        "actor_role": event.actor_role,
+        "task": event.task,
+        "data": event.data,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def chain_hash(prev_hash: str, event: Event, tracking_id: str) -> str:
+    return hashlib.sha256(prev_hash.encode() + canonical(event, tracking_id)).hexdigest()
+
+
+def append(
+    session: Session, case: Case, type: str, actor: Actor, data: dict[str, Any], task: str | None = None
+) -> Event:
+    """Append an event to `case`'s chain (the caller's transaction commits it with the command)."""
+    event = Event(
+        case_id=case.id,
+        seq=case.event_seq + 1,
+        at=utcnow(),
+        type=type,
+        actor=actor.username,
+        actor_role=actor.role,
+        task=task,
+        data=json.loads(json.dumps(data, default=str)),
+        prev_hash=case.event_hash,
+    )
+    event.hash = chain_hash(event.prev_hash, event, case.tracking_id)
+    case.event_seq, case.event_hash = event.seq, event.hash
+    session.add(event)
+    return event
+
+
+def history(session: Session, case: Case) -> list[Event]:
+    return list(session.scalars(sa.select(Event).where(Event.case_id == case.id).order_by(Event.seq)))
+
+
+@dataclass(frozen=True)
+class BrokenLink:
+    """The first event whose sequence, link or hash does not match the chain."""
+
+    seq: int
+    reason: str
+
+
+def verify_chain(events: Iterable[Event], tracking_id: str) -> BrokenLink | None:
+    """None when the events form an unbroken chain from seq 1, else the first broken link."""
+    prev = ""
+    for expected_seq, event in enumerate(events, start=1):
+        if event.seq != expected_seq:
+            return BrokenLink(expected_seq, f"sequence gap: found {event.seq}")
+        if event.prev_hash != prev:
+            return BrokenLink(event.seq, "prev_hash does not match the previous event")
+        if chain_hash(prev, event, tracking_id) != event.hash:
+            return BrokenLink(event.seq, "hash does not match the event's content")
+        prev = event.hash
+    return None

@@ -1,0 +1,113 @@
+"""The case (a complaint) row: workflow state plus the read-model columns kept in step on every save."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from engine.db import Base, JSONType, UTCDateTime, utcnow
+from engine.errors import NotFound
+
+TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+class Status(StrEnum):
+    """`complaint.status`, set by the diagram (`escalated` is a flag, not a status)."""
+
+    SUBMITTED = "submitted"
+    NEEDS_INFO = "needs_info"
+    DISPOSITIONED = "dispositioned"
+    IN_PROGRESS = "in_progress"
+    AWAITING_REPORTER = "awaiting_reporter"
+    CLOSED = "closed"
+    ARCHIVED = "archived"
+
+
+class Case(Base):
+    """A complaint. `state` is the workflow without its spec; everything else is queryable read model."""
+
+    __tablename__ = "complaint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_id: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    reporter_token_hash: Mapped[str] = mapped_column(sa.String(64))
+    process_version_id: Mapped[int] = mapped_column(sa.ForeignKey("process_version.id"), index=True)
+    serializer_version: Mapped[str] = mapped_column(sa.String(10))
+    state: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    version: Mapped[int] = mapped_column(default=1)
+
+    status: Mapped[str] = mapped_column(sa.String(20), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(32), default="complaint")
+    category: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    agency: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    desk: Mapped[str] = mapped_column(sa.String(200), index=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    location: Mapped[str | None] = mapped_column(sa.String(300))
+    occurred_on: Mapped[date | None] = mapped_column(sa.Date)
+    channel: Mapped[str] = mapped_column(sa.String(32), default="web")
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    confidential: Mapped[bool] = mapped_column(default=False)
+    reporter: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    reporter_username: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+
+    escalated: Mapped[bool] = mapped_column(default=False, index=True)
+    escalation_level: Mapped[int] = mapped_column(default=0)
+    close_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    rating: Mapped[int | None]
+    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    event_seq: Mapped[int] = mapped_column(default=0)
+    event_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class FollowUp(Base):
+    """An agency's answer to the reporter (tindak lanjut), as the diagram recorded it."""
+
+    __tablename__ = "follow_up"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    agency: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    message: Mapped[str] = mapped_column(sa.Text)
+    author: Mapped[str] = mapped_column(sa.String(64))
+
+
+def new_tracking_id() -> str:
+    """A public, unguessable case number such as `ADU-7K3F-9QXM`."""
+    chars = "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8))
+    return f"ADU-{chars[:4]}-{chars[4:]}"
+
+
+def new_reporter_token() -> tuple[str, str]:
+    """A secret for a guest reporter and the hash stored in its place."""
+    token = secrets.token_urlsafe(24)
+    return token, hash_token(token)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def get_case(session: Session, tracking_id: str) -> Case:
+    """The case with this tracking id (unscoped: callers scope before exposing it)."""
+    case = session.scalars(sa.select(Case).where(Case.tracking_id == tracking_id)).first()
+    if case is None:
+        raise NotFound(f"no complaint {tracking_id!r}")
+    return case
+
+
+def follow_ups(session: Session, case: Case) -> list[FollowUp]:
+    return list(session.scalars(sa.select(FollowUp).where(FollowUp.case_id == case.id).order_by(FollowUp.id)))

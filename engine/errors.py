@@ -1,0 +1,35 @@
+"""Errors the engine raises; the API maps each to one HTTP status."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class EngineError(Exception):
+    """Base of every error a caller of the engine may handle."""
+
+    def __init__(self, message: str, errors: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors: dict[str, Any] = dict(errors or {})
+
+
+class NotFound(EngineError):
+    """The thing does not exist or is not visible to the caller (HTTP 404)."""
+
+
+class Forbidden(EngineError):
+    """The caller is known but may not do this (HTTP 403)."""
+
+
+class Conflict(EngineError):
+    """The command lost a race or the case is not in a state that accepts it (HTTP 409)."""
+
+
+class InvalidData(EngineError):
+    """The command's data is invalid; `errors` maps each field to its messages (HTTP 422)."""
+
+
+class InvalidProcess(EngineError):
+    """A process definition failed validation; `errors` lists every finding (HTTP 422)."""

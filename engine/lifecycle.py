@@ -1,0 +1,374 @@
+"""The commands of a case's lifecycle: start, claim, complete a task, reporter reply, fire timers.
+
+Each command is one transaction on one case row: restore the workflow, apply the command, run engine
+steps, save the state, refresh the read models, append the audit event. The case's optimistic `version`
+makes a concurrent second writer fail with `Conflict` and leaves nothing of it behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from engine import audit, forms, serialization, tasks, timers
+from engine.access import SYSTEM, Actor
+from engine.calendar_days import load_calendar
+from engine.cases import Case, FollowUp, Status, new_reporter_token, new_tracking_id
+from engine.db import utcnow
+from engine.directory import Agency, desk_for, in_subtree
+from engine.errors import Conflict, InvalidData
+from engine.processes import DEFAULT_KEY, ParsedProcess, ProcessVersion, active_version, parsed_for
+from engine.scripting import CaseEffects, script_engine
+from engine.settings import DEFAULT_SETTINGS, Settings
+from engine.tasks import TaskRecord
+
+KINDS = ("complaint", "aspiration", "information_request", "complaint_investigation")
+REPLY_MESSAGE = "reporter_replied"
+FINAL_STATUSES = frozenset({Status.CLOSED, Status.ARCHIVED})
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a reporter (or staff typing in a letter, SMS or suggestion-box slip) submits."""
+
+    title: str
+    body: str
+    kind: str = "complaint"
+    category: str | None = None
+    agency: str | None = None
+    location: str | None = None
+    occurred_on: date | None = None
+    channel: str = "web"
+    anonymous: bool = False
+    confidential: bool = False
+    reporter: dict[str, Any] | None = None
+    reporter_username: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What a command left: the case, the tasks it opened and, for a new case, the reporter's secret."""
+
+    case: Case
+    next_tasks: list[TaskRecord] = field(default_factory=list)
+    reporter_token: str | None = None
+
+
+@dataclass
+class Run:
+    """A case restored for one command."""
+
+    case: Case
+    parsed: ParsedProcess
+    wf: BpmnWorkflow
+    effects: CaseEffects
+    engine: PythonScriptEngine
+    completed_before: set[UUID]
+
+
+@contextmanager
+def transaction(session: Session) -> Iterator[None]:
+    """Commit the command, or roll all of it back; a lost optimistic race becomes `Conflict`."""
+    try:
+        yield
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise Conflict("the case was changed by another command; reload and retry") from exc
+    except IntegrityError as exc:
+        session.rollback()
+        if "seq" in str(exc.orig) or "uq_event" in str(exc.orig):
+            raise Conflict("the case was changed by another command; reload and retry") from exc
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _completed_ids(wf: BpmnWorkflow) -> set[UUID]:
+    return {t.id for t in wf.get_tasks(state=TaskState.COMPLETED)}
+
+
+def _passed(wf: BpmnWorkflow, before: set[UUID]) -> list[str]:
+    """BPMN ids of the diagram elements completed since `before`, in order."""
+    done = [t for t in wf.get_tasks(state=TaskState.COMPLETED) if t.id not in before]
+    done.sort(key=lambda t: t.last_state_change)
+    return [t.task_spec.bpmn_id for t in done if t.task_spec.bpmn_id]
+
+
+def _restore(session: Session, case: Case, settings: Settings) -> Run:
+    version = session.get_one(ProcessVersion, case.process_version_id)
+    parsed = parsed_for(version)
+    effects = CaseEffects(agency=case.agency)
+    engine = script_engine(load_calendar(session, settings), effects)
+    wf = serialization.load(
+        case.state, case.serializer_version, parsed.spec, parsed.subprocess_specs, engine, version.spec
+    )
+    return Run(case, parsed, wf, effects, engine, _completed_ids(wf))
+
+
+FACT_COLUMNS = ("status", "agency", "category", "kind", "anonymous", "confidential", "escalated")
+
+
+def _apply_facts(case: Case, facts: dict[str, Any]) -> dict[str, list[Any]]:
+    """Mirror the diagram's `update_case` facts into the row; returns {column: [old, new]} of changes."""
+    changes: dict[str, list[Any]] = {}
+    for name, value in facts.items():
+        if name == "escalation_level":
+            value = max(int(value), case.escalation_level)
+        old = getattr(case, name)
+        if old != value:
+            changes[name] = [old, value]
+            setattr(case, name, value)
+    return changes
+
+
+def _save(
+    session: Session,
+    run: Run,
+    actor: Actor,
+    event_type: str,
+    data: dict[str, Any],
+    task: str | None = None,
+    completed: str | None = None,
+) -> Outcome:
+    """Persist the workflow and every read model derived from it, and append the command's event."""
+    case, now = run.case, utcnow()
+    case.state = serialization.dump(run.wf)
+    case.serializer_version = serialization.SERIALIZER_VERSION
+    changes = _apply_facts(case, run.effects.facts)
+    if case.status in FINAL_STATUSES and case.closed_at is None:
+        case.closed_at = now
+    case.next_timer_at = timers.next_timer_at(run.wf)
+    case.updated_at = now
+    for item in run.effects.follow_ups:
+        session.add(FollowUp(case_id=case.id, at=now, agency=item["agency"], message=item["message"], author=actor.username))
+    new_ids = tasks.sync(session, case.id, run.wf, run.engine, actor, completed)
+    session.flush()
+    opened = [session.get_one(TaskRecord, tid) for tid in new_ids]
+    event_data = {
+        **data,
+        "changes": changes,
+        "elements": _passed(run.wf, run.completed_before),
+        "opened": [{"id": t.id, "name": t.name, "due_at": t.due_at} for t in opened],
+    }
+    if run.effects.follow_ups:
+        event_data["follow_ups"] = run.effects.follow_ups
+    if run.effects.notifications:
+        event_data["notifications"] = run.effects.notifications
+    audit.append(session, case, event_type, actor, event_data, task=task)
+    session.flush()
+    return Outcome(case, opened)
+
+
+def _check_submission(session: Session, sub: Submission) -> None:
+    errors: dict[str, list[str]] = {}
+    if not sub.title.strip():
+        errors["title"] = ["must not be blank"]
+    if not sub.body.strip():
+        errors["body"] = ["must not be blank"]
+    if sub.kind not in KINDS:
+        errors["kind"] = [f"must be one of {', '.join(KINDS)}"]
+    if sub.agency is not None and session.get(Agency, sub.agency) is None:
+        errors["agency"] = [f"no agency {sub.agency!r}"]
+    if errors:
+        raise InvalidData("invalid complaint", errors)
+
+
+def start_case(
+    session: Session, sub: Submission, actor: Actor | None = None, settings: Settings = DEFAULT_SETTINGS
+) -> Outcome:
+    """Submit a complaint: a new case on the active default process, run to its first wait."""
+    actor = actor or Actor(username=sub.reporter_username or "guest", role="reporter")
+    with transaction(session):
+        _check_submission(session, sub)
+        desk = desk_for(session, sub.agency, settings.default_jurisdiction)
+        version = active_version(session, DEFAULT_KEY)
+        assert version is not None
+        token, token_hash = new_reporter_token()
+        case = Case(
+            tracking_id=new_tracking_id(),
+            reporter_token_hash=token_hash,
+            process_version_id=version.id,
+            serializer_version=serialization.SERIALIZER_VERSION,
+            state=b"",
+            status=Status.SUBMITTED,
+            desk=desk.code,
+            **{k: getattr(sub, k) for k in _SUBMISSION_COLUMNS},
+        )
+        session.add(case)
+        session.flush()
+        run = _new_run(session, case, version, settings, sub, desk.code)
+        run.wf.do_engine_steps()
+        data = {k: getattr(sub, k) for k in ("kind", "category", "agency", "channel", "anonymous", "confidential")}
+        outcome = _save(session, run, actor, "submitted", data)
+        outcome.reporter_token = token
+    return outcome
+
+
+_SUBMISSION_COLUMNS = (
+    "title", "body", "kind", "category", "agency", "location", "occurred_on", "channel",
+    "anonymous", "confidential", "reporter", "reporter_username",
+)  # fmt: skip
+
+
+def _new_run(
+    session: Session, case: Case, version: ProcessVersion, settings: Settings, sub: Submission, desk: str
+) -> Run:
+    parsed = parsed_for(version)
+    effects = CaseEffects(agency=sub.agency)
+    engine = script_engine(load_calendar(session, settings), effects)
+    wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=engine)
+    start = {
+        "kind": sub.kind,
+        "category": sub.category,
+        "agency": sub.agency,
+        "desk": desk,
+        "channel": sub.channel,
+        "anonymous": sub.anonymous,
+        "confidential": sub.confidential,
+    }
+    wf.get_next_task(spec_name="Start").data.update(start)
+    return Run(case, parsed, wf, effects, engine, set())
+
+
+def claim_task(session: Session, actor: Actor, task_id: str) -> TaskRecord:
+    """Take a READY task for oneself; Conflict when someone else holds it."""
+    with transaction(session):
+        row = tasks.get_task(session, actor, task_id)
+        tasks.ensure_ready_for(row, actor)
+        if row.assignee != actor.username:
+            row.assignee = actor.username
+            case = session.get_one(Case, row.case_id)
+            case.updated_at = utcnow()
+            audit.append(session, case, "task_claimed", actor, {"task_id": row.id}, task=row.name)
+    return row
+
+
+def _form_formats(session: Session, case: Case) -> dict[str, Any]:
+    def agency(value: object) -> bool:
+        return not isinstance(value, str) or session.get(Agency, value) is not None
+
+    def unit(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        below = case.agency is not None and value != case.agency and in_subtree(value, case.agency)
+        return below and session.get(Agency, value) is not None
+
+    return {"agency": agency, "agency-unit": unit}
+
+
+def complete_task(
+    session: Session, actor: Actor, task_id: str, data: Any, settings: Settings = DEFAULT_SETTINGS
+) -> Outcome:
+    """Complete a READY user task with form data validated against the task's JSON Schema."""
+    with transaction(session):
+        row = tasks.get_task(session, actor, task_id)
+        tasks.ensure_ready_for(row, actor)
+        case = session.get_one(Case, row.case_id)
+        run = _restore(session, case, settings)
+        task = run.wf.get_task_from_id(UUID(row.id))
+        if task.state != TaskState.READY:
+            raise Conflict(f"task {row.id} is no longer ready")
+        clean = forms.validate(run.parsed.forms[row.form], data, _form_formats(session, case))
+        task.data.update(clean)
+        task.run()
+        run.wf.do_engine_steps()
+        outcome = _save(session, run, actor, "task_completed", {"task_id": row.id, "input": clean}, row.name, row.id)
+        _reassign(session, row, clean, case)
+    return outcome
+
+
+def _reassign(session: Session, row: TaskRecord, data: dict[str, Any], case: Case) -> None:
+    """A task with a `reassigns` property hands the named open task to `data['assignee']`, if given."""
+    assignee = data.get("assignee")
+    if not row.reassigns or not assignee:
+        return
+    session.execute(
+        sa.update(TaskRecord)
+        .where(TaskRecord.case_id == case.id, TaskRecord.name == row.reassigns, TaskRecord.state == "ready")
+        .values(assignee=assignee)
+    )
+
+
+def check_reply(reply: Any) -> dict[str, Any]:
+    """The reporter's reply `{message, satisfied?, rating?}`, or InvalidData naming the field."""
+    if not isinstance(reply, dict):
+        raise InvalidData("invalid reply", {"reply": ["must be an object"]})
+    errors: dict[str, list[str]] = {}
+    message, satisfied, rating = reply.get("message"), reply.get("satisfied"), reply.get("rating")
+    if not isinstance(message, str) or not message.strip() or len(message) > 5000:
+        errors["message"] = ["a non-blank text of at most 5000 characters"]
+    if satisfied is not None and not isinstance(satisfied, bool):
+        errors["satisfied"] = ["must be true or false"]
+    if rating is not None and (isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5):
+        errors["rating"] = ["an integer from 1 to 5"]
+    unknown = set(reply) - {"message", "satisfied", "rating"}
+    for name in unknown:
+        errors[name] = ["unknown field"]
+    if errors:
+        raise InvalidData("invalid reply", errors)
+    return {"message": message, "satisfied": satisfied, "rating": rating}
+
+
+def reporter_reply(
+    session: Session, case: Case, reply: Any, actor: Actor | None = None, settings: Settings = DEFAULT_SETTINGS
+) -> Outcome:
+    """Deliver the reporter's reply as the `reporter_replied` message; Conflict when nothing waits for it."""
+    actor = actor or Actor(username=case.reporter_username or "reporter", role="reporter")
+    with transaction(session):
+        payload = check_reply(reply)
+        run = _restore(session, case, settings)
+        event = BpmnEvent(MessageEventDefinition(REPLY_MESSAGE), payload=payload)
+        if not run.wf.get_tasks(state=TaskState.WAITING, catches_event=event):
+            raise Conflict(f"complaint {case.tracking_id} is not waiting for a reply (status {case.status})")
+        try:
+            run.wf.send_event(event)
+        except WorkflowException as exc:
+            raise Conflict(str(exc)) from exc
+        run.wf.do_engine_steps()
+        outcome = _save(session, run, actor, "reporter_replied", {"reply": payload})
+    return outcome
+
+
+def fire_timers(
+    session: Session, case_id: int, now: datetime | None = None, settings: Settings = DEFAULT_SETTINGS
+) -> bool:
+    """Fire whatever timers of the case are due; False when none is (safe to call any number of times)."""
+    now = now or utcnow()
+    with transaction(session):
+        case = session.get(Case, case_id)
+        if case is None or case.next_timer_at is None or case.next_timer_at > now:
+            return False
+        due = case.next_timer_at
+        run = _restore(session, case, settings)
+        run.wf.refresh_timers()
+        run.wf.do_engine_steps()
+        _save(session, run, SYSTEM, "timer_fired", {"due_at": due})
+    return True
+
+
+def run_due(session: Session, now: datetime | None = None, settings: Settings = DEFAULT_SETTINGS) -> int:
+    """Fire every case due at `now`, each in its own transaction; returns how many fired."""
+    now = now or utcnow()
+    fired = 0
+    for case_id in timers.due_case_ids(session, now, limit=10_000):
+        try:
+            fired += fire_timers(session, case_id, now, settings)
+        except Conflict:
+            continue  # another scheduler got there first; the case is fired at most once
+    return fired

@@ -1,0 +1,11 @@
+"""Every persisted concept, imported in one place so the metadata (and migrations) see all tables."""
+
+from engine.audit import Event
+from engine.calendar_days import CalendarDay
+from engine.cases import Case, FollowUp
+from engine.db import Base
+from engine.directory import Agency
+from engine.processes import ProcessVersion
+from engine.tasks import TaskRecord
+
+__all__ = ["Agency", "Base", "CalendarDay", "Case", "Event", "FollowUp", "ProcessVersion", "TaskRecord"]

@@ -1,0 +1,128 @@
+"""The task read model: one row per user task a case has offered, kept in step with the workflow.
+
+Inboxes query this table (role, agency, state, due_at); nothing here deserializes a workflow. Rows are
+kept after a task leaves READY (state COMPLETED or CANCELLED), so a late completer learns the task is no
+longer ready (409) instead of not found, and the history of who did what stays queryable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from engine import forms
+from engine.access import Actor
+from engine.db import Base, UTCDateTime, utcnow
+from engine.directory import subtree_clause
+from engine.errors import Conflict, NotFound
+
+
+class TaskStatus(StrEnum):
+    READY = "ready"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class TaskRecord(Base):
+    """A user task of a case: who may do it (role, agency), by when, and who holds it."""
+
+    __tablename__ = "task"
+    __table_args__ = (sa.Index("ix_task_inbox", "state", "role", "agency", "due_at"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[str] = mapped_column(sa.String(32))
+    agency: Mapped[str | None] = mapped_column(sa.String(200))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    form: Mapped[str] = mapped_column(sa.String(200))
+    reassigns: Mapped[str | None] = mapped_column(sa.String(100))
+    assignee: Mapped[str | None] = mapped_column(sa.String(64))
+    state: Mapped[str] = mapped_column(sa.String(16), default=TaskStatus.READY)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_by: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+def ready_user_tasks(wf: BpmnWorkflow) -> list[Task]:
+    return list(wf.get_tasks(state=TaskState.READY, manual=True))
+
+
+def describe(task: Task, engine: PythonScriptEngine) -> dict[str, Any]:
+    """Read-model columns of a READY user task, from its lane and `spiffworkflow:properties`."""
+    props = task.task_spec.extensions.get("properties", {})
+    due = engine.evaluate(task, props["dueAt"]) if props.get("dueAt") else None
+    return {
+        "name": task.task_spec.name,
+        "title": task.task_spec.bpmn_name or task.task_spec.name,
+        "role": task.task_spec.lane,
+        "agency": engine.evaluate(task, props["agency"]) if props.get("agency") else None,
+        "due_at": datetime.fromisoformat(due) if isinstance(due, str) else None,
+        "form": props.get(forms.FORMS_PROPERTY, ""),
+        "reassigns": props.get("reassigns"),
+    }
+
+
+def sync(
+    session: Session, case_id: int, wf: BpmnWorkflow, engine: PythonScriptEngine, actor: Actor, completed: str | None
+) -> list[str]:
+    """Make the case's READY rows match the workflow; returns the ids of tasks that became ready.
+
+    User tasks end only by a command: `completed` is the one this command completed; any other row that
+    left READY was cancelled by the diagram (a terminate end, an interrupting event).
+    """
+    ready = {str(t.id): t for t in ready_user_tasks(wf)}
+    open_rows = session.scalars(
+        sa.select(TaskRecord).where(TaskRecord.case_id == case_id, TaskRecord.state == TaskStatus.READY)
+    ).all()
+    now = utcnow()
+    for row in open_rows:
+        if row.id not in ready:
+            done = row.id == completed
+            row.state = TaskStatus.COMPLETED if done else TaskStatus.CANCELLED
+            row.ended_at = now
+            row.completed_by = actor.username if done else None
+    known = {row.id for row in open_rows}
+    new = [tid for tid in ready if tid not in known]
+    for tid in new:
+        session.add(TaskRecord(id=tid, case_id=case_id, created_at=now, **describe(ready[tid], engine)))
+    return new
+
+
+def get_task(session: Session, actor: Actor, task_id: str) -> TaskRecord:
+    """A task the actor may do (any state); NotFound when it does not exist or is out of scope."""
+    row = session.get(TaskRecord, task_id) if len(task_id) <= 36 else None
+    if row is None or not actor.may_do(row.role, row.agency):
+        raise NotFound(f"no task {task_id!r}")
+    return row
+
+
+def ensure_ready_for(row: TaskRecord, actor: Actor) -> None:
+    """Conflict unless the task is still READY and not held by someone else."""
+    if row.state != TaskStatus.READY:
+        raise Conflict(f"task {row.id} is no longer ready ({row.state})")
+    if row.assignee not in (None, actor.username):
+        raise Conflict(f"task {row.id} is claimed by {row.assignee}")
+
+
+def inbox_query(actor: Actor, assigned_to_me: bool = False) -> sa.Select[tuple[TaskRecord]]:
+    """READY tasks the actor may do, earliest deadline first (indexed by state, role, agency, due_at)."""
+    query = sa.select(TaskRecord).where(TaskRecord.state == TaskStatus.READY, TaskRecord.role == actor.role)
+    query = query.where(subtree_clause(TaskRecord.agency, actor.agency or "\0"))
+    if assigned_to_me:
+        query = query.where(TaskRecord.assignee == actor.username)
+    return query.order_by(TaskRecord.due_at.asc().nulls_last(), TaskRecord.created_at)
+
+
+def open_tasks(session: Session, case_id: int) -> list[TaskRecord]:
+    query = sa.select(TaskRecord).where(TaskRecord.case_id == case_id, TaskRecord.state == TaskStatus.READY)
+    return list(session.scalars(query.order_by(TaskRecord.created_at)))

@@ -1,0 +1,105 @@
+"""Fixtures: the app on each backend (SQLite always; PostgreSQL when reachable), clean tables per test.
+
+PostgreSQL is skipped, visibly, when the server cannot be reached; CI sets ADUAN_REQUIRE_POSTGRES=1 so
+that a missing server fails the run instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from api import create_app
+from api.extensions import db
+from engine import directory, processes
+from engine.db import Base
+
+POSTGRES_URL = os.environ.get("ADUAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+DEMO_AGENCIES = [
+    ("batam", "Pemerintah Kota Batam", None, False),
+    ("batam.diskominfo", "Dinas Komunikasi dan Informatika", "batam", True),
+    ("batam.dlh", "Dinas Lingkungan Hidup", "batam", False),
+    ("batam.dishub", "Dinas Perhubungan", "batam", False),
+    ("batam.dinkes", "Dinas Kesehatan", "batam", False),
+    ("batam.dinkes.puskesmas-sekupang", "Puskesmas Sekupang", "batam.dinkes", False),
+]
+
+
+def _postgres_available() -> str | None:
+    try:
+        with sa.create_engine(POSTGRES_URL).connect() as conn:
+            conn.execute(sa.text("select 1"))
+        return None
+    except Exception as exc:  # any failure to connect means: not here
+        return f"PostgreSQL not reachable at {POSTGRES_URL}: {type(exc).__name__}"
+
+
+def _reset_postgres() -> None:
+    engine = sa.create_engine(POSTGRES_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database URL per backend (migrations run once per session, like `aduan db upgrade`)."""
+    if request.param == "postgresql":
+        reason = _postgres_available()
+        if reason:
+            if os.environ.get("ADUAN_REQUIRE_POSTGRES"):
+                pytest.fail(reason)
+            pytest.skip(reason)
+        _reset_postgres()
+        url = POSTGRES_URL
+    else:
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "aduan.sqlite3")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.engine.dispose()
+    yield url
+
+
+def _truncate(session: Session) -> None:
+    tables = list(reversed(Base.metadata.sorted_tables))
+    if session.get_bind().dialect.name == "postgresql":
+        names = ", ".join(t.name for t in tables)
+        session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            session.execute(table.delete())
+    session.commit()
+
+
+@pytest.fixture
+def app(backend: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": backend, "TESTING": True})
+    with app.app_context():
+        _truncate(db.session)
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app: Flask) -> Session:
+    return db.session()
+
+
+@pytest.fixture
+def demo_directory(session: Session) -> None:
+    """The demo agencies of design.md and the shipped default process."""
+    for code, name, parent, desk in DEMO_AGENCIES:
+        directory.create_agency(session, code, name, parent, desk)
+    processes.deploy_defaults(session)
+    session.commit()
