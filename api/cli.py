@@ -43,8 +43,8 @@ def serve(host: str, port: int, timer_interval: float) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     upgrade()
-    processes.deploy_defaults(db.session)
-    db.session.commit()
+    processes.deploy_defaults(db.session())
+    db.session().commit()
     start_in_process(app, timer_interval)
     click.echo(f"Aduan is running at http://{host}:{port}/api/v1 (database {db.engine.url.render_as_string()})")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
@@ -63,10 +63,10 @@ def agencies() -> None:
 @with_appcontext
 def agencies_create(code: str, name: str, parent: str | None, desk: bool) -> None:
     try:
-        directory.create_agency(db.session, code, name, parent, desk)
-        db.session.commit()
+        directory.create_agency(db.session(), code, name, parent, desk)
+        db.session().commit()
     except EngineError as exc:
-        db.session.rollback()
+        db.session().rollback()
         _fail(exc)
     click.echo(f"agency {code} created")
 
@@ -82,14 +82,12 @@ def processes_group() -> None:
 @with_appcontext
 def processes_deploy(files: tuple[Path, ...], deployed_by: str) -> None:
     """Deploy BPMN, DMN and form-schema FILES as the next version (the shipped default when none given)."""
-    sources = {f.name: f.read_text(encoding="utf-8") for f in files} or processes.read_files(
-        processes.DEFAULT_BPMN_DIR
-    )
+    sources = {f.name: f.read_text(encoding="utf-8") for f in files} or processes.read_files(processes.DEFAULT_BPMN_DIR)
     try:
-        version = processes.deploy(db.session, sources, deployed_by)
-        db.session.commit()
+        version = processes.deploy(db.session(), sources, deployed_by)
+        db.session().commit()
     except EngineError as exc:
-        db.session.rollback()
+        db.session().rollback()
         _fail(exc)
     click.echo(f"{version.key} version {version.version} active ({version.hash[:12]})")
 
@@ -103,7 +101,7 @@ def timers_group() -> None:
 @with_appcontext
 def timers_run_due() -> None:
     """Fire every timer due now, synchronously."""
-    fired = lifecycle.run_due(db.session, settings=current_app.extensions["aduan.settings"])
+    fired = lifecycle.run_due(db.session(), settings=current_app.extensions["aduan.settings"])
     click.echo(f"fired timers of {fired} case(s)")
 
 

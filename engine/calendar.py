@@ -35,9 +35,7 @@ def _indonesian_holidays(year: int, category: str, language: str) -> Mapping[dat
     `expand=False` and the copy into a plain dict keep the cached value
     immutable: a `holidays` object silently adds years when it is queried.
     """
-    table = Indonesia(
-        years=year, categories=(category,), language=language, expand=False
-    )
+    table = Indonesia(years=year, categories=(category,), language=language, expand=False)
     return MappingProxyType(dict(table))
 
 
@@ -77,9 +75,7 @@ class WorkingCalendar:
             raise ValueError(f"unsupported holiday language {self.language!r}")
         frozen_holidays = MappingProxyType(dict(self.extra_holidays))
         object.__setattr__(self, "extra_holidays", frozen_holidays)
-        object.__setattr__(
-            self, "extra_working_days", frozenset(self.extra_working_days)
-        )
+        object.__setattr__(self, "extra_working_days", frozenset(self.extra_working_days))
 
     @classmethod
     def default(cls) -> WorkingCalendar:
@@ -207,9 +203,7 @@ class WorkingCalendar:
         """
         return datetime.combine(day, time(), tzinfo=self.tzinfo).astimezone(UTC)
 
-    def _fraction_of_day(
-        self, day: date, start_utc: datetime, end_utc: datetime
-    ) -> float:
+    def _fraction_of_day(self, day: date, start_utc: datetime, end_utc: datetime) -> float:
         """Return the fraction of local `day` that lies inside [start_utc, end_utc]."""
         day_start, day_end = self._midnight_utc(day), self._midnight_utc(day + _ONE_DAY)
         overlap = min(end_utc, day_end) - max(start_utc, day_start)

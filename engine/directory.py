@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, QueryableAttribute, Session, mapped_column
 
 from engine.db import Base, UTCDateTime, utcnow
 from engine.errors import InvalidData, NotFound
@@ -36,7 +37,7 @@ def in_subtree(code: str | None, root: str) -> bool:
     return code is not None and (code == root or code.startswith(root + "."))
 
 
-def subtree_clause(column: sa.ColumnElement[str | None], root: str) -> sa.ColumnElement[bool]:
+def subtree_clause(column: QueryableAttribute[Any], root: str) -> sa.ColumnElement[bool]:
     """SQL form of `in_subtree` for scoping queries."""
     escaped = root.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return sa.or_(column == root, column.like(escaped + ".%", escape="\\"))

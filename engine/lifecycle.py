@@ -15,14 +15,14 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from engine import audit, forms, serialization, tasks, timers
 from engine.access import SYSTEM, Actor
@@ -156,7 +156,9 @@ def _save(
     case.next_timer_at = timers.next_timer_at(run.wf)
     case.updated_at = now
     for item in run.effects.follow_ups:
-        session.add(FollowUp(case_id=case.id, at=now, agency=item["agency"], message=item["message"], author=actor.username))
+        session.add(
+            FollowUp(case_id=case.id, at=now, agency=item["agency"], message=item["message"], author=actor.username)
+        )
     new_ids = tasks.sync(session, case.id, run.wf, run.engine, actor, completed)
     session.flush()
     opened = [session.get_one(TaskRecord, tid) for tid in new_ids]

@@ -16,11 +16,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from lxml import etree
-from sqlalchemy.orm import Mapped, Session, mapped_column
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine import forms
 from engine.access import LANE_ROLES
@@ -122,7 +122,7 @@ def _top_process(parser: SpiffBpmnParser) -> str:
     top = [pid for pid in ids if pid not in called]
     if len(top) != 1:
         raise InvalidProcess("cannot tell the main process", {"bpmn": [f"executable top-level processes: {top}"]})
-    return top[0]
+    return str(top[0])
 
 
 def user_tasks(parsed: ParsedProcess) -> list[UserTask]:

@@ -12,11 +12,11 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine import forms
 from engine.access import Actor
@@ -114,7 +114,7 @@ def ensure_ready_for(row: TaskRecord, actor: Actor) -> None:
         raise Conflict(f"task {row.id} is claimed by {row.assignee}")
 
 
-def inbox_query(actor: Actor, assigned_to_me: bool = False) -> sa.Select[tuple[TaskRecord]]:
+def inbox_query(actor: Actor, assigned_to_me: bool = False) -> sa.Select[Any]:
     """READY tasks the actor may do, earliest deadline first (indexed by state, role, agency, due_at)."""
     query = sa.select(TaskRecord).where(TaskRecord.state == TaskStatus.READY, TaskRecord.role == actor.role)
     query = query.where(subtree_clause(TaskRecord.agency, actor.agency or "\0"))

@@ -17,7 +17,7 @@ def sweep(app: Flask) -> int:
     """One pass over the due cases (the embedded default runs the job functions in-process)."""
     with app.app_context():
         try:
-            return lifecycle.run_due(db.session, settings=app.extensions["aduan.settings"])
+            return lifecycle.run_due(db.session(), settings=app.extensions["aduan.settings"])
         finally:
             db.session.remove()
 

@@ -74,9 +74,7 @@ def test_new_year_2027_is_a_public_holiday() -> None:
         (date(2026, 3, 24), "Eid al-Fitr Joint Holiday"),
     ],
 )
-def test_nyepi_and_eid_al_fitr_2026_close_the_weekdays_around_them(
-    day: date, name: str
-) -> None:
+def test_nyepi_and_eid_al_fitr_2026_close_the_weekdays_around_them(day: date, name: str) -> None:
     assert not CALENDAR.is_working_day(day)
     assert CALENDAR.holiday_name(day) == name
 
@@ -285,17 +283,13 @@ def test_six_hours_on_a_monday_are_a_quarter_working_day() -> None:
 
 
 def test_friday_noon_to_monday_noon_is_one_working_day() -> None:
-    elapsed = CALENDAR.working_days_between(
-        wib(2026, 11, 27, 12), wib(2026, 11, 30, 12)
-    )
+    elapsed = CALENDAR.working_days_between(wib(2026, 11, 27, 12), wib(2026, 11, 30, 12))
 
     assert elapsed == 1.0
 
 
 def test_christmas_and_the_weekend_do_not_count_as_elapsed_time() -> None:
-    elapsed = CALENDAR.working_days_between(
-        wib(2026, 12, 23, 12), wib(2026, 12, 28, 12)
-    )
+    elapsed = CALENDAR.working_days_between(wib(2026, 12, 23, 12), wib(2026, 12, 28, 12))
 
     assert elapsed == 1.0
 
@@ -303,9 +297,7 @@ def test_christmas_and_the_weekend_do_not_count_as_elapsed_time() -> None:
 def test_collective_leave_counts_as_elapsed_time_when_not_included() -> None:
     calendar = WorkingCalendar(include_collective_leave=False)
 
-    elapsed = calendar.working_days_between(
-        wib(2026, 12, 23, 12), wib(2026, 12, 28, 12)
-    )
+    elapsed = calendar.working_days_between(wib(2026, 12, 23, 12), wib(2026, 12, 28, 12))
 
     assert elapsed == 2.0
 

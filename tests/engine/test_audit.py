@@ -1,0 +1,36 @@
+"""Every command appends a hash-chained event in its own transaction."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from engine import audit
+from tests.engine.conftest import DLH, VERIFIER, Desk
+
+
+def test_each_command_appends_one_chained_event_with_actor_task_and_data(desk: Desk, clock: object) -> None:
+    desk.submit(category="kebersihan")
+    desk.do(VERIFIER, "verify", decision="accept", agency="batam.dlh")
+    desk.do(DLH, "respond", decision="respond", message="Beres")
+    events = desk.events()
+    assert [(e.seq, e.type, e.actor, e.actor_role, e.task) for e in events] == [
+        (1, "submitted", "guest", "reporter", None),
+        (2, "task_completed", "verifier", "verifier", "verify"),
+        (3, "task_completed", "dlh", "officer", "respond"),
+    ]
+    verify = events[1].data
+    assert verify["input"] == {"decision": "accept", "agency": "batam.dlh"}
+    assert verify["changes"]["status"] == ["submitted", "dispositioned"]
+    assert "verify" in verify["elements"]
+    assert events[2].data["follow_ups"][0]["message"] == "Beres"
+    assert audit.verify_chain(events, desk.tracking_id) is None
+    assert events[1].prev_hash == events[0].hash
+
+
+def test_an_altered_event_breaks_the_chain_at_that_event(desk: Desk, clock: object) -> None:
+    desk.submit()
+    desk.do(VERIFIER, "verify", decision="reject", reason="spam")
+    desk.session.execute(sa.update(audit.Event).where(audit.Event.seq == 1).values(actor="someone-else"))
+    desk.session.commit()
+    broken = audit.verify_chain(desk.events(), desk.tracking_id)
+    assert broken is not None and broken.seq == 1
