@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import os
+import secrets
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from api import config as app_config
+from api import rest
 from api.extensions import db, migrate
+
+
+def _secret_key(instance_path: str) -> str:
+    """The embedded default keeps a generated key in the instance folder, so tokens survive restarts."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -17,11 +29,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(app_config.build(app.instance_path, config))
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = os.urandom(32).hex()
+        app.config["SECRET_KEY"] = _secret_key(app.instance_path)
     app.extensions["aduan.settings"] = app_config.engine_settings(app.config)
     db.init_app(app)
     migrate.init_app(app, db)
+    rest.init_app(app)
     from api import cli
+    from api.resources import register
 
+    register(rest.api)
     cli.register(app)
     return app

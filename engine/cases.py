@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -69,7 +69,7 @@ class Case(Base):
     event_seq: Mapped[int] = mapped_column(default=0)
     event_hash: Mapped[str] = mapped_column(sa.String(64), default="")
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (SQLAlchemy reads it from the class)
 
 
 class FollowUp(Base):

@@ -14,6 +14,9 @@ class EngineError(Exception):
         self.message = message
         self.errors: dict[str, Any] = dict(errors or {})
 
+    def __str__(self) -> str:
+        return f"{self.message}: {self.errors}" if self.errors else self.message
+
 
 class NotFound(EngineError):
     """The thing does not exist or is not visible to the caller (HTTP 404)."""

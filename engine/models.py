@@ -2,10 +2,23 @@
 
 from engine.audit import Event
 from engine.calendar_days import CalendarDay
+from engine.categories import Category
 from engine.cases import Case, FollowUp
 from engine.db import Base
 from engine.directory import Agency
 from engine.processes import ProcessVersion
 from engine.tasks import TaskRecord
+from engine.users import User
 
-__all__ = ["Agency", "Base", "CalendarDay", "Case", "Event", "FollowUp", "ProcessVersion", "TaskRecord"]
+__all__ = [
+    "Agency",
+    "Base",
+    "CalendarDay",
+    "Case",
+    "Category",
+    "Event",
+    "FollowUp",
+    "ProcessVersion",
+    "TaskRecord",
+    "User",
+]

@@ -117,8 +117,8 @@ def _describe(exc: ValidationException) -> str:
 
 
 def _top_process(parser: SpiffBpmnParser) -> str:
-    ids = [pid for pid in parser.get_process_ids() if parser.get_process_parser(pid).is_executable()]
-    called = {dep for dep in parser.get_process_dependencies()}
+    ids = parser.get_process_ids()
+    called = {ref for pid in ids for ref in parser.get_process_parser(pid).called_element_ids()}
     top = [pid for pid in ids if pid not in called]
     if len(top) != 1:
         raise InvalidProcess("cannot tell the main process", {"bpmn": [f"executable top-level processes: {top}"]})

@@ -17,18 +17,11 @@ from sqlalchemy.orm import Session
 
 from api import create_app
 from api.extensions import db
-from engine import directory, processes
+from engine import demo
 from engine.db import Base
 
 POSTGRES_URL = os.environ.get("ADUAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-DEMO_AGENCIES = [
-    ("batam", "Pemerintah Kota Batam", None, False),
-    ("batam.diskominfo", "Dinas Komunikasi dan Informatika", "batam", True),
-    ("batam.dlh", "Dinas Lingkungan Hidup", "batam", False),
-    ("batam.dishub", "Dinas Perhubungan", "batam", False),
-    ("batam.dinkes", "Dinas Kesehatan", "batam", False),
-    ("batam.dinkes.puskesmas-sekupang", "Puskesmas Sekupang", "batam.dinkes", False),
-]
+DEMO_PASSWORD = "rahasia-demo-1"
 
 
 def _postgres_available() -> str | None:
@@ -98,8 +91,6 @@ def session(app: Flask) -> Session:
 
 @pytest.fixture
 def demo_directory(session: Session) -> None:
-    """The demo agencies of design.md and the shipped default process."""
-    for code, name, parent, desk in DEMO_AGENCIES:
-        directory.create_agency(session, code, name, parent, desk)
-    processes.deploy_defaults(session)
+    """The demo directory of design.md (agencies, categories, users) and the shipped default process."""
+    demo.seed(session, DEMO_PASSWORD)
     session.commit()

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: dda1d75c4e27
+Revision ID: 4ace95737bda
 Revises: 
-Create Date: 2026-11-27 22:01:42.220582
+Create Date: 2026-11-27
 
 """
 from alembic import op
@@ -14,7 +14,7 @@ import engine.db  # noqa: F401  (custom column types)
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = 'dda1d75c4e27'
+revision = '4ace95737bda'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -57,6 +57,13 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_process_version_hash'), ['hash'], unique=False)
         batch_op.create_index(batch_op.f('ix_process_version_key'), ['key'], unique=False)
 
+    op.create_table('category',
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('agency', sa.String(length=200), nullable=True),
+    sa.ForeignKeyConstraint(['agency'], ['agency.code'], name=op.f('fk_category_agency_agency')),
+    sa.PrimaryKeyConstraint('code', name=op.f('pk_category'))
+    )
     op.create_table('complaint',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tracking_id', sa.String(length=20), nullable=False),
@@ -102,6 +109,23 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_complaint_process_version_id'), ['process_version_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaint_reporter_username'), ['reporter_username'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaint_status'), ['status'], unique=False)
+
+    op.create_table('user_account',
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('role', sa.String(length=32), nullable=False),
+    sa.Column('agency', sa.String(length=200), nullable=True),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('email', sa.String(length=200), nullable=True),
+    sa.Column('phone', sa.String(length=40), nullable=True),
+    sa.Column('password_hash', sa.String(length=200), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', engine.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency'], ['agency.code'], name=op.f('fk_user_account_agency_agency')),
+    sa.PrimaryKeyConstraint('username', name=op.f('pk_user_account'))
+    )
+    with op.batch_alter_table('user_account', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_user_account_agency'), ['agency'], unique=False)
+        batch_op.create_index(batch_op.f('ix_user_account_role'), ['role'], unique=False)
 
     op.create_table('event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -179,6 +203,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_event_case_id'))
 
     op.drop_table('event')
+    with op.batch_alter_table('user_account', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_user_account_role'))
+        batch_op.drop_index(batch_op.f('ix_user_account_agency'))
+
+    op.drop_table('user_account')
     with op.batch_alter_table('complaint', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_complaint_status'))
         batch_op.drop_index(batch_op.f('ix_complaint_reporter_username'))
@@ -190,6 +219,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_complaint_agency'))
 
     op.drop_table('complaint')
+    op.drop_table('category')
     with op.batch_alter_table('process_version', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_process_version_key'))
         batch_op.drop_index(batch_op.f('ix_process_version_hash'))

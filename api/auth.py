@@ -1,0 +1,89 @@
+"""Bearer tokens (signed JWT with expiry) and the caller of a request.
+
+`current_actor()` is None for an anonymous caller; a malformed or expired token is a 401, never silently
+anonymous. Handlers declare who may call them with `require(...)`; object-level scope is the engine's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+import jwt
+from flask import current_app, g, request
+from flask_smorest import abort
+
+from api.extensions import db
+from engine.access import Actor
+from engine.db import utcnow
+from engine.users import User
+
+F = TypeVar("F", bound=Callable[..., Any])
+ALGORITHM = "HS256"
+STAFF_ROLES = frozenset({"verifier", "officer", "supervisor", "process_owner", "auditor", "admin"})
+
+
+def issue_token(user: User) -> tuple[str, int]:
+    """A signed token for `user` and its lifetime in seconds."""
+    lifetime = int(current_app.config.get("TOKEN_LIFETIME_SECONDS", 3600))
+    now = utcnow()
+    claims = {"sub": user.username, "role": user.role, "iat": now, "exp": now + timedelta(seconds=lifetime)}
+    return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm=ALGORITHM), lifetime
+
+
+def _unauthorized(message: str) -> None:
+    abort(401, message=message, headers={"WWW-Authenticate": 'Bearer realm="aduan"'})
+
+
+def _decode(token: str) -> Actor:
+    try:
+        claims = jwt.decode(token, current_app.config["SECRET_KEY"], algorithms=[ALGORITHM])
+    except jwt.ExpiredSignatureError:
+        _unauthorized("token expired")
+    except jwt.InvalidTokenError:
+        _unauthorized("invalid token")
+    user = db.session.get(User, str(claims.get("sub", "")))
+    if user is None or not user.active or user.role != claims.get("role"):
+        _unauthorized("token no longer valid")
+    return cast(User, user).actor
+
+
+def current_actor() -> Actor | None:
+    """The signed-in caller of this request, or None."""
+    if "actor" not in g:
+        header = request.headers.get("Authorization", "")
+        if not header:
+            g.actor = None
+        elif not header.startswith("Bearer ") or not header[7:].strip():
+            _unauthorized("expected 'Authorization: Bearer <token>'")
+        else:
+            g.actor = _decode(header[7:].strip())
+    return cast(Actor | None, g.actor)
+
+
+def require(*roles: str) -> Callable[[F], F]:
+    """Only signed-in callers with one of `roles` (any staff role when none given); 401 / 403 otherwise."""
+    allowed = frozenset(roles) or STAFF_ROLES
+
+    def decorator(fn: F) -> F:
+        @wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            actor = current_actor()
+            if actor is None:
+                _unauthorized("sign in first (POST /api/v1/auth/token)")
+            elif actor.role not in allowed:
+                abort(403, message=f"the {actor.role} role may not do this")
+            return fn(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorator
+
+
+def staff() -> Actor:
+    """The current caller, known to be signed in (use inside a `require`d handler)."""
+    actor = current_actor()
+    assert actor is not None
+    return actor

@@ -1,0 +1,14 @@
+"""One blueprint per resource, all under /api/v1."""
+
+from __future__ import annotations
+
+from flask_smorest import Api
+
+PREFIX = "/api/v1"
+
+
+def register(api: Api) -> None:
+    from api.resources import auth, health
+
+    for module in (auth, health):
+        api.register_blueprint(module.blp, url_prefix=PREFIX)

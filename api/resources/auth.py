@@ -1,0 +1,29 @@
+"""POST /auth/token: exchange a username and password for a bearer token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from api.auth import issue_token
+from api.extensions import db
+from api.schemas.auth import CredentialsSchema, TokenSchema
+from engine.users import authenticate
+
+blp = Blueprint("auth", __name__, description="Sign in")
+
+
+@blp.route("/auth/token")
+class Token(MethodView):
+    @blp.arguments(CredentialsSchema)
+    @blp.response(200, TokenSchema)
+    @blp.alt_response(401, description="Wrong username or password")
+    def post(self, credentials: dict[str, str]) -> dict[str, Any]:
+        """Sign in: a bearer token for the Authorization header."""
+        user = authenticate(db.session(), credentials["username"], credentials["password"])
+        if user is None:
+            abort(401, message="wrong username or password")
+        token, lifetime = issue_token(user)
+        return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime}

@@ -1,0 +1,104 @@
+"""The flask-smorest `Api`: OpenAPI generation and one JSON error shape for every failure.
+
+Errors are `{"code": int, "status": str, "message": str, "errors": {...}}`. Engine errors map to one
+status each; anything unexpected is logged and answered as a 500 in the same shape (and is a bug).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from engine.errors import Conflict, EngineError, Forbidden, InvalidData, InvalidProcess, NotFound
+
+log = logging.getLogger(__name__)
+
+STATUS_OF: dict[type[EngineError], int] = {
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    InvalidData: 422,
+    InvalidProcess: 422,
+}
+NAMES = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 422: "Unprocessable Entity"}
+
+
+def error_body(code: int, message: str, errors: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "status": NAMES.get(code, "Error"), "message": message}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+class AduanApi(Api):  # type: ignore[misc]
+    """flask-smorest's Api with the contract's error shape (a message always present)."""
+
+    def handle_http_exception(self, error: HTTPException) -> tuple[Response, int, dict[str, str]]:
+        data = getattr(error, "data", None) or {}
+        errors = flatten_locations(data.get("errors") or data.get("messages"))
+        message = data.get("message") or _summary(error, errors)
+        body = {"code": error.code, "status": error.name, "message": message}
+        if errors:
+            body["errors"] = errors
+        headers = dict(data.get("headers") or {})
+        return jsonify(body), error.code or 500, headers
+
+
+LOCATIONS = frozenset({"json", "query", "form", "files", "headers", "view_args", "json_or_form"})
+
+
+def flatten_locations(errors: Any) -> dict[str, Any] | None:
+    """webargs nests errors by location (`{"json": {"title": [...]}}`); clients want them by field."""
+    if not isinstance(errors, dict) or not errors:
+        return None
+    if not set(errors) <= LOCATIONS:
+        return errors
+    flat: dict[str, Any] = {}
+    for location, part in errors.items():
+        if isinstance(part, dict):
+            flat.update(part)
+        else:
+            flat[location] = part
+    return flat
+
+
+def _summary(error: HTTPException, errors: dict[str, Any] | None) -> str:
+    if errors:
+        return "invalid " + ", ".join(sorted(errors))
+    return error.description or error.name
+
+
+def handle_engine_error(error: EngineError) -> tuple[Response, int]:
+    code = STATUS_OF.get(type(error), 400)
+    return jsonify(error_body(code, error.message, error.errors)), code
+
+
+def handle_unexpected(error: Exception) -> tuple[Response, int]:
+    log.exception("unhandled error", exc_info=error)
+    server = InternalServerError()
+    return jsonify({"code": 500, "status": server.name, "message": "internal error; it has been logged"}), 500
+
+
+api = AduanApi()
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("API_TITLE", "Aduan")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    api.init_app(app, spec_kwargs={"components": {"securitySchemes": _SECURITY}})
+    app.register_error_handler(EngineError, handle_engine_error)
+    if not app.config.get("TESTING") or app.config.get("ADUAN_HIDE_ERRORS"):
+        app.register_error_handler(Exception, handle_unexpected)
+
+
+_SECURITY = {
+    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    "reporterToken": {"type": "apiKey", "in": "header", "name": "X-Reporter-Token"},
+}

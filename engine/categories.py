@@ -1,0 +1,41 @@
+"""Complaint categories (a topic list) and the agency each one is usually routed to."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from engine.db import Base
+from engine.directory import Agency
+from engine.errors import InvalidData
+
+CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class Category(Base):
+    """A topic a reporter picks (kebersihan, parkir, …); `agency` is the default route, None = verifier decides."""
+
+    __tablename__ = "category"
+
+    code: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    agency: Mapped[str | None] = mapped_column(sa.ForeignKey("agency.code"))
+
+
+def create_category(session: Session, code: str, name: str, agency: str | None = None) -> Category:
+    """Add a category (flushes; the caller commits)."""
+    errors: dict[str, list[str]] = {}
+    if not CODE.match(code):
+        errors["code"] = ["lower-case letters, digits, '_' or '-', at most 64"]
+    elif session.get(Category, code) is not None:
+        errors["code"] = [f"{code!r} exists"]
+    if agency is not None and session.get(Agency, agency) is None:
+        errors["agency"] = [f"no agency {agency!r}"]
+    if errors:
+        raise InvalidData("invalid category", errors)
+    category = Category(code=code, name=name, agency=agency)
+    session.add(category)
+    session.flush()
+    return category

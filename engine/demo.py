@@ -1,0 +1,48 @@
+"""The demo directory of design.md: Kota Batam, its Dinas, categories and one user per role."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from engine import categories, directory, processes, users
+from engine.directory import Agency
+
+AGENCIES = [
+    ("batam", "Pemerintah Kota Batam", None, False),
+    ("batam.diskominfo", "Dinas Komunikasi dan Informatika", "batam", True),
+    ("batam.dlh", "Dinas Lingkungan Hidup", "batam", False),
+    ("batam.dishub", "Dinas Perhubungan", "batam", False),
+    ("batam.dinkes", "Dinas Kesehatan", "batam", False),
+    ("batam.dinkes.puskesmas-sekupang", "Puskesmas Sekupang", "batam.dinkes", False),
+]
+CATEGORIES = [
+    ("kebersihan", "Kebersihan", "batam.dlh"),
+    ("parkir", "Parkir", "batam.dishub"),
+    ("kesehatan", "Kesehatan", "batam.dinkes"),
+    ("lainnya", "Lainnya", None),
+]
+USERS = [
+    ("verifier", "verifier", "batam.diskominfo"),
+    ("verifier.head", "supervisor", "batam.diskominfo"),
+    ("dlh", "officer", "batam.dlh"),
+    ("dlh.head", "supervisor", "batam.dlh"),
+    ("dishub", "officer", "batam.dishub"),
+    ("dinkes", "officer", "batam.dinkes"),
+    ("owner", "process_owner", "batam"),
+    ("auditor", "auditor", "batam"),
+    ("admin", "admin", "batam"),
+]
+
+
+def seed(session: Session, password: str) -> None:
+    """Create whatever part of the demo directory is missing, and deploy the default process (flushes)."""
+    for code, name, parent, desk in AGENCIES:
+        if session.get(Agency, code) is None:
+            directory.create_agency(session, code, name, parent, desk)
+    for code, name, agency in CATEGORIES:
+        if session.get(categories.Category, code) is None:
+            categories.create_category(session, code, name, agency)
+    for username, role, agency in USERS:
+        if session.get(users.User, username) is None:
+            users.create_user(session, username, role, password, agency)
+    processes.deploy_defaults(session)
