@@ -10,8 +10,12 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from api.extensions import db
-from engine import directory, lifecycle, processes
+from engine import demo, directory, lifecycle, processes, users
+from engine.access import Role
+from engine.categories import Category
+from engine.directory import Agency
 from engine.errors import EngineError
+from engine.users import User
 
 
 def _create_app() -> Flask:
@@ -71,6 +75,63 @@ def agencies_create(code: str, name: str, parent: str | None, desk: bool) -> Non
     click.echo(f"agency {code} created")
 
 
+@click.group("users")
+def users_group() -> None:
+    """Manage staff and reporter accounts."""
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
+@click.option("--agency", default=None, help="agency code (required for verifiers, officers and supervisors)")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="8 to 200 characters")
+@click.option("--name", default="", help="display name (default: USERNAME)")
+@click.option("--email", default=None)
+@click.option("--phone", default=None)
+@with_appcontext
+def users_create(
+    username: str, role: str, agency: str | None, password: str, name: str, email: str | None, phone: str | None
+) -> None:
+    """Add the user USERNAME (prompts for the password when --password is not given)."""
+    try:
+        users.create_user(db.session(), username, role, password, agency, name, email, phone)
+        db.session().commit()
+    except EngineError as exc:
+        db.session().rollback()
+        _fail(exc)
+    click.echo(f"user {username} created ({role}{', ' + agency if agency else ''})")
+
+
+@click.group("seed")
+def seed_group() -> None:
+    """Load sample data."""
+
+
+@seed_group.command("demo")
+@click.option("--password", required=True, help="password of every demo user (8 to 200 characters)")
+@with_appcontext
+def seed_demo(password: str) -> None:
+    """Create whatever part of the demo directory (Kota Batam) is missing; existing rows are left as they are."""
+    session = db.session()
+    missing = [
+        (kind, [key for key in keys if session.get(model, key) is None])
+        for kind, model, keys in (
+            ("agencies", Agency, [row[0] for row in demo.AGENCIES]),
+            ("categories", Category, [row[0] for row in demo.CATEGORIES]),
+            ("users", User, [row[0] for row in demo.USERS]),
+        )
+    ]
+    try:
+        demo.seed(session, password)
+        session.commit()
+    except EngineError as exc:
+        session.rollback()
+        _fail(exc)
+    for kind, keys in missing:
+        click.echo(f"{kind}: {', '.join(keys) + ' created' if keys else 'all present'}")
+    click.echo("demo directory ready; the default process is deployed")
+
+
 @click.group("processes")
 def processes_group() -> None:
     """Deploy and list process definitions."""
@@ -106,7 +167,7 @@ def timers_run_due() -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (serve, agencies, processes_group, timers_group):
+    for command in (serve, agencies, users_group, seed_group, processes_group, timers_group):
         app.cli.add_command(command)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from functools import cache
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,6 +27,24 @@ DEFAULT_LANGUAGE = "en_US"
 END_OF_DAY = time(23, 59, 59)
 _ONE_DAY = timedelta(days=1)
 _SATURDAY = 5
+
+
+class DaySource(StrEnum):
+    """Where a named day of the calendar comes from."""
+
+    CONFIGURED = "configured"
+    PUBLIC = "public"
+    COLLECTIVE_LEAVE = "collective_leave"
+    WORKING_DAY = "working_day"
+
+
+@dataclass(frozen=True)
+class NamedDay:
+    """A day off (or a configured working day) with its name and source."""
+
+    day: date
+    name: str
+    source: DaySource
 
 
 @cache
@@ -125,6 +144,27 @@ class WorkingCalendar:
         for _ in range(n):
             result = self.next_working_day(result + _ONE_DAY)
         return result
+
+    def days_off(self, year: int) -> list[NamedDay]:
+        """Return the named days off of `year`, by date, one entry per source.
+
+        Sources are the configured `extra_holidays`, Indonesian public holidays
+        and (if included) collective leave; a day in `extra_working_days` is
+        worked, so it is left out. Ordinary weekends are not listed.
+        """
+        tables = [
+            (DaySource.CONFIGURED, self.extra_holidays),
+            (DaySource.PUBLIC, _indonesian_holidays(year, PUBLIC, self.language)),
+        ]
+        if self.include_collective_leave:
+            tables.append((DaySource.COLLECTIVE_LEAVE, _indonesian_holidays(year, GOVERNMENT, self.language)))
+        days = [
+            NamedDay(day, name, source)
+            for source, table in tables
+            for day, name in table.items()
+            if day.year == year and day not in self.extra_working_days
+        ]
+        return sorted(days, key=lambda named: named.day)
 
     # Moments --------------------------------------------------------------
 

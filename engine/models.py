@@ -2,8 +2,8 @@
 
 from engine.audit import Event
 from engine.calendar_days import CalendarDay
-from engine.categories import Category
 from engine.cases import Case, FollowUp
+from engine.categories import Category
 from engine.db import Base
 from engine.directory import Agency
 from engine.processes import ProcessVersion

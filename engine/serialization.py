@@ -36,7 +36,8 @@ def state_dict(wf: BpmnWorkflow) -> dict[str, Any]:
 
 def dump(wf: BpmnWorkflow) -> bytes:
     """Compressed JSON of `state_dict(wf)`; what a case row stores."""
-    text = json.dumps(state_dict(wf), separators=(",", ":"), sort_keys=True)
+    # keep insertion order: task data is stored as deltas, restored parent before child
+    text = json.dumps(state_dict(wf), separators=(",", ":"))
     return zlib.compress(text.encode(), 6)
 
 
@@ -51,7 +52,9 @@ def load(
     """Rebuild a workflow from stored state; `spec_dicts` are needed only to migrate older state."""
     dct = json.loads(zlib.decompress(blob))
     if version != SERIALIZER_VERSION:
-        return _migrate(dct, version, engine, spec_dicts)
+        if spec_dicts is None:
+            raise ValueError(f"state of serializer version {version} needs the stored spec to migrate")
+        return load_with_spec_dicts(dct, version, engine, spec_dicts)
     wf = BpmnWorkflow(spec, subprocess_specs, script_engine=engine, deserializing=True)
     wf.tasks = _CONVERTER.mapping_from_dict(dct["tasks"], UUID, workflow=wf)
     wf.task_tree = wf.tasks.get(UUID(dct["root"]))
@@ -61,12 +64,11 @@ def load(
     return wf
 
 
-def _migrate(
-    dct: dict[str, Any], version: str, engine: PythonScriptEngine, spec_dicts: dict[str, Any] | None
+def load_with_spec_dicts(
+    dct: dict[str, Any], version: str, engine: PythonScriptEngine, spec_dicts: dict[str, Any]
 ) -> BpmnWorkflow:
-    if spec_dicts is None:
-        raise ValueError(f"state of serializer version {version} needs the stored spec to migrate")
-    full = {**dct, **spec_dicts, SERIALIZER.VERSION_KEY: version}
+    """The slow, general path: merge the stored spec dicts back in and let SpiffWorkflow migrate and restore."""
+    full = {**dct, **spec_dicts, "typename": "BpmnWorkflow", SERIALIZER.VERSION_KEY: version}
     SERIALIZER.migrate(full)
     wf: BpmnWorkflow = SERIALIZER.from_dict(full)
     wf.script_engine = engine

@@ -41,6 +41,19 @@ def _reset_postgres() -> None:
     engine.dispose()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hashing() -> Iterator[None]:
+    """Argon2 with its cheapest parameters: the tests sign in often; production keeps the defaults."""
+    from argon2 import PasswordHasher
+
+    from engine import users
+
+    default = users.HASHER
+    users.HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    users.HASHER = default
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated, empty database URL per backend (migrations run once per session, like `aduan db upgrade`)."""

@@ -8,7 +8,7 @@ PREFIX = "/api/v1"
 
 
 def register(api: Api) -> None:
-    from api.resources import auth, health
+    from api.resources import auth, directory, health
 
-    for module in (auth, health):
+    for module in (auth, health, directory):
         api.register_blueprint(module.blp, url_prefix=PREFIX)

@@ -1,0 +1,90 @@
+"""Schemas of the directory (agencies, users, categories) and the working-day calendar.
+
+Load schemas (`…InSchema`, `…QuerySchema`) reject unknown fields and bound every string; the engine checks
+what needs the database (unknown parent, taken username). Dump schemas never carry a password or its hash.
+"""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from engine.access import Role
+from engine.calendar import DaySource
+from engine.calendar_days import DayKind
+
+
+class AgencyInSchema(ma.Schema):
+    code = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    name = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    parent = ma.fields.String(load_default=None, validate=validate.Length(1, 200))
+    desk = ma.fields.Boolean(load_default=False, metadata={"description": "hosts the verifiers of its jurisdiction"})
+
+
+class AgencySchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    parent = ma.fields.String(attribute="parent_code", allow_none=True)
+    desk = ma.fields.Boolean(required=True)
+
+
+class UserInSchema(ma.Schema):
+    username = ma.fields.String(required=True, validate=validate.Length(2, 64))
+    role = ma.fields.Enum(Role, by_value=True, required=True)
+    agency = ma.fields.String(load_default=None, validate=validate.Length(1, 200))
+    password = ma.fields.String(required=True, load_only=True, validate=validate.Length(8, 200))
+    name = ma.fields.String(load_default="", validate=validate.Length(max=200))
+    email = ma.fields.Email(load_default=None, validate=validate.Length(max=200))
+    phone = ma.fields.String(load_default=None, validate=validate.Length(1, 40))
+
+
+class UserQuerySchema(ma.Schema):
+    role = ma.fields.Enum(Role, by_value=True)
+    agency = ma.fields.String(validate=validate.Length(1, 200), metadata={"description": "this agency's subtree"})
+
+
+class UserSchema(ma.Schema):
+    username = ma.fields.String(required=True)
+    role = ma.fields.String(required=True)
+    agency = ma.fields.String(allow_none=True)
+    name = ma.fields.String()
+    email = ma.fields.String(allow_none=True)
+    phone = ma.fields.String(allow_none=True)
+    active = ma.fields.Boolean()
+    created_at = ma.fields.AwareDateTime()
+
+
+class CategoryInSchema(ma.Schema):
+    code = ma.fields.String(required=True, validate=validate.Length(1, 64))
+    name = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    agency = ma.fields.String(
+        load_default=None, validate=validate.Length(1, 200), metadata={"description": "default route"}
+    )
+
+
+class CategorySchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    agency = ma.fields.String(allow_none=True)
+
+
+class HolidayQuerySchema(ma.Schema):
+    year = ma.fields.Integer(validate=validate.Range(1946, 2100), metadata={"description": "default: this year"})
+
+
+class HolidaySchema(ma.Schema):
+    day = ma.fields.Date(required=True)
+    name = ma.fields.String(required=True)
+    source = ma.fields.Enum(DaySource, by_value=True, required=True)
+
+
+class CalendarDayInSchema(ma.Schema):
+    day = ma.fields.Date(required=True)
+    kind = ma.fields.Enum(DayKind, by_value=True, required=True)
+    name = ma.fields.String(required=True, validate=validate.Length(1, 200))
+
+
+class CalendarDaySchema(ma.Schema):
+    day = ma.fields.Date(required=True)
+    kind = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
