@@ -105,3 +105,25 @@ def verify_chain(events: Iterable[Event], tracking_id: str) -> BrokenLink | None
             return BrokenLink(event.seq, "hash does not match the event's content")
         prev = event.hash
     return None
+
+
+class ReadLog(Base):
+    """An auditor's read of a case (kept apart from the case's chain, so reads never contend with commands)."""
+
+    __tablename__ = "read_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(sa.String(64))
+    actor_role: Mapped[str] = mapped_column(sa.String(32))
+    what: Mapped[str] = mapped_column(sa.String(40))
+
+
+def record_read(session: Session, case: Case, actor: Actor, what: str) -> None:
+    """Log that `actor` read `what` of `case` (the caller commits)."""
+    session.add(ReadLog(case_id=case.id, actor=actor.username, actor_role=actor.role, what=what))
+
+
+def reads(session: Session, case: Case) -> list[ReadLog]:
+    return list(session.scalars(sa.select(ReadLog).where(ReadLog.case_id == case.id).order_by(ReadLog.id)))

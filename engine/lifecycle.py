@@ -27,6 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import audit, forms, serialization, tasks, timers
 from engine.access import SYSTEM, Actor
 from engine.calendar_days import load_calendar
+from engine.categories import Category
 from engine.cases import Case, FollowUp, Status, new_reporter_token, new_tracking_id
 from engine.db import utcnow
 from engine.directory import Agency, desk_for, in_subtree
@@ -148,6 +149,7 @@ def _save(
 ) -> Outcome:
     """Persist the workflow and every read model derived from it, and append the command's event."""
     case, now = run.case, utcnow()
+    run.wf.get_events()  # drop thrown events nobody outside catches (terminate ends pile up otherwise)
     case.state = serialization.dump(run.wf)
     case.serializer_version = serialization.SERIALIZER_VERSION
     changes = _apply_facts(case, run.effects.facts)
@@ -187,6 +189,8 @@ def _check_submission(session: Session, sub: Submission) -> None:
         errors["kind"] = [f"must be one of {', '.join(KINDS)}"]
     if sub.agency is not None and session.get(Agency, sub.agency) is None:
         errors["agency"] = [f"no agency {sub.agency!r}"]
+    if sub.category is not None and session.get(Category, sub.category) is None:
+        errors["category"] = [f"no category {sub.category!r}"]
     if errors:
         raise InvalidData("invalid complaint", errors)
 

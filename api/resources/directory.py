@@ -86,7 +86,7 @@ class AgencyByCode(MethodView):
 # Users ------------------------------------------------------------------------
 
 
-def visible_users(actor: Actor, role: str | None = None, agency: str | None = None) -> sa.Select[tuple[User]]:
+def visible_users(actor: Actor, role: str | None = None, agency: str | None = None) -> sa.Select[Any]:
     """Users the actor may list, by username; `role` and `agency` (a subtree) narrow the list.
 
     Admins and auditors see every user. Other staff see, read-only, the users of their own agency and its
