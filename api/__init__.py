@@ -11,7 +11,7 @@ from flask import Flask
 
 from api import config as app_config
 from api import rest
-from api.extensions import db, migrate
+from api.extensions import db, limiter, migrate
 
 
 def _secret_key(instance_path: str) -> str:
@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["aduan.settings"] = app_config.engine_settings(app.config)
     db.init_app(app)
     migrate.init_app(app, db)
+    limiter.init_app(app)
     rest.init_app(app)
     from api import cli
     from api.resources import register

@@ -12,7 +12,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 import jwt
-from flask import current_app, g, request
+from flask import current_app, request
 from flask_smorest import abort
 
 from api.extensions import db
@@ -52,15 +52,16 @@ def _decode(token: str) -> Actor:
 
 def current_actor() -> Actor | None:
     """The signed-in caller of this request, or None."""
-    if "actor" not in g:
+    key = "aduan.actor"  # per request (an app context, and so `g`, may outlive one request)
+    if key not in request.environ:
         header = request.headers.get("Authorization", "")
         if not header:
-            g.actor = None
+            request.environ[key] = None
         elif not header.startswith("Bearer ") or not header[7:].strip():
             _unauthorized("expected 'Authorization: Bearer <token>'")
         else:
-            g.actor = _decode(header[7:].strip())
-    return cast(Actor | None, g.actor)
+            request.environ[key] = _decode(header[7:].strip())
+    return cast(Actor | None, request.environ[key])
 
 
 def require(*roles: str) -> Callable[[F], F]:

@@ -15,6 +15,8 @@ ENV_KEYS = {
     "SECRET_KEY": "SECRET_KEY",
     "TIMEZONE": "TIMEZONE",
     "ADUAN_DEFAULT_JURISDICTION": "DEFAULT_JURISDICTION",
+    "ATTACHMENTS_DIR": "ATTACHMENTS_DIR",
+    "INTAKE_RATE_LIMIT": "INTAKE_RATE_LIMIT",
 }
 
 
@@ -27,6 +29,12 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SECRET_KEY": None,
         "TIMEZONE": "Asia/Jakarta",
         "DEFAULT_JURISDICTION": None,
+        "ATTACHMENTS_DIR": str(Path(instance_path) / "attachments"),
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "INTAKE_RATE_LIMIT": "60/minute",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "TOKEN_LIFETIME_SECONDS": 3600,
     }
 
 
@@ -37,6 +45,8 @@ def from_environment() -> dict[str, Any]:
 def build(instance_path: str, overrides: dict[str, Any] | None) -> dict[str, Any]:
     config = {**defaults(instance_path), **from_environment(), **(overrides or {})}
     config["SQLALCHEMY_DATABASE_URI"] = normalize_url(config["SQLALCHEMY_DATABASE_URI"])
+    if config.get("REDIS_URL") and config["RATELIMIT_STORAGE_URI"] == "memory://":
+        config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
     return config
 
 

@@ -8,7 +8,7 @@ PREFIX = "/api/v1"
 
 
 def register(api: Api) -> None:
-    from api.resources import auth, directory, health
+    from api.resources import auth, complaints, directory, health, tasks
 
-    for module in (auth, health, directory):
+    for module in (auth, health, directory, complaints, tasks):
         api.register_blueprint(module.blp, url_prefix=PREFIX)

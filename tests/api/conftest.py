@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -18,16 +16,24 @@ def client(app: Flask, demo_directory: None) -> FlaskClient:
     return app.test_client()
 
 
-@pytest.fixture
-def auth(client: FlaskClient) -> Callable[[str], dict[str, str]]:
-    """`auth("dlh")` → the Authorization header of that demo user (tokens cached per test)."""
-    tokens: dict[str, str] = {}
+class Auth:
+    """`auth("dlh")` → the Authorization header of that demo user; `auth.forget()` after travelling in time."""
 
-    def headers(username: str) -> dict[str, str]:
-        if username not in tokens:
-            answer = client.post(f"{API}/auth/token", json={"username": username, "password": DEMO_PASSWORD})
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self.tokens: dict[str, str] = {}
+
+    def __call__(self, username: str) -> dict[str, str]:
+        if username not in self.tokens:
+            answer = self.client.post(f"{API}/auth/token", json={"username": username, "password": DEMO_PASSWORD})
             assert answer.status_code == 200, answer.json
-            tokens[username] = answer.json["access_token"]  # type: ignore[index]
-        return {"Authorization": f"Bearer {tokens[username]}"}
+            self.tokens[username] = answer.json["access_token"]  # type: ignore[index]
+        return {"Authorization": f"Bearer {self.tokens[username]}"}
 
-    return headers
+    def forget(self) -> None:
+        self.tokens.clear()
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> Auth:
+    return Auth(client)

@@ -1,6 +1,6 @@
 """initial schema
 
-Revision ID: 4ace95737bda
+Revision ID: ee60717e5f4d
 Revises: 
 Create Date: 2026-11-27
 
@@ -14,7 +14,7 @@ import engine.db  # noqa: F401  (custom column types)
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = '4ace95737bda'
+revision = 'ee60717e5f4d'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -127,6 +127,21 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_user_account_agency'), ['agency'], unique=False)
         batch_op.create_index(batch_op.f('ix_user_account_role'), ['role'], unique=False)
 
+    op.create_table('attachment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=200), nullable=False),
+    sa.Column('content_type', sa.String(length=100), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('uploaded_by', sa.String(length=64), nullable=False),
+    sa.Column('created_at', engine.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['complaint.id'], name=op.f('fk_attachment_case_id_complaint')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attachment'))
+    )
+    with op.batch_alter_table('attachment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attachment_case_id'), ['case_id'], unique=False)
+
     op.create_table('event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -161,6 +176,19 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_follow_up_agency'), ['agency'], unique=False)
         batch_op.create_index(batch_op.f('ix_follow_up_case_id'), ['case_id'], unique=False)
 
+    op.create_table('read_log',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('at', engine.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor', sa.String(length=64), nullable=False),
+    sa.Column('actor_role', sa.String(length=32), nullable=False),
+    sa.Column('what', sa.String(length=40), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['complaint.id'], name=op.f('fk_read_log_case_id_complaint')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_read_log'))
+    )
+    with op.batch_alter_table('read_log', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_read_log_case_id'), ['case_id'], unique=False)
+
     op.create_table('task',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -193,6 +221,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_task_case_id'))
 
     op.drop_table('task')
+    with op.batch_alter_table('read_log', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_read_log_case_id'))
+
+    op.drop_table('read_log')
     with op.batch_alter_table('follow_up', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_follow_up_case_id'))
         batch_op.drop_index(batch_op.f('ix_follow_up_agency'))
@@ -203,6 +235,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_event_case_id'))
 
     op.drop_table('event')
+    with op.batch_alter_table('attachment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attachment_case_id'))
+
+    op.drop_table('attachment')
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_account_role'))
         batch_op.drop_index(batch_op.f('ix_user_account_agency'))
