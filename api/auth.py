@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any, NoReturn, TypeVar, cast
 
 import jwt
 from flask import current_app, request
 from flask_smorest import abort
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
 
 from api.extensions import db
 from engine.access import Actor
@@ -33,8 +35,8 @@ def issue_token(user: User) -> tuple[str, int]:
     return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm=ALGORITHM), lifetime
 
 
-def _unauthorized(message: str) -> None:
-    abort(401, message=message, headers={"WWW-Authenticate": 'Bearer realm="aduan"'})
+def _unauthorized(message: str) -> NoReturn:
+    raise Unauthorized(message, www_authenticate=WWWAuthenticate("bearer", {"realm": "aduan"}))
 
 
 def _decode(token: str) -> Actor:
@@ -47,7 +49,7 @@ def _decode(token: str) -> Actor:
     user = db.session.get(User, str(claims.get("sub", "")))
     if user is None or not user.active or user.role != claims.get("role"):
         _unauthorized("token no longer valid")
-    return cast(User, user).actor
+    return user.actor
 
 
 def current_actor() -> Actor | None:

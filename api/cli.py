@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.orm import Session
 
 from api.extensions import db
 from engine import demo, directory, lifecycle, processes, users
 from engine.access import Role
 from engine.categories import Category
+from engine.db import Base
 from engine.directory import Agency
 from engine.errors import EngineError
 from engine.users import User
@@ -107,27 +111,32 @@ def seed_group() -> None:
     """Load sample data."""
 
 
+DEMO_ROWS: tuple[tuple[str, type[Base], Sequence[tuple[Any, ...]]], ...] = (
+    ("agencies", Agency, demo.AGENCIES),
+    ("categories", Category, demo.CATEGORIES),
+    ("users", User, demo.USERS),
+)
+
+
+def _absent(session: Session, model: type[Base], rows: Sequence[tuple[Any, ...]]) -> list[str]:
+    """Keys (first items) of the demo `rows` that have no row of `model` yet."""
+    return [row[0] for row in rows if session.get(model, row[0]) is None]
+
+
 @seed_group.command("demo")
 @click.option("--password", required=True, help="password of every demo user (8 to 200 characters)")
 @with_appcontext
 def seed_demo(password: str) -> None:
     """Create whatever part of the demo directory (Kota Batam) is missing; existing rows are left as they are."""
     session = db.session()
-    missing = [
-        (kind, [key for key in keys if session.get(model, key) is None])
-        for kind, model, keys in (
-            ("agencies", Agency, [row[0] for row in demo.AGENCIES]),
-            ("categories", Category, [row[0] for row in demo.CATEGORIES]),
-            ("users", User, [row[0] for row in demo.USERS]),
-        )
-    ]
+    created = {kind: _absent(session, model, rows) for kind, model, rows in DEMO_ROWS}
     try:
         demo.seed(session, password)
         session.commit()
     except EngineError as exc:
         session.rollback()
         _fail(exc)
-    for kind, keys in missing:
+    for kind, keys in created.items():
         click.echo(f"{kind}: {', '.join(keys) + ' created' if keys else 'all present'}")
     click.echo("demo directory ready; the default process is deployed")
 

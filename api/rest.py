@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -44,7 +44,8 @@ class AduanApi(Api):  # type: ignore[misc]
         body = {"code": error.code, "status": error.name, "message": message}
         if errors:
             body["errors"] = errors
-        headers = dict(data.get("headers") or {})
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        headers.update(data.get("headers") or {})
         return jsonify(body), error.code or 500, headers
 
 
@@ -72,6 +73,32 @@ def _summary(error: HTTPException, errors: dict[str, Any] | None) -> str:
     return error.description or error.name
 
 
+def _nul_fields(value: Any, path: str) -> list[str]:
+    """Paths of every string (key or value) in a JSON document that contains a NUL character."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = [f"{path}.{k}".strip(".") for k in value if isinstance(k, str) and "\x00" in k]
+        return found + [f for k, v in value.items() for f in _nul_fields(v, f"{path}.{k}".strip("."))]
+    if isinstance(value, list):
+        return [f for i, v in enumerate(value) for f in _nul_fields(v, f"{path}.{i}".strip("."))]
+    return []
+
+
+def reject_nul_characters() -> tuple[Response, int] | None:
+    """NUL cannot be stored (PostgreSQL text refuses it) and is never meaningful input: refuse it up front."""
+    fields = ["path"] if "\x00" in request.path else []
+    fields += [f"query.{k}" for k, v in request.args.items(multi=True) if "\x00" in k + v]
+    fields += [f"form.{k}" for k, v in request.form.items(multi=True) if "\x00" in k + v]
+    fields += [f"files.{k}" for k, f in request.files.items(multi=True) if "\x00" in (f.filename or "")]
+    if request.is_json:
+        fields += _nul_fields(request.get_json(silent=True), "")
+    if not fields:
+        return None
+    errors = {f or "body": ["must not contain NUL characters"] for f in fields}
+    return jsonify(error_body(422, "invalid " + ", ".join(sorted(errors)), errors)), 422
+
+
 def handle_engine_error(error: EngineError) -> tuple[Response, int]:
     code = STATUS_OF.get(type(error), 400)
     return jsonify(error_body(code, error.message, error.errors)), code
@@ -94,6 +121,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api.init_app(app, spec_kwargs={"components": {"securitySchemes": _SECURITY}})
     app.register_error_handler(EngineError, handle_engine_error)
+    app.before_request(reject_nul_characters)
     if not app.config.get("TESTING") or app.config.get("ADUAN_HIDE_ERRORS"):
         app.register_error_handler(Exception, handle_unexpected)
 

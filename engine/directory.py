@@ -37,8 +37,10 @@ def in_subtree(code: str | None, root: str) -> bool:
     return code is not None and (code == root or code.startswith(root + "."))
 
 
-def subtree_clause(column: QueryableAttribute[Any], root: str) -> sa.ColumnElement[bool]:
-    """SQL form of `in_subtree` for scoping queries."""
+def subtree_clause(column: QueryableAttribute[Any], root: str | None) -> sa.ColumnElement[bool]:
+    """SQL form of `in_subtree` for scoping queries (no root: nothing matches)."""
+    if root is None:
+        return sa.false()
     escaped = root.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return sa.or_(column == root, column.like(escaped + ".%", escape="\\"))
 

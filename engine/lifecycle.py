@@ -27,8 +27,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import audit, forms, serialization, tasks, timers
 from engine.access import SYSTEM, Actor
 from engine.calendar_days import load_calendar
-from engine.categories import Category
 from engine.cases import Case, FollowUp, Status, new_reporter_token, new_tracking_id
+from engine.categories import Category
 from engine.db import utcnow
 from engine.directory import Agency, desk_for, in_subtree
 from engine.errors import Conflict, InvalidData

@@ -1,7 +1,6 @@
 """Every persisted concept, imported in one place so the metadata (and migrations) see all tables."""
 
-from engine.attachments import Attachment
-from engine.audit import Event, ReadLog
+from engine.audit import Event
 from engine.calendar_days import CalendarDay
 from engine.cases import Case, FollowUp
 from engine.categories import Category

@@ -117,7 +117,7 @@ def ensure_ready_for(row: TaskRecord, actor: Actor) -> None:
 def inbox_query(actor: Actor, assigned_to_me: bool = False) -> sa.Select[Any]:
     """READY tasks the actor may do, earliest deadline first (indexed by state, role, agency, due_at)."""
     query = sa.select(TaskRecord).where(TaskRecord.state == TaskStatus.READY, TaskRecord.role == actor.role)
-    query = query.where(subtree_clause(TaskRecord.agency, actor.agency or "\0"))
+    query = query.where(subtree_clause(TaskRecord.agency, actor.agency))
     if assigned_to_me:
         query = query.where(TaskRecord.assignee == actor.username)
     return query.order_by(TaskRecord.due_at.asc().nulls_last(), TaskRecord.created_at)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
 
 from api.auth import issue_token
 from api.extensions import db
@@ -24,6 +26,6 @@ class Token(MethodView):
         """Sign in: a bearer token for the Authorization header."""
         user = authenticate(db.session(), credentials["username"], credentials["password"])
         if user is None:
-            abort(401, message="wrong username or password")
+            raise Unauthorized("wrong username or password", www_authenticate=WWWAuthenticate("bearer"))
         token, lifetime = issue_token(user)
         return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime}

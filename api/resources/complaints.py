@@ -28,7 +28,7 @@ from api.schemas.complaints import (
 from engine import attachments, audit, lifecycle
 from engine.access import Actor
 from engine.cases import Case
-from engine.errors import Forbidden
+from engine.errors import Forbidden, NotFound
 from engine.visibility import Audience, get_for, staff_scope
 
 blp = Blueprint("complaints", __name__, description="Complaints (aduan)")
@@ -60,7 +60,7 @@ def intake_actor(body: dict[str, Any]) -> tuple[Actor | None, str | None]:
 
 @blp.route("/complaints")
 class Complaints(MethodView):
-    decorators = [limiter.limit(lambda: current_app.config["INTAKE_RATE_LIMIT"], methods=["POST"])]
+    decorators = [limiter.limit(lambda: current_app.config["INTAKE_RATE_LIMIT"], methods=["POST"])]  # noqa: RUF012
 
     @blp.arguments(ComplaintCreateSchema)
     @blp.response(201, ComplaintCreatedSchema)
@@ -119,14 +119,12 @@ class Replies(MethodView):
         """The reporter answers: more information, or (not) satisfied with the follow-up and a rating."""
         case, audience = visible(tracking_id)
         if audience != Audience.REPORTER:
-            raise Forbidden("only the reporter may reply") if audience != Audience.PUBLIC else _not_found(tracking_id)
+            raise Forbidden("only the reporter may reply (X-Reporter-Token, or sign in as the reporter)")
         outcome = lifecycle.reporter_reply(db.session(), case, reply, current_actor(), settings())
         return views.complaint(db.session(), outcome.case, audience)
 
 
-def _not_found(tracking_id: str) -> Exception:
-    from engine.errors import NotFound
-
+def _not_found(tracking_id: str) -> NotFound:
     return NotFound(f"no complaint {tracking_id!r}")
 
 
@@ -168,8 +166,10 @@ class Attachments(MethodView):
     def post(self, files: dict[str, Any], tracking_id: str) -> Any:
         """Attach a file (JPEG, PNG, WebP, PDF or MP4; at most 10 MB)."""
         case, audience = visible(tracking_id)
-        if audience == Audience.PUBLIC or (audience == Audience.AUDITOR and staff().role == "auditor"):
-            raise _not_found(tracking_id) if audience == Audience.PUBLIC else Forbidden("auditors only read")
+        if audience == Audience.PUBLIC:
+            raise _not_found(tracking_id)
+        if audience == Audience.AUDITOR:
+            raise Forbidden("auditors and admins only read complaints")
         upload = files["file"]
         actor = current_actor() or Actor(username="reporter", role="reporter")
         item = attachments.add(

@@ -6,13 +6,13 @@ form lists them before anyone signs in.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any
 
-import flask_smorest
+import marshmallow as ma
 import sqlalchemy as sa
 from flask import current_app
 from flask.views import MethodView
+from flask_smorest import Blueprint
 
 from api.auth import require, staff
 from api.extensions import db
@@ -36,19 +36,6 @@ from engine.calendar_days import CalendarDay, DayKind, load_calendar, set_day
 from engine.db import utcnow
 from engine.directory import Agency, subtree_clause
 from engine.users import User
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
-    """flask-smorest's Blueprint with typed decorators, so mypy --strict still checks the handlers."""
-
-    def arguments(self, schema: Any, **kwargs: Any) -> Callable[[F], F]:
-        return cast(Callable[[F], F], super().arguments(schema, **kwargs))
-
-    def response(self, status_code: int, schema: Any = None, **kwargs: Any) -> Callable[[F], F]:
-        return cast(Callable[[F], F], super().response(status_code, schema, **kwargs))
-
 
 blp = Blueprint("directory", __name__, description="Agencies, users, categories and the working-day calendar")
 
@@ -94,7 +81,7 @@ def visible_users(actor: Actor, role: str | None = None, agency: str | None = No
     """
     query = sa.select(User).order_by(User.username)
     if actor.role not in (Role.ADMIN, Role.AUDITOR):
-        query = query.where(subtree_clause(User.agency, actor.agency or "\0"))
+        query = query.where(subtree_clause(User.agency, actor.agency))
     if role is not None:
         query = query.where(User.role == role)
     if agency is not None:
@@ -105,7 +92,7 @@ def visible_users(actor: Actor, role: str | None = None, agency: str | None = No
 @blp.route("/users")
 class Users(MethodView):
     @require()
-    @blp.arguments(UserQuerySchema, location="query")
+    @blp.arguments(UserQuerySchema, location="query", unknown=ma.RAISE)
     @blp.response(200, UserSchema(many=True))
     def get(self, filters: dict[str, str]) -> list[User]:
         """Users the caller may see, by username.
@@ -161,7 +148,7 @@ def named_days(year: int | None) -> list[NamedDay]:
 @blp.route("/calendar/holidays")
 class Holidays(MethodView):
     @require()
-    @blp.arguments(HolidayQuerySchema, location="query")
+    @blp.arguments(HolidayQuerySchema, location="query", unknown=ma.RAISE)
     @blp.response(200, HolidaySchema(many=True))
     def get(self, query: dict[str, int]) -> list[NamedDay]:
         """The year's days off and configured working days, by date.

@@ -79,4 +79,3 @@ class Complete(MethodView):
             "complaint": {"tracking_id": case.tracking_id, "status": case.status},
             "next_tasks": [views.task(t, case) for t in outcome.next_tasks],
         }
-

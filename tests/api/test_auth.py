@@ -155,10 +155,7 @@ def test_a_signed_in_reporter_is_403_on_a_staff_endpoint(client: FlaskClient, se
     assert answer.json["message"] == "the reporter role may not do this"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api.auth caches the actor in flask.g, and the test requests share the `app` fixture's app context",
-)
 def test_each_request_is_judged_by_its_own_token(client: FlaskClient, auth: Callable[[str], dict[str, str]]) -> None:
+    """The requests of one test share an app context (and `g`); the caller is still read from each request."""
     assert client.get(f"{API}/users", headers=auth("admin")).status_code == 200
     assert client.post(f"{API}/agencies", headers=auth("dlh"), json={"code": "x", "name": "X"}).status_code == 403

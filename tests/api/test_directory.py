@@ -147,7 +147,9 @@ def test_an_admin_creates_an_agency_under_its_parent(client: FlaskClient, auth: 
 
 
 def test_an_admin_creates_a_root_agency_with_a_verification_desk(client: FlaskClient, auth: Auth) -> None:
-    answer = client.post(f"{API}/agencies", json={"code": "riau", "name": "Provinsi Riau", "desk": True}, headers=auth("admin"))
+    answer = client.post(
+        f"{API}/agencies", json={"code": "riau", "name": "Provinsi Riau", "desk": True}, headers=auth("admin")
+    )
     assert answer.status_code == 201
     assert answer.json == {"code": "riau", "name": "Provinsi Riau", "parent": None, "desk": True}
 
@@ -233,7 +235,10 @@ def test_an_auditor_lists_every_user(client: FlaskClient, auth: Auth) -> None:
 
 def test_a_supervisor_lists_the_users_of_their_own_agency_to_pick_an_assignee(client: FlaskClient, auth: Auth) -> None:
     answer = client.get(f"{API}/users", headers=auth("dlh.head"))
-    assert [(user["username"], user["role"]) for user in answer.json] == [("dlh", "officer"), ("dlh.head", "supervisor")]
+    assert [(user["username"], user["role"]) for user in answer.json] == [
+        ("dlh", "officer"),
+        ("dlh.head", "supervisor"),
+    ]
 
 
 def test_staff_also_see_the_users_of_their_agencys_units(client: FlaskClient, auth: Auth, session: Session) -> None:
@@ -270,9 +275,7 @@ def test_a_filter_cannot_widen_a_supervisors_view(client: FlaskClient, auth: Aut
     assert [user["username"] for user in answer.json] == ["dlh", "dlh.head"]
 
 
-@pytest.mark.parametrize(
-    ("query", "field"), [("role=king", "role"), ("agency=", "agency"), ("colour=red", "colour")]
-)
+@pytest.mark.parametrize(("query", "field"), [("role=king", "role"), ("agency=", "agency"), ("colour=red", "colour")])
 def test_a_bad_user_filter_is_422_naming_it(client: FlaskClient, auth: Auth, query: str, field: str) -> None:
     answer = client.get(f"{API}/users?{query}", headers=auth("admin"))
     assert answer.status_code == 422

@@ -1,0 +1,157 @@
+"""Bad input gets a clear 4xx naming the field, in the contract's error shape, and stores nothing."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from engine.attachments import Attachment
+from engine.cases import Case
+from tests.api.conftest import API, Auth
+
+VALID = {"title": "Jalan berlubang", "body": "Lubang besar di Jl. Sudirman dekat halte."}
+
+
+def count(session: Session, model: type[Any]) -> int:
+    session.expire_all()
+    return session.query(model).count()
+
+
+def assert_error(answer: Any, code: int, field: str | None = None) -> None:
+    assert answer.status_code == code, answer.json
+    assert {"code", "status", "message"} <= set(answer.json)
+    assert answer.json["code"] == code
+    if field:
+        assert field in answer.json["errors"], answer.json
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**VALID, "status": "closed"}, "status"),
+        ({**VALID, "agency_id": 3}, "agency_id"),
+        ({**VALID, "escalated": True}, "escalated"),
+        ({"body": VALID["body"]}, "title"),
+        ({**VALID, "title": "x" * 201}, "title"),
+        ({**VALID, "body": "short"}, "body"),
+        ({**VALID, "kind": "gossip"}, "kind"),
+        ({**VALID, "channel": "pigeon"}, "channel"),
+        ({**VALID, "occurred_on": "2999-01-01"}, "occurred_on"),
+        ({**VALID, "occurred_on": "yesterday"}, "occurred_on"),
+        ({**VALID, "reporter": {"name": "A", "email": "not-an-email"}}, "reporter"),
+        ({**VALID, "anonymous": "maybe"}, "anonymous"),
+        ({**VALID, "category": "nonexistent"}, "category"),
+        ({**VALID, "agency": "jakarta.dki"}, "agency"),
+    ],
+)
+def test_invalid_complaints_are_422_naming_the_field_and_store_nothing(
+    client: FlaskClient, session: Session, body: dict[str, Any], field: str
+) -> None:
+    assert_error(client.post(f"{API}/complaints", json=body), 422, field)
+    assert count(session, Case) == 0
+
+
+def test_malformed_json_is_400(client: FlaskClient, session: Session) -> None:
+    answer = client.post(f"{API}/complaints", data="{not json", content_type="application/json")
+    assert_error(answer, 400)
+    assert count(session, Case) == 0
+
+
+def test_a_json_array_body_is_rejected(client: FlaskClient) -> None:
+    assert client.post(f"{API}/complaints", json=[VALID]).status_code in (400, 422)
+
+
+def test_an_oversize_body_is_413(client: FlaskClient, session: Session) -> None:
+    answer = client.post(f"{API}/complaints", json={**VALID, "body": "x" * (13 * 1024 * 1024)})
+    assert_error(answer, 413)
+    assert count(session, Case) == 0
+
+
+def test_task_completion_with_invalid_data_is_422_and_changes_nothing(client: FlaskClient, auth: Auth) -> None:
+    client.post(f"{API}/complaints", json=VALID)
+    task = client.get(f"{API}/tasks", headers=auth("verifier")).json[0]
+    path = f"{API}/tasks/{task['id']}/complete"
+    assert_error(client.post(path, json={"data": {"decision": "accept"}}, headers=auth("verifier")), 422, "agency")
+    assert_error(client.post(path, json={"data": "accept"}, headers=auth("verifier")), 422, "data")
+    assert_error(client.post(path, json={"decision": "accept"}, headers=auth("verifier")), 422, "decision")
+    assert client.get(f"{API}/tasks", headers=auth("verifier")).json[0]["id"] == task["id"]
+
+
+def test_an_unknown_task_is_404(client: FlaskClient, auth: Auth) -> None:
+    assert_error(client.get(f"{API}/tasks/nope", headers=auth("verifier")), 404)
+
+
+def test_intake_is_rate_limited(app: Flask, client: FlaskClient, session: Session) -> None:
+    app.config["INTAKE_RATE_LIMIT"] = "3/minute"
+    codes = [client.post(f"{API}/complaints", json=VALID).status_code for _ in range(4)]
+    assert codes == [201, 201, 201, 429]
+    assert count(session, Case) == 3
+
+
+def reporter_headers(client: FlaskClient) -> tuple[str, dict[str, str]]:
+    created = client.post(f"{API}/complaints", json=VALID).json
+    return created["tracking_id"], {"X-Reporter-Token": created["reporter_token"]}
+
+
+def upload(client: FlaskClient, tracking_id: str, headers: dict[str, str], content: bytes, name: str, mime: str) -> Any:
+    data = {"file": (io.BytesIO(content), name, mime)}
+    return client.post(
+        f"{API}/complaints/{tracking_id}/attachments", data=data, headers=headers, content_type="multipart/form-data"
+    )
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
+
+
+def test_the_reporter_attaches_a_photo_stored_by_its_hash(app: Flask, client: FlaskClient, session: Session) -> None:
+    import hashlib
+    from pathlib import Path
+
+    tracking_id, headers = reporter_headers(client)
+    answer = upload(client, tracking_id, headers, PNG, "foto.png", "image/png")
+    assert answer.status_code == 201, answer.json
+    assert answer.json["sha256"] == hashlib.sha256(PNG).hexdigest()
+    assert (Path(app.config["ATTACHMENTS_DIR"]) / answer.json["sha256"]).read_bytes() == PNG
+    got = client.get(answer.headers["Location"], headers=headers)
+    assert got.status_code == 200 and got.data == PNG
+    assert client.get(answer.headers["Location"]).status_code == 404  # not public yet
+
+
+@pytest.mark.parametrize(
+    ("content", "mime"),
+    [(b"MZ\x90\0 executable", "application/x-msdownload"), (b"not really a png", "image/png"), (b"", "image/png")],
+)
+def test_refused_files_store_nothing(client: FlaskClient, session: Session, content: bytes, mime: str) -> None:
+    tracking_id, headers = reporter_headers(client)
+    assert_error(upload(client, tracking_id, headers, content, "x.bin", mime), 422, "file")
+    assert count(session, Attachment) == 0
+
+
+def test_a_file_over_the_limit_is_refused(client: FlaskClient, session: Session) -> None:
+    tracking_id, headers = reporter_headers(client)
+    big = PNG + b"\0" * (10 * 1024 * 1024)
+    assert_error(upload(client, tracking_id, headers, big, "big.png", "image/png"), 422, "file")
+    assert count(session, Attachment) == 0
+
+
+def test_attachments_need_access_to_the_case(client: FlaskClient, auth: Auth) -> None:
+    tracking_id, _ = reporter_headers(client)
+    assert upload(client, tracking_id, {}, PNG, "a.png", "image/png").status_code == 404
+    assert upload(client, tracking_id, auth("dishub"), PNG, "a.png", "image/png").status_code == 404
+    assert upload(client, tracking_id, auth("auditor"), PNG, "a.png", "image/png").status_code == 403
+    missing = client.post(f"{API}/complaints/{tracking_id}/attachments", data={}, headers=auth("verifier"))
+    assert_error(missing, 422, "file")
+
+
+def test_nul_characters_are_refused_everywhere(client: FlaskClient, auth: Auth, session: Session) -> None:
+    assert_error(client.post(f"{API}/complaints", json={**VALID, "title": "a\x00b"}), 422, "title")
+    assert_error(client.post(f"{API}/complaints", json={**VALID, "reporter": {"name": "\x00"}}), 422, "reporter.name")
+    assert_error(client.get(f"{API}/complaints?q=a%00", headers=auth("verifier")), 422, "query.q")
+    assert client.get(f"{API}/complaints/ADU%00X").status_code in (400, 404, 422)
+    assert client.get(f"{API}/tasks/x%00", headers=auth("verifier")).status_code in (400, 404, 422)
+    assert count(session, Case) == 0
