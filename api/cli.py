@@ -176,7 +176,10 @@ def timers_run_due() -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (serve, agencies, users_group, seed_group, processes_group, timers_group):
+    from api.bench import bench, load_subcommands
+
+    load_subcommands()
+    for command in (bench, serve, agencies, users_group, seed_group, processes_group, timers_group):
         app.cli.add_command(command)
 
 

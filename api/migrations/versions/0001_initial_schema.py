@@ -1,6 +1,6 @@
 """initial schema
 
-Revision ID: ee60717e5f4d
+Revision ID: 0001
 Revises: 
 Create Date: 2026-11-27
 
@@ -14,7 +14,7 @@ import engine.db  # noqa: F401  (custom column types)
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = 'ee60717e5f4d'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None

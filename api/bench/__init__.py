@@ -1,0 +1,17 @@
+"""`aduan bench …`: measurements of this installation on this machine, printed as tables.
+
+Each subcommand lives in its own module and registers itself on the `bench` group.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group("bench")
+def bench() -> None:
+    """Measure Aduan on this machine (figures, never pass/fail)."""
+
+
+def load_subcommands() -> None:
+    from api.bench import engine_steps  # noqa: F401  (registers `bench engine`)
