@@ -17,6 +17,12 @@ ENV_KEYS = {
     "ADUAN_DEFAULT_JURISDICTION": "DEFAULT_JURISDICTION",
     "ATTACHMENTS_DIR": "ATTACHMENTS_DIR",
     "INTAKE_RATE_LIMIT": "INTAKE_RATE_LIMIT",
+    "ADUAN_QUEUE_PREFIX": "QUEUE_PREFIX",
+    "SMTP_URL": "SMTP_URL",
+    "MAIL_FROM": "MAIL_FROM",
+    "SMS_GATEWAY_URL": "SMS_GATEWAY_URL",
+    "SMS_GATEWAY_TOKEN": "SMS_GATEWAY_TOKEN",
+    "WEBHOOK_SECRET": "WEBHOOK_SECRET",
 }
 
 
@@ -35,6 +41,23 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "TOKEN_LIFETIME_SECONDS": 3600,
+        # a Redis outage must not stop intake: limits fall back to memory, then to no limit
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # deadlines and deliveries (workers/): queues are "<prefix>.timers", ".notifications", ".webhooks"
+        "QUEUE_PREFIX": "aduan",
+        "SCHEDULER_INTERVAL": 5.0,
+        "SWEEP_BATCH": 500,
+        "TIMER_JOB_STALE_SECONDS": 60,
+        "OUTBOX_RELAY_AFTER_SECONDS": 10,
+        "OUTBOX_MAX_ATTEMPTS": 5,
+        "OUTBOX_BACKOFF": [10, 60, 300, 1800],
+        "SMTP_URL": None,
+        "MAIL_FROM": "aduan@localhost",
+        "SMS_GATEWAY_URL": None,
+        "SMS_GATEWAY_TOKEN": None,
+        "WEBHOOK_SECRET": None,
+        "DELIVERY_TIMEOUT": 10.0,
     }
 
 

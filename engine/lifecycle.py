@@ -19,12 +19,13 @@ from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import audit, forms, serialization, tasks, timers
+from engine import audit, forms, outbox, serialization, tasks, timers
 from engine.access import SYSTEM, Actor
 from engine.calendar_days import load_calendar
 from engine.cases import Case, FollowUp, Status, new_reporter_token, new_tracking_id
@@ -104,11 +105,26 @@ def _completed_ids(wf: BpmnWorkflow) -> set[UUID]:
     return {t.id for t in wf.get_tasks(state=TaskState.COMPLETED)}
 
 
-def _passed(wf: BpmnWorkflow, before: set[UUID]) -> list[str]:
-    """BPMN ids of the diagram elements completed since `before`, in order."""
-    done = [t for t in wf.get_tasks(state=TaskState.COMPLETED) if t.id not in before]
-    done.sort(key=lambda t: t.last_state_change)
-    return [t.task_spec.bpmn_id for t in done if t.task_spec.bpmn_id]
+@dataclass(frozen=True)
+class Scan:
+    """One walk over the workflow's tasks (subprocesses included), sorted into what a save needs."""
+
+    ready: list[Task]
+    waiting: list[Task]
+    passed: list[str]
+
+    @classmethod
+    def of(cls, wf: BpmnWorkflow, completed_before: set[UUID]) -> Scan:
+        ready, waiting, done = [], [], []
+        for task in wf.get_tasks():
+            if task.state == TaskState.READY and task.task_spec.manual:
+                ready.append(task)
+            elif task.state == TaskState.WAITING:
+                waiting.append(task)
+            elif task.state == TaskState.COMPLETED and task.id not in completed_before:
+                done.append(task)
+        done.sort(key=lambda t: t.last_state_change)
+        return cls(ready, waiting, [t.task_spec.bpmn_id for t in done if t.task_spec.bpmn_id])
 
 
 def _restore(session: Session, case: Case, settings: Settings) -> Run:
@@ -155,26 +171,27 @@ def _save(
     changes = _apply_facts(case, run.effects.facts)
     if case.status in FINAL_STATUSES and case.closed_at is None:
         case.closed_at = now
-    case.next_timer_at = timers.next_timer_at(run.wf)
+    scan = Scan.of(run.wf, run.completed_before)
+    case.next_timer_at = timers.next_timer_at(scan.waiting)
     case.updated_at = now
     for item in run.effects.follow_ups:
         session.add(
             FollowUp(case_id=case.id, at=now, agency=item["agency"], message=item["message"], author=actor.username)
         )
-    new_ids = tasks.sync(session, case.id, run.wf, run.engine, actor, completed)
+    opened = tasks.sync(session, case.id, scan.ready, run.engine, actor, completed)
     session.flush()
-    opened = [session.get_one(TaskRecord, tid) for tid in new_ids]
     event_data = {
         **data,
         "changes": changes,
-        "elements": _passed(run.wf, run.completed_before),
+        "elements": scan.passed,
         "opened": [{"id": t.id, "name": t.name, "due_at": t.due_at} for t in opened],
     }
     if run.effects.follow_ups:
         event_data["follow_ups"] = run.effects.follow_ups
     if run.effects.notifications:
         event_data["notifications"] = run.effects.notifications
-    audit.append(session, case, event_type, actor, event_data, task=task)
+    event = audit.append(session, case, event_type, actor, event_data, task=task)
+    outbox.record(session, case, event, run.effects.notifications)
     session.flush()
     return Outcome(case, opened)
 
@@ -357,7 +374,7 @@ def fire_timers(
     """Fire whatever timers of the case are due; False when none is (safe to call any number of times)."""
     now = now or utcnow()
     with transaction(session):
-        case = session.get(Case, case_id)
+        case = session.get(Case, case_id, with_for_update=True, populate_existing=True)  # PostgreSQL: waits
         if case is None or case.next_timer_at is None or case.next_timer_at > now:
             return False
         due = case.next_timer_at

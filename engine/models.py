@@ -6,9 +6,11 @@ from engine.cases import Case, FollowUp
 from engine.categories import Category
 from engine.db import Base
 from engine.directory import Agency
+from engine.outbox import OutboxMessage
 from engine.processes import ProcessVersion
 from engine.tasks import TaskRecord
 from engine.users import User
+from engine.webhooks import WebhookEndpoint
 
 __all__ = [
     "Agency",
@@ -18,7 +20,9 @@ __all__ = [
     "Category",
     "Event",
     "FollowUp",
+    "OutboxMessage",
     "ProcessVersion",
     "TaskRecord",
     "User",
+    "WebhookEndpoint",
 ]

@@ -43,8 +43,9 @@ class ProcessVersion(Base):
     key: Mapped[str] = mapped_column(sa.String(100), index=True)
     version: Mapped[int]
     hash: Mapped[str] = mapped_column(sa.String(64), index=True)
-    source: Mapped[dict[str, str]] = mapped_column(JSONType)
-    spec: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # large: loaded only when a version is restored or shown, not when a command looks up its version
+    source: Mapped[dict[str, str]] = mapped_column(JSONType, deferred=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONType, deferred=True)
     active: Mapped[bool] = mapped_column(default=False)
     deployed_by: Mapped[str] = mapped_column(sa.String(64))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

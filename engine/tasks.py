@@ -12,10 +12,8 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.task import Task
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine import forms
@@ -53,10 +51,6 @@ class TaskRecord(Base):
     completed_by: Mapped[str | None] = mapped_column(sa.String(64))
 
 
-def ready_user_tasks(wf: BpmnWorkflow) -> list[Task]:
-    return list(wf.get_tasks(state=TaskState.READY, manual=True))
-
-
 def describe(task: Task, engine: PythonScriptEngine) -> dict[str, Any]:
     """Read-model columns of a READY user task, from its lane and `spiffworkflow:properties`."""
     props = task.task_spec.extensions.get("properties", {})
@@ -73,17 +67,23 @@ def describe(task: Task, engine: PythonScriptEngine) -> dict[str, Any]:
 
 
 def sync(
-    session: Session, case_id: int, wf: BpmnWorkflow, engine: PythonScriptEngine, actor: Actor, completed: str | None
-) -> list[str]:
-    """Make the case's READY rows match the workflow; returns the ids of tasks that became ready.
+    session: Session,
+    case_id: int,
+    ready_tasks: list[Task],
+    engine: PythonScriptEngine,
+    actor: Actor,
+    completed: str | None,
+) -> list[TaskRecord]:
+    """Make the case's READY rows match the workflow's READY user tasks; returns the rows that opened.
 
     User tasks end only by a command: `completed` is the one this command completed; any other row that
     left READY was cancelled by the diagram (a terminate end, an interrupting event).
     """
-    ready = {str(t.id): t for t in ready_user_tasks(wf)}
-    open_rows = session.scalars(
-        sa.select(TaskRecord).where(TaskRecord.case_id == case_id, TaskRecord.state == TaskStatus.READY)
-    ).all()
+    ready = {str(t.id): t for t in ready_tasks}
+    with session.no_autoflush:
+        open_rows = session.scalars(
+            sa.select(TaskRecord).where(TaskRecord.case_id == case_id, TaskRecord.state == TaskStatus.READY)
+        ).all()
     now = utcnow()
     for row in open_rows:
         if row.id not in ready:
@@ -92,10 +92,13 @@ def sync(
             row.ended_at = now
             row.completed_by = actor.username if done else None
     known = {row.id for row in open_rows}
-    new = [tid for tid in ready if tid not in known]
-    for tid in new:
-        session.add(TaskRecord(id=tid, case_id=case_id, created_at=now, **describe(ready[tid], engine)))
-    return new
+    opened = [
+        TaskRecord(id=tid, case_id=case_id, created_at=now, **describe(task, engine))
+        for tid, task in ready.items()
+        if tid not in known
+    ]
+    session.add_all(opened)
+    return opened
 
 
 def get_task(session: Session, actor: Actor, task_id: str) -> TaskRecord:

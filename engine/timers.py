@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
-from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.task import Task
 from sqlalchemy.orm import Session
 
 from engine.cases import Case
@@ -20,14 +20,14 @@ def _has_timer(definition: object) -> bool:
     return isinstance(definition, TimerEventDefinition)
 
 
-def next_timer_at(wf: BpmnWorkflow) -> datetime | None:
+def next_timer_at(waiting: Iterable[Task]) -> datetime | None:
     """Earliest due time of any waiting timer (boundary, intermediate or event-based gateway), or None.
 
     SpiffWorkflow fixes a timer's absolute due time in `internal_data['event_value']` when the timer
     starts waiting (a dict with `next` for cycles); gateways own their timers in a MultipleEventDefinition.
     """
-    due: list[datetime] = []
-    for task in wf.get_tasks(state=TaskState.WAITING):
+    due: list[datetime] = []  # `waiting`: the WAITING tasks of the workflow, subprocesses included
+    for task in waiting:
         if not _has_timer(getattr(task.task_spec, "event_definition", None)):
             continue
         value = task.internal_data.get("event_value")

@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -101,10 +102,10 @@ def raw(n: int) -> dict[str, Samples]:
     with frozen(T0):
         flows = [out["start"].time(start) for _ in range(n)]
         for wf in flows:
-            out["complete verify"].time(lambda wf=wf: complete(wf))
+            out["complete verify"].time(partial(complete, wf))
     with frozen(FIRE_AT):
         for wf in flows:
-            out["fire timers"].time(lambda wf=wf: fire(wf))
+            out["fire timers"].time(partial(fire, wf))
     assert all(any(t.task_spec.name == "escalate_agency" for t in lifecycle_ready(wf)) for wf in flows)
     return out
 
@@ -132,10 +133,10 @@ def through_engine(url: str, n: int) -> tuple[dict[str, Samples], dict[str, floa
             ids = [out["start"].time(lambda: start(session)) for _ in range(n)]
             task_ids = [open_verify(session, case_id) for case_id in ids]
             for task_id in task_ids:
-                out["complete verify"].time(lambda t=task_id: lifecycle.complete_task(session, VERIFIER, t, ACCEPT))
+                out["complete verify"].time(partial(lifecycle.complete_task, session, VERIFIER, task_id, ACCEPT))
         with frozen(FIRE_AT):
             for case_id in ids:
-                assert out["fire timers"].time(lambda c=case_id: lifecycle.fire_timers(session, c))
+                assert out["fire timers"].time(partial(lifecycle.fire_timers, session, case_id))
         sizes = storage(session, n)
         db.session.remove()
         db.engine.dispose()

@@ -1,0 +1,145 @@
+"""The outbox: notifications and webhooks written in the case's transaction, delivered after it commits.
+
+A command's rows commit (or roll back) with the command, so a message is never sent for a change that did
+not happen and never lost for one that did. After commit, whoever runs the command hands the new row ids
+to a dispatcher (an rq enqueue, or the in-process loop); a relay picks up rows a crash or an outage left
+pending. Delivery is at-least-once per row: `attempt` locks the row, and a row is sent, retried with
+backoff or dead-lettered; each message carries its row's stable key so a receiver can drop a duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from engine import notify, webhooks
+from engine.audit import Event
+from engine.cases import Case
+from engine.db import Base, JSONType, UTCDateTime, utcnow
+
+NEW_ROWS = "aduan.outbox.new"  # session.info key: (id, kind) of rows written in the open transaction
+BACKOFF = (10, 60, 300, 1800)  # seconds before the 2nd, 3rd, … attempt
+MAX_ATTEMPTS = 5
+
+
+class OutboxKind(StrEnum):
+    NOTIFICATION = "notification"
+    WEBHOOK = "webhook"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class OutboxMessage(Base):
+    """One message to one recipient (a reference, never an address), and where its delivery stands."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), index=True)
+    event_seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    recipient: Mapped[str] = mapped_column(sa.String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(sa.String(16), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def key(self) -> str:
+        """Stable across retries: the idempotency key a receiver may deduplicate on."""
+        return f"aduan-outbox-{self.id}"
+
+
+def _row(case: Case, event: Event, kind: OutboxKind, channel: str, recipient: str, payload: dict[str, Any]) -> Any:
+    return OutboxMessage(
+        case_id=case.id, event_seq=event.seq, kind=kind, channel=channel, recipient=recipient, payload=payload,
+        next_attempt_at=event.at, created_at=event.at,
+    )  # fmt: skip
+
+
+def record(session: Session, case: Case, event: Event, notifications: Sequence[dict[str, Any]]) -> None:
+    """Write the outbox rows of one command's event: the diagram's notifications, the reporter's, webhooks."""
+    requested = [(n["template"], dict(n.get("params") or {})) for n in notifications]
+    requested += [(name, {}) for name in notify.reporter_templates(event.type, event.data.get("changes", {}))]
+    rows = [
+        _row(case, event, OutboxKind.NOTIFICATION, channel, who, {"template": template, "params": params})
+        for template, params in requested
+        for who, channel in notify.recipients(session, case, template, params)
+    ]
+    data = webhooks.payload(case, event)
+    rows += [
+        _row(case, event, OutboxKind.WEBHOOK, notify.ChannelName.WEBHOOK, f"{webhooks.ENDPOINT_PREFIX}{e.id}", data)
+        for e in webhooks.endpoints_for(session, case)
+    ]
+    if rows:
+        session.add_all(rows)
+        session.flush()
+        session.info.setdefault(NEW_ROWS, []).extend((r.id, r.kind) for r in rows)
+
+
+def take_new(session: Session) -> list[tuple[int, str]]:
+    """(id, kind) of the rows the just-committed transaction wrote (cleared; call after commit or rollback)."""
+    return list(session.info.pop(NEW_ROWS, []))
+
+
+def due(session: Session, before: datetime, limit: int = 500) -> list[tuple[int, str]]:
+    """(id, kind) of pending rows whose next attempt is due before `before`, oldest first."""
+    query = (
+        sa.select(OutboxMessage.id, OutboxMessage.kind)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= before)
+        .order_by(OutboxMessage.next_attempt_at)
+        .limit(limit)
+    )
+    return [(row.id, row.kind) for row in session.execute(query)]
+
+
+def backoff(attempts: int, schedule: Sequence[int] = BACKOFF) -> timedelta:
+    """Delay before the attempt that follows attempt number `attempts` (1-based)."""
+    return timedelta(seconds=schedule[min(attempts, len(schedule)) - 1])
+
+
+def attempt(
+    session: Session,
+    outbox_id: int,
+    send: Callable[[Session, OutboxMessage], None],
+    max_attempts: int = MAX_ATTEMPTS,
+    schedule: Sequence[int] = BACKOFF,
+) -> OutboxStatus | None:
+    """Try to deliver one pending row under its row lock and record the outcome; commits.
+
+    Returns the row's new status, or None when there was nothing to do (gone, already sent or dead).
+    A failure leaves the row pending with `next_attempt_at` pushed back, or dead after `max_attempts`
+    or a permanent error.
+    """
+    row = session.get(OutboxMessage, outbox_id, with_for_update=True, populate_existing=True)
+    if row is None or row.status != OutboxStatus.PENDING:
+        session.rollback()
+        return None
+    row.attempts += 1
+    now = utcnow()
+    try:
+        send(session, row)
+    except notify.DeliveryError as exc:
+        row.last_error = str(exc)[:2000]
+        dead = exc.permanent or row.attempts >= max_attempts
+        row.status = OutboxStatus.DEAD if dead else OutboxStatus.PENDING
+        row.next_attempt_at = now + backoff(row.attempts, schedule)
+    else:
+        row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
+    status = OutboxStatus(row.status)
+    session.commit()
+    return status
