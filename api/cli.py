@@ -13,7 +13,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.orm import Session
 
 from api.extensions import db
-from engine import demo, directory, lifecycle, processes, users
+from engine import demo, directory, processes, users
 from engine.access import Role
 from engine.categories import Category
 from engine.db import Base
@@ -54,8 +54,10 @@ def serve(host: str, port: int, timer_interval: float) -> None:
     processes.deploy_defaults(db.session())
     db.session().commit()
     start_in_process(app, timer_interval)
+    from waitress import serve as waitress_serve
+
     click.echo(f"Aduan is running at http://{host}:{port}/api/v1 (database {db.engine.url.render_as_string()})")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    waitress_serve(app, host=host, port=port, threads=8, ident="aduan")
 
 
 @click.group("agencies")
@@ -170,16 +172,79 @@ def timers_group() -> None:
 @timers_group.command("run-due")
 @with_appcontext
 def timers_run_due() -> None:
-    """Fire every timer due now, synchronously."""
-    fired = lifecycle.run_due(db.session(), settings=current_app.extensions["aduan.settings"])
+    """Fire every timer due now, synchronously (and, with no REDIS_URL, deliver the pending outbox)."""
+    from workers import scheduler
+    from workers.queue import InlineDispatcher
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    fired = scheduler.sweep_timers(app, InlineDispatcher())
     click.echo(f"fired timers of {fired} case(s)")
+    if not app.config.get("REDIS_URL"):
+        click.echo(f"delivered {scheduler.relay_outbox(app, InlineDispatcher())} outbox message(s)")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="stop when the queues are empty")
+@click.option("--name", default=None, help="worker name (default: generated)")
+@with_appcontext
+def worker(burst: bool, name: str | None) -> None:
+    """Run an rq worker on the timer, notification and webhook queues (needs REDIS_URL)."""
+    from workers.worker import work
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is not set: without Redis, `aduan serve` runs the jobs in-process")
+    work(app, burst=burst, name=name)
+
+
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="one pass, then exit")
+@click.option("--interval", type=float, default=None, help="seconds between passes (default SCHEDULER_INTERVAL)")
+@with_appcontext
+def scheduler_command(once: bool, interval: float | None) -> None:
+    """Hand due timers and pending outbox rows to the workers (or run them here when there is no REDIS_URL)."""
+    import threading
+
+    from workers import scheduler
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if once:
+        result = scheduler.run_once(app)
+        click.echo(f"due cases: {result.timers}; outbox rows: {result.outbox}")
+        return
+    scheduler.run(app, interval or float(app.config["SCHEDULER_INTERVAL"]), threading.Event())
+
+
+@click.group("webhooks")
+def webhooks_group() -> None:
+    """Outbound webhooks to integrated agency systems."""
+
+
+@webhooks_group.command("add")
+@click.argument("agency")
+@click.argument("url")
+@click.option("--secret", default=None, help="HMAC secret of this endpoint (default: WEBHOOK_SECRET)")
+@with_appcontext
+def webhooks_add(agency: str, url: str, secret: str | None) -> None:
+    """Send the events of AGENCY's cases (its subtree) to URL."""
+    from engine import webhooks
+
+    try:
+        endpoint = webhooks.add_endpoint(db.session(), agency, url, secret)
+        db.session().commit()
+    except EngineError as exc:
+        db.session().rollback()
+        _fail(exc)
+    click.echo(f"webhook {endpoint.id}: {agency} → {url}")
 
 
 def register(app: Flask) -> None:
     from api.bench import bench, load_subcommands
 
     load_subcommands()
-    for command in (bench, serve, agencies, users_group, seed_group, processes_group, timers_group):
+    for command in (bench, serve, agencies, users_group, seed_group, processes_group, timers_group, worker):
+        app.cli.add_command(command)
+    for command in (scheduler_command, webhooks_group):
         app.cli.add_command(command)
 
 
