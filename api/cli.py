@@ -5,16 +5,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.orm import Session
 
 from api.extensions import db
-from engine import demo, directory, processes, users
-from engine.access import Role
+from engine import demo, directory, lifecycle, processes, users
+from engine.access import Actor, Role
 from engine.categories import Category
 from engine.db import Base
 from engine.directory import Agency
@@ -129,7 +130,13 @@ def _absent(session: Session, model: type[Base], rows: Sequence[tuple[Any, ...]]
 @click.option("--password", required=True, help="password of every demo user (8 to 200 characters)")
 @with_appcontext
 def seed_demo(password: str) -> None:
-    """Create whatever part of the demo directory (Kota Batam) is missing; existing rows are left as they are."""
+    """Create whatever part of the demo directory (Kota Batam) is missing; existing rows are left as they are.
+
+    The database is migrated first, so this works on a fresh installation.
+    """
+    from flask_migrate import upgrade
+
+    upgrade()
     session = db.session()
     created = {kind: _absent(session, model, rows) for kind, model, rows in DEMO_ROWS}
     try:
@@ -145,7 +152,19 @@ def seed_demo(password: str) -> None:
 
 @click.group("processes")
 def processes_group() -> None:
-    """Deploy and list process definitions."""
+    """Deploy, list and activate process versions; migrate running cases."""
+
+
+def _fail_findings(exc: EngineError) -> NoReturn:
+    """An engine error with each finding on its own line."""
+    lines = [f"  {name}: {message}" for name, messages in exc.errors.items() for message in messages]
+    raise click.ClickException("\n".join([exc.message, *lines]))
+
+
+def _describe(deployment: processes.Deployment) -> str:
+    v = deployment.version
+    state = "deployed" if deployment.created else "unchanged (the same files)"
+    return f"{v.key} ({v.kind}) version {v.version} {state}{', active' if v.active else ''} ({v.hash[:12]})"
 
 
 @processes_group.command("deploy")
@@ -153,15 +172,76 @@ def processes_group() -> None:
 @click.option("--by", "deployed_by", default="cli", show_default=True)
 @with_appcontext
 def processes_deploy(files: tuple[Path, ...], deployed_by: str) -> None:
-    """Deploy BPMN, DMN and form-schema FILES as the next version (the shipped default when none given)."""
-    sources = {f.name: f.read_text(encoding="utf-8") for f in files} or processes.read_files(processes.DEFAULT_BPMN_DIR)
+    """Deploy FILES as the next version: a lifecycle (.bpmn with its .dmn and form .json files) or one .dmn
+    decision on its own. With no FILES, the shipped bpmn/ folder (its decisions/ first, each on its own)."""
+    session = db.session()
     try:
-        version = processes.deploy(db.session(), sources, deployed_by)
-        db.session().commit()
+        if files:
+            sources = {f.name: f.read_text(encoding="utf-8") for f in files}
+            done = [processes.deploy_files(session, sources, deployed_by)]
+        else:
+            done = processes.deploy_directory(session, processes.DEFAULT_BPMN_DIR, deployed_by)
+        session.commit()
     except EngineError as exc:
-        db.session().rollback()
-        _fail(exc)
-    click.echo(f"{version.key} version {version.version} active ({version.hash[:12]})")
+        session.rollback()
+        _fail_findings(exc)
+    for deployment in done:
+        click.echo(_describe(deployment))
+
+
+@processes_group.command("list")
+@with_appcontext
+def processes_list() -> None:
+    """Every process and shared decision with its active version and all versions."""
+    for summary in processes.keys(db.session()):
+        versions = ", ".join(map(str, summary.versions))
+        click.echo(f"{summary.key} ({summary.kind}): active {summary.version or '-'}; versions {versions}")
+
+
+@processes_group.command("activate")
+@click.argument("key")
+@click.argument("version", type=int)
+@click.option("--by", "actor", default="cli", show_default=True)
+@with_appcontext
+def processes_activate(key: str, version: int, actor: str) -> None:
+    """Make VERSION of KEY the active one (new cases start on it): an upgrade or a rollback."""
+    session = db.session()
+    try:
+        activated = processes.activate(session, key, version, actor)
+        session.commit()
+    except EngineError as exc:
+        session.rollback()
+        _fail_findings(exc)
+    click.echo(f"{activated.key} version {activated.version} active")
+
+
+@processes_group.command("migrate")
+@click.argument("key")
+@click.argument("version", type=int)
+@click.option("--dry-run", is_flag=True, help="report only; change nothing")
+@click.option("--status", "statuses", multiple=True, help="only cases in this status (repeatable)")
+@click.option("--limit", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--by", "actor", default="cli", show_default=True)
+@with_appcontext
+def processes_migrate(key: str, version: int, dry_run: bool, statuses: tuple[str, ...], limit: int, actor: str) -> None:
+    """Move the running cases of KEY to VERSION, each in its own transaction and only when safe."""
+    session = db.session()
+    owner = Actor(username=actor, role=Role.PROCESS_OWNER)
+    try:
+        reports = lifecycle.migrate_cases(
+            session, owner, key, version, dry_run, list(statuses), None, limit, current_app.extensions["aduan.settings"]
+        )
+    except EngineError as exc:
+        session.rollback()
+        _fail_findings(exc)
+    counts: dict[str, int] = {}
+    for report in reports:
+        counts[report.result] = counts.get(report.result, 0) + 1
+        click.echo(f"{report.tracking_id} ({report.status}, version {report.from_version}): {report.result}")
+        for reason in report.reasons:
+            click.echo(f"  - {reason}")
+    summary = ", ".join(f"{n} {result}" for result, n in sorted(counts.items())) or "no running cases to move"
+    click.echo(f"{'dry run: ' if dry_run else ''}{summary}")
 
 
 @click.group("timers")
@@ -238,13 +318,47 @@ def webhooks_add(agency: str, url: str, secret: str | None) -> None:
     click.echo(f"webhook {endpoint.id}: {agency} → {url}")
 
 
+@click.group("audit")
+def audit_group() -> None:
+    """Check the audit trail."""
+
+
+@audit_group.command("verify")
+@click.argument("tracking_id", required=False)
+@with_appcontext
+def audit_verify(tracking_id: str | None) -> None:
+    """Verify the hash chain of TRACKING_ID, or of every case; print each case's first broken link.
+
+    Exit status 1 when any chain is broken (2 for an unknown TRACKING_ID).
+    """
+    from engine import audit
+    from engine.cases import Case
+
+    session = db.session()
+    if tracking_id is None:
+        results = audit.verify_cases(session)
+    else:
+        case = session.scalars(sa.select(Case).where(Case.tracking_id == tracking_id)).first()
+        if case is None:
+            raise click.BadParameter(f"no complaint {tracking_id!r}", param_hint="TRACKING_ID")
+        results = iter([(case.tracking_id, audit.verify_case(session, case))])
+    checked = broken = 0
+    for checked, (tid, link) in enumerate(results, start=1):  # noqa: B007  (the count is used below)
+        if link is not None:
+            broken += 1
+            click.echo(f"{tid}: chain broken at seq {link.seq}: {link.reason}")
+    click.echo(f"{checked} case(s) verified, {broken} broken")
+    if broken:
+        raise click.exceptions.Exit(1)
+
+
 def register(app: Flask) -> None:
     from api.bench import bench, load_subcommands
 
     load_subcommands()
     for command in (bench, serve, agencies, users_group, seed_group, processes_group, timers_group, worker):
         app.cli.add_command(command)
-    for command in (scheduler_command, webhooks_group):
+    for command in (scheduler_command, webhooks_group, audit_group):
         app.cli.add_command(command)
 
 

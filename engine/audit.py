@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, load_only, mapped_column
 
 from engine.access import Actor
 from engine.cases import Case
@@ -105,6 +106,40 @@ def verify_chain(events: Iterable[Event], tracking_id: str) -> BrokenLink | None
             return BrokenLink(event.seq, "hash does not match the event's content")
         prev = event.hash
     return None
+
+
+def check_case(case: Case, events: list[Event]) -> BrokenLink | None:
+    """`verify_chain`, plus: the chain ends where the case row says it does (no event lost at the end)."""
+    broken = verify_chain(events, case.tracking_id)
+    if broken is not None:
+        return broken
+    last_seq, last_hash = (events[-1].seq, events[-1].hash) if events else (0, "")
+    if (last_seq, last_hash) != (case.event_seq, case.event_hash):
+        reason = f"the chain ends at seq {last_seq} but the case's last event is seq {case.event_seq}"
+        return BrokenLink(min(last_seq, case.event_seq) + 1, reason)
+    return None
+
+
+def verify_case(session: Session, case: Case) -> BrokenLink | None:
+    """The first broken link of one case's trail, or None when it is intact."""
+    return check_case(case, history(session, case))
+
+
+def verify_cases(session: Session, batch: int = 500) -> Iterator[tuple[str, BrokenLink | None]]:
+    """(tracking id, first broken link or None) of every case, in id order, `batch` cases per query pair."""
+    after = 0
+    while True:
+        query = sa.select(Case).options(load_only(Case.tracking_id, Case.event_seq, Case.event_hash))
+        cases = list(session.scalars(query.where(Case.id > after).order_by(Case.id).limit(batch)))
+        if not cases:
+            return
+        ids = [c.id for c in cases]
+        rows = session.scalars(sa.select(Event).where(Event.case_id.in_(ids)).order_by(Event.case_id, Event.seq))
+        by_case = {case_id: list(events) for case_id, events in groupby(rows, key=lambda e: e.case_id)}
+        for case in cases:
+            yield case.tracking_id, check_case(case, by_case.get(case.id, []))
+        after = ids[-1]
+        session.expunge_all()  # keep memory flat over millions of events
 
 
 class ReadLog(Base):

@@ -69,6 +69,18 @@ class Case(Base):
     event_seq: Mapped[int] = mapped_column(default=0)
     event_hash: Mapped[str] = mapped_column(sa.String(64), default="")
 
+    # KPI facts (engine.kpi keeps them on every save; /stats aggregates them in SQL)
+    created_on: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dispositioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disposition_count: Mapped[int] = mapped_column(default=0)
+    rerouted_count: Mapped[int] = mapped_column(default=0)
+    first_follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_follow_up_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    followup_working_days: Mapped[float | None]
+    verification_working_days: Mapped[float | None]
+
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (SQLAlchemy reads it from the class)
 
 

@@ -25,15 +25,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import audit, forms, outbox, serialization, tasks, timers
+from engine import audit, forms, kpi, migration, outbox, serialization, tasks, timers
 from engine.access import SYSTEM, Actor
+from engine.calendar import WorkingCalendar
 from engine.calendar_days import load_calendar
 from engine.cases import Case, FollowUp, Status, new_reporter_token, new_tracking_id
 from engine.categories import Category
 from engine.db import utcnow
 from engine.directory import Agency, desk_for, in_subtree
 from engine.errors import Conflict, InvalidData
-from engine.processes import DEFAULT_KEY, ParsedProcess, ProcessVersion, active_version, parsed_for
+from engine.processes import DEFAULT_KEY, ParsedProcess, ProcessVersion, active_version, get_version, parsed_for
 from engine.scripting import CaseEffects, script_engine
 from engine.settings import DEFAULT_SETTINGS, Settings
 from engine.tasks import TaskRecord
@@ -80,6 +81,7 @@ class Run:
     effects: CaseEffects
     engine: PythonScriptEngine
     completed_before: set[UUID]
+    calendar: WorkingCalendar
 
 
 @contextmanager
@@ -131,11 +133,12 @@ def _restore(session: Session, case: Case, settings: Settings) -> Run:
     version = session.get_one(ProcessVersion, case.process_version_id)
     parsed = parsed_for(version)
     effects = CaseEffects(agency=case.agency)
-    engine = script_engine(load_calendar(session, settings), effects)
+    calendar = load_calendar(session, settings)
+    engine = script_engine(calendar, effects)
     wf = serialization.load(
         case.state, case.serializer_version, parsed.spec, parsed.subprocess_specs, engine, version.spec
     )
-    return Run(case, parsed, wf, effects, engine, _completed_ids(wf))
+    return Run(case, parsed, wf, effects, engine, _completed_ids(wf), calendar)
 
 
 FACT_COLUMNS = ("status", "agency", "category", "kind", "anonymous", "confidential", "escalated")
@@ -179,6 +182,7 @@ def _save(
             FollowUp(case_id=case.id, at=now, agency=item["agency"], message=item["message"], author=actor.username)
         )
     opened = tasks.sync(session, case.id, scan.ready, run.engine, actor, completed)
+    kpi.record(case, changes, run.effects.follow_ups, opened, now, run.calendar)
     session.flush()
     event_data = {
         **data,
@@ -254,7 +258,8 @@ def _new_run(
 ) -> Run:
     parsed = parsed_for(version)
     effects = CaseEffects(agency=sub.agency)
-    engine = script_engine(load_calendar(session, settings), effects)
+    calendar = load_calendar(session, settings)
+    engine = script_engine(calendar, effects)
     wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=engine)
     start = {
         "kind": sub.kind,
@@ -266,7 +271,7 @@ def _new_run(
         "confidential": sub.confidential,
     }
     wf.get_next_task(spec_name="Start").data.update(start)
-    return Run(case, parsed, wf, effects, engine, set())
+    return Run(case, parsed, wf, effects, engine, set(), calendar)
 
 
 def claim_task(session: Session, actor: Actor, task_id: str) -> TaskRecord:
@@ -275,10 +280,11 @@ def claim_task(session: Session, actor: Actor, task_id: str) -> TaskRecord:
         row = tasks.get_task(session, actor, task_id)
         tasks.ensure_ready_for(row, actor)
         if row.assignee != actor.username:
-            row.assignee = actor.username
             case = session.get_one(Case, row.case_id)
             case.updated_at = utcnow()
+            session.flush()  # lock the case row first, as every command does (else two commands can deadlock)
             audit.append(session, case, "task_claimed", actor, {"task_id": row.id}, task=row.name)
+            row.assignee = actor.username
     return row
 
 
@@ -375,7 +381,7 @@ def fire_timers(
     now = now or utcnow()
     with transaction(session):
         case = session.get(Case, case_id, with_for_update=True, populate_existing=True)  # PostgreSQL: waits
-        if case is None or case.next_timer_at is None or case.next_timer_at > now:
+        if case is None or case.next_timer_at is None or case.next_timer_at >= now:  # Spiff fires after, not at
             return False
         due = case.next_timer_at
         run = _restore(session, case, settings)
@@ -395,3 +401,85 @@ def run_due(session: Session, now: datetime | None = None, settings: Settings = 
         except Conflict:
             continue  # another scheduler got there first; the case is fired at most once
     return fired
+
+
+def migrate_case(
+    session: Session,
+    actor: Actor,
+    case: Case,
+    to_version: int,
+    dry_run: bool = False,
+    settings: Settings = DEFAULT_SETTINGS,
+) -> migration.Report:
+    """Move a running case onto version `to_version` of its process, only when safe (see engine.migration).
+
+    `migration.Refused` (a Conflict) lists the reasons otherwise. A dry run changes nothing and reports
+    `migratable` or `refused`; a migration is audited as `migrated` with both versions and the diff.
+    """
+    with transaction(session):
+        session.refresh(case, with_for_update=True)  # PostgreSQL: one writer per case
+        current = session.get_one(ProcessVersion, case.process_version_id)
+        target = get_version(session, current.key, to_version)
+        report = migration.Report(case.tracking_id, case.status, current.version, target.version)
+        if case.status in FINAL_STATUSES:
+            report.reasons.append(f"the case is {case.status}; finished cases keep the version they ran on")
+        elif target.id == current.id:
+            report.reasons.append(f"the case is already on version {target.version}")
+        if report.reasons:
+            raise migration.Refused(report)
+        run, parsed = _restore(session, case, settings), parsed_for(target)
+        report.diff = migration.spec_changes(run.parsed, parsed)["elements"]
+        plan = migration.plan(run.wf, parsed, f"version {target.version}")
+        report.reasons = plan.reasons or migration.apply(plan, run.wf, parsed)
+        if report.reasons:
+            raise migration.Refused(report)
+        report.result = "migratable" if dry_run else "migrated"
+        if dry_run:
+            return report
+        case.process_version_id, run.parsed = target.id, parsed
+        run.wf.do_engine_steps()
+        data = {"from_version": current.version, "to_version": target.version, "diff": report.diff}
+        _save(session, run, actor, "migrated", data)
+        ready = {str(t.id): t for t in run.wf.get_tasks(state=TaskState.READY, manual=True)}
+        for row in tasks.open_tasks(session, case.id):  # kept tasks take the new diagram's lane, form, deadline
+            if row.id in ready:
+                for name, value in tasks.describe(ready[row.id], run.engine).items():
+                    setattr(row, name, value)
+    return report
+
+
+def migrate_cases(
+    session: Session,
+    actor: Actor,
+    key: str,
+    to_version: int,
+    dry_run: bool,
+    statuses: list[str] | None = None,
+    scope: sa.ColumnElement[bool] | None = None,
+    limit: int = 500,
+    settings: Settings = DEFAULT_SETTINGS,
+) -> list[migration.Report]:
+    """Move every running case of `key` on another version (within `scope`) to `to_version`, one case per
+    transaction, oldest first; the report says for each case whether it moved and why not."""
+    target = get_version(session, key, to_version)
+    query = (
+        sa.select(Case.id, Case.tracking_id, Case.status, ProcessVersion.version)
+        .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
+        .where(ProcessVersion.key == key, ProcessVersion.id != target.id, Case.status.not_in(FINAL_STATUSES))
+        .order_by(Case.id)
+        .limit(limit)
+    )
+    if statuses:
+        query = query.where(Case.status.in_(statuses))
+    if scope is not None:
+        query = query.where(scope)
+    reports = []
+    for case_id, tracking_id, status, version in session.execute(query).all():
+        try:
+            case = session.get_one(Case, case_id)
+            reports.append(migrate_case(session, actor, case, to_version, dry_run, settings))
+        except migration.Refused as refused:
+            reports.append(refused.report)
+        except Conflict as exc:  # another command changed the case meanwhile
+            reports.append(migration.Report(tracking_id, status, version, to_version, reasons=[exc.message]))
+    return reports

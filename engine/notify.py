@@ -63,7 +63,8 @@ TEMPLATES: dict[str, Template] = {
         "Batas waktu verifikasi aduan {tracking_id} ({title}) telah lewat.", "desk",
     ),
     "respond_reminder": Template(
-        "officer", "Pengingat tindak lanjut {tracking_id}", "Aduan {tracking_id} ({title}) harus ditindaklanjuti hari ini.",
+        "officer", "Pengingat tindak lanjut {tracking_id}",
+        "Aduan {tracking_id} ({title}) harus ditindaklanjuti hari ini.",
     ),
     "respond_breach": Template(
         "supervisor", "Eskalasi: tindak lanjut {tracking_id} terlambat",

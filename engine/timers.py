@@ -42,7 +42,7 @@ def due_case_ids(session: Session, now: datetime, limit: int = 100) -> list[int]
     """Ids of cases with a timer due at `now`, oldest due first (reads the indexed column only)."""
     query = (
         sa.select(Case.id)
-        .where(Case.next_timer_at.is_not(None), Case.next_timer_at <= now)
+        .where(Case.next_timer_at.is_not(None), Case.next_timer_at < now)
         .order_by(Case.next_timer_at)
         .limit(limit)
     )

@@ -7,7 +7,6 @@ identity or contact (an agency must not learn who filed an anonymous complaint).
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -24,14 +23,14 @@ ENDPOINT_PREFIX = "endpoint:"
 
 
 class WebhookEndpoint(Base):
-    """An agency system's URL; `secret` signs each delivery (HMAC-SHA256 of the body)."""
+    """An agency system's URL; `secret` (else the app's WEBHOOK_SECRET) signs each delivery (HMAC-SHA256)."""
 
     __tablename__ = "webhook_endpoint"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency: Mapped[str] = mapped_column(sa.ForeignKey("agency.code"), index=True)
     url: Mapped[str] = mapped_column(sa.String(500))
-    secret: Mapped[str] = mapped_column(sa.String(200))
+    secret: Mapped[str | None] = mapped_column(sa.String(200))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -45,7 +44,7 @@ def add_endpoint(session: Session, agency: str, url: str, secret: str | None = N
         errors["url"] = ["an http(s) URL of at most 500 characters"]
     if errors:
         raise InvalidData("invalid webhook endpoint", errors)
-    endpoint = WebhookEndpoint(agency=agency, url=url, secret=secret or secrets.token_urlsafe(32))
+    endpoint = WebhookEndpoint(agency=agency, url=url, secret=secret)
     session.add(endpoint)
     session.flush()
     return endpoint

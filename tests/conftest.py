@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -76,14 +77,35 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     yield url
 
 
+@contextmanager
+def append_only_suspended(session: Session) -> Iterator[None]:
+    """Let the enclosed statements change the audit tables, as a database owner could; the caller commits.
+
+    PostgreSQL: triggers off for this transaction (`session_replication_role`, superuser only). SQLite:
+    the triggers are dropped and created again from their own SQL, all inside the transaction.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        yield
+        return
+    query = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('event', 'read_log')"
+    triggers = session.execute(sa.text(query)).all()
+    for name, _sql in triggers:
+        session.execute(sa.text(f'DROP TRIGGER "{name}"'))
+    yield
+    for _name, sql in triggers:
+        session.execute(sa.text(sql))
+
+
 def _truncate(session: Session) -> None:
     tables = list(reversed(Base.metadata.sorted_tables))
-    if session.get_bind().dialect.name == "postgresql":
-        names = ", ".join(t.name for t in tables)
-        session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            session.execute(table.delete())
+    with append_only_suspended(session):
+        if session.get_bind().dialect.name == "postgresql":
+            names = ", ".join(t.name for t in tables)
+            session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                session.execute(table.delete())
     session.commit()
 
 

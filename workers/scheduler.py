@@ -1,39 +1,124 @@
-"""The timer sweep: find cases whose `next_timer_at` has passed and fire each in its own transaction."""
+"""The scheduler: find due timers and pending outbox rows, hand each to its job function.
+
+A sweep reads the indexed `complaint.next_timer_at` only, in keyset-paged batches, so its cost follows the
+number of cases due, not the number open. On PostgreSQL a batch is selected `FOR UPDATE SKIP LOCKED` and
+held until its jobs are enqueued, so concurrent schedulers split the due set instead of racing for it.
+The relay re-dispatches outbox rows that a crash or a Redis outage left pending.
+
+`aduan scheduler` runs `run` (enqueue to rq, or fire inline when there is no Redis); `aduan serve` runs
+the same loop in a daemon thread.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from flask import Flask
+from redis.exceptions import RedisError
+from sqlalchemy.orm import Session
 
 from api.extensions import db
-from engine import lifecycle
+from engine import outbox
+from engine.cases import Case
+from engine.db import utcnow
+from workers.queue import Dispatcher, InlineDispatcher, dispatcher_for, wake_event
 
 log = logging.getLogger(__name__)
 
 
-def sweep(app: Flask) -> int:
-    """One pass over the due cases (the embedded default runs the job functions in-process)."""
-    with app.app_context():
+@dataclass
+class SweepResult:
+    """What one pass handed on: due cases, outbox rows."""
+
+    timers: int = 0
+    outbox: int = 0
+
+
+def claim_due(
+    session: Session, now: datetime, limit: int, after: tuple[datetime, int] | None = None
+) -> list[tuple[int, datetime]]:
+    """(id, next_timer_at) of up to `limit` due cases after the keyset `after`, oldest deadline first.
+
+    PostgreSQL locks the rows (`FOR UPDATE SKIP LOCKED`) until the session ends its transaction, and skips
+    rows another scheduler holds.
+    """
+    query = sa.select(Case.id, Case.next_timer_at).where(Case.next_timer_at < now)
+    if after is not None:
+        at, last_id = after
+        query = query.where(sa.or_(Case.next_timer_at > at, sa.and_(Case.next_timer_at == at, Case.id > last_id)))
+    query = query.order_by(Case.next_timer_at, Case.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return [(row.id, row.next_timer_at) for row in session.execute(query)]
+
+
+def sweep_timers(app: Flask, dispatcher: Dispatcher, now: datetime | None = None) -> int:
+    """Hand every case due at `now` to `dispatcher`, batch by batch; returns how many were handed on."""
+    now, limit = now or utcnow(), int(app.config.get("SWEEP_BATCH", 500))
+    inline = isinstance(dispatcher, InlineDispatcher)
+    session, after, handed = db.session(), None, 0
+    while True:
         try:
-            return lifecycle.run_due(db.session(), settings=app.extensions["aduan.settings"])
+            batch = claim_due(session, now, limit, after)
+            if inline:
+                session.rollback()  # each firing is its own transaction, locking its case
+            handed += sum(dispatcher.timer(case_id, due) for case_id, due in batch)
+        finally:
+            session.rollback()  # releases the batch's row locks once its jobs are enqueued
+        if len(batch) < limit:
+            return handed
+        after = (batch[-1][1], batch[-1][0])
+
+
+def relay_outbox(app: Flask, dispatcher: Dispatcher, now: datetime | None = None) -> int:
+    """Hand pending outbox rows whose attempt is due to `dispatcher`.
+
+    Under rq a fresh row is left alone for OUTBOX_RELAY_AFTER_SECONDS, the time its after-commit
+    enqueue needs; inline, nobody else sends them.
+    """
+    now = now or utcnow()
+    inline = isinstance(dispatcher, InlineDispatcher)
+    grace = 0 if inline else float(app.config.get("OUTBOX_RELAY_AFTER_SECONDS", 10))
+    session = db.session()
+    try:
+        rows = outbox.due(session, now - timedelta(seconds=grace), int(app.config.get("SWEEP_BATCH", 500)))
+    finally:
+        session.rollback()
+    return sum(dispatcher.outbox(outbox_id, kind) for outbox_id, kind in rows)
+
+
+def run_once(app: Flask, now: datetime | None = None) -> SweepResult:
+    """One pass: due timers, then the outbox relay (inside an app context of `app`)."""
+    with app.app_context():
+        dispatcher = dispatcher_for(app)
+        try:
+            return SweepResult(sweep_timers(app, dispatcher, now), relay_outbox(app, dispatcher, now))
         finally:
             db.session.remove()
 
 
+def run(app: Flask, interval: float, stop: threading.Event) -> None:
+    """Sweep every `interval` seconds (sooner when a command leaves outbox rows) until `stop` is set."""
+    wake = wake_event(app)
+    while not stop.is_set():
+        try:
+            result = run_once(app)
+            if result.timers or result.outbox:
+                log.info("handed on %d due case(s), %d outbox row(s)", result.timers, result.outbox)
+        except RedisError as exc:
+            log.warning("Redis unavailable (%s); retrying next interval", exc)
+        except Exception:
+            log.exception("sweep failed; retrying next interval")
+        wake.wait(interval)
+        wake.clear()
+
+
 def start_in_process(app: Flask, interval: float) -> threading.Event:
-    """Sweep every `interval` seconds in a daemon thread; set the returned event to stop it."""
+    """Run the scheduler loop in a daemon thread (the embedded default); set the returned event to stop it."""
     stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.wait(interval):
-            try:
-                fired = sweep(app)
-                if fired:
-                    log.info("fired timers of %d case(s)", fired)
-            except Exception:
-                log.exception("timer sweep failed; retrying next interval")
-
-    threading.Thread(target=loop, name="aduan-timers", daemon=True).start()
+    threading.Thread(target=run, args=(app, interval, stop), name="aduan-scheduler", daemon=True).start()
     return stop

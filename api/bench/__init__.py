@@ -14,4 +14,8 @@ def bench() -> None:
 
 
 def load_subcommands() -> None:
-    from api.bench import engine_steps  # noqa: F401  (registers `bench engine`)
+    from api.bench import (
+        engine_steps,  # noqa: F401  (registers `bench engine`)
+        stats_queries,  # noqa: F401  (registers `bench stats`)
+        timers,  # noqa: F401  (registers `bench timers`)
+    )

@@ -128,18 +128,40 @@ def _not_found(tracking_id: str) -> NotFound:
     return NotFound(f"no complaint {tracking_id!r}")
 
 
+CHAIN_HEADERS = {
+    name: {"description": text, "schema": {"type": "string"}}
+    for name, text in (
+        ("X-Chain-Valid", "true when the case's hash chain is intact"),
+        ("X-Chain-Broken-Seq", "seq of the first broken link (only when broken)"),
+        ("X-Chain-Broken-Reason", "why that link is broken (only when broken)"),
+    )
+}
+
+
 @blp.route("/complaints/<tracking_id>/history")
 class History(MethodView):
-    @blp.response(200, EventSchema(many=True))
-    def get(self, tracking_id: str) -> list[dict[str, Any]]:
-        """The audit trail: complete for staff in scope and auditors; the reporter sees its public part."""
+    @blp.response(200, EventSchema(many=True), headers=CHAIN_HEADERS)
+    def get(self, tracking_id: str) -> Any:
+        """The audit trail: complete for staff in scope and auditors; the reporter sees its public part.
+
+        `X-Chain-Valid` tells whether the hash chain is intact; when it is not, `X-Chain-Broken-Seq` and
+        `X-Chain-Broken-Reason` name the first broken link.
+        """
         case, audience = visible(tracking_id)
         if audience == Audience.PUBLIC:
             raise _not_found(tracking_id)
         events = audit.history(db.session(), case)
+        headers = chain_headers(audit.check_case(case, events))
         if audience == Audience.REPORTER:
-            return [reporter_event(e) for e in events if e.type in REPORTER_EVENTS]
-        return [event_dict(e) for e in events]
+            return [reporter_event(e) for e in events if e.type in REPORTER_EVENTS], 200, headers
+        return [event_dict(e) for e in events], 200, headers
+
+
+def chain_headers(broken: audit.BrokenLink | None) -> dict[str, str]:
+    """The chain's state: `X-Chain-Valid`, and the first broken link's seq and reason when it is broken."""
+    if broken is None:
+        return {"X-Chain-Valid": "true"}
+    return {"X-Chain-Valid": "false", "X-Chain-Broken-Seq": str(broken.seq), "X-Chain-Broken-Reason": broken.reason}
 
 
 def event_dict(event: audit.Event) -> dict[str, Any]:

@@ -1,21 +1,39 @@
 """Schemas of the directory (agencies, users, categories) and the working-day calendar.
 
-Load schemas (`…InSchema`, `…QuerySchema`) reject unknown fields and bound every string; the engine checks
-what needs the database (unknown parent, taken username). Dump schemas never carry a password or its hash.
+Load schemas (`…InSchema`, `…QuerySchema`) reject unknown fields, bound every string and publish the engine's
+code and username formats as OpenAPI patterns; the engine checks what needs the database (unknown parent,
+taken username). Dump schemas never carry a password or its hash.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 import marshmallow as ma
 from marshmallow import validate
 
+from engine import categories, directory, users
 from engine.access import Role
 from engine.calendar import DaySource
 from engine.calendar_days import DayKind
 
+_SEGMENT = directory.CODE_SEGMENT.pattern.removeprefix("^").removesuffix("$")
+AGENCY_CODE = validate.Regexp(
+    rf"^{_SEGMENT}(\.{_SEGMENT})*$", error="lower-case letters, digits and '-', dot-separated"
+)
+USERNAME = validate.Regexp(users.USERNAME, error="2-64 lower-case letters, digits, '.', '_' or '-'")
+CATEGORY_CODE = validate.Regexp(categories.CODE, error="lower-case letters, digits, '_' or '-', at most 64")
+FIRST_YEAR, LAST_YEAR = 1946, 2100  # the years the Indonesian holiday tables cover
+
+
+def single_line(value: str) -> None:
+    """Python's `$` also matches before a final newline; an identifier never ends in one."""
+    if "\n" in value:
+        raise ma.ValidationError("must be a single line")
+
 
 class AgencyInSchema(ma.Schema):
-    code = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    code = ma.fields.String(required=True, validate=[validate.Length(1, 200), AGENCY_CODE, single_line])
     name = ma.fields.String(required=True, validate=validate.Length(1, 200))
     parent = ma.fields.String(load_default=None, validate=validate.Length(1, 200))
     desk = ma.fields.Boolean(load_default=False, metadata={"description": "hosts the verifiers of its jurisdiction"})
@@ -29,7 +47,7 @@ class AgencySchema(ma.Schema):
 
 
 class UserInSchema(ma.Schema):
-    username = ma.fields.String(required=True, validate=validate.Length(2, 64))
+    username = ma.fields.String(required=True, validate=[validate.Length(2, 64), USERNAME, single_line])
     role = ma.fields.Enum(Role, by_value=True, required=True)
     agency = ma.fields.String(load_default=None, validate=validate.Length(1, 200))
     password = ma.fields.String(required=True, load_only=True, validate=validate.Length(8, 200))
@@ -55,7 +73,7 @@ class UserSchema(ma.Schema):
 
 
 class CategoryInSchema(ma.Schema):
-    code = ma.fields.String(required=True, validate=validate.Length(1, 64))
+    code = ma.fields.String(required=True, validate=[validate.Length(1, 64), CATEGORY_CODE, single_line])
     name = ma.fields.String(required=True, validate=validate.Length(1, 200))
     agency = ma.fields.String(
         load_default=None, validate=validate.Length(1, 200), metadata={"description": "default route"}
@@ -69,7 +87,9 @@ class CategorySchema(ma.Schema):
 
 
 class HolidayQuerySchema(ma.Schema):
-    year = ma.fields.Integer(validate=validate.Range(1946, 2100), metadata={"description": "default: this year"})
+    year = ma.fields.Integer(
+        validate=validate.Range(FIRST_YEAR, LAST_YEAR), metadata={"description": "default: this year"}
+    )
 
 
 class HolidaySchema(ma.Schema):
@@ -79,7 +99,7 @@ class HolidaySchema(ma.Schema):
 
 
 class CalendarDayInSchema(ma.Schema):
-    day = ma.fields.Date(required=True)
+    day = ma.fields.Date(required=True, validate=validate.Range(date(FIRST_YEAR, 1, 1), date(LAST_YEAR, 12, 31)))
     kind = ma.fields.Enum(DayKind, by_value=True, required=True)
     name = ma.fields.String(required=True, validate=validate.Length(1, 200))
 

@@ -185,6 +185,7 @@ def test_an_unknown_agency_is_404(client: FlaskClient, auth: Auth) -> None:
         ({"name": "Dinas Pendidikan", "parent": "batam"}, "code"),
         ({**NEW_AGENCY, "desk": "maybe"}, "desk"),
         ({**NEW_AGENCY, "code": "batam." + "a" * 200}, "code"),
+        ({**NEW_AGENCY, "code": "batam.disdik\n"}, "code"),
     ],
     ids=[
         "upper-case",
@@ -198,6 +199,7 @@ def test_an_unknown_agency_is_404(client: FlaskClient, auth: Auth) -> None:
         "no-code",
         "desk-not-bool",
         "long-code",
+        "trailing-newline",
     ],
 )
 def test_a_bad_agency_is_422_naming_the_field_and_stores_nothing(
@@ -321,6 +323,7 @@ def test_an_admin_or_auditor_needs_no_agency(client: FlaskClient, auth: Auth) ->
         ({"username": "Siti Rahma"}, "username"),
         ({"username": "s" * 65}, "username"),
         ({"username": "dlh"}, "username"),
+        ({"username": "siti\n"}, "username"),
         ({"role": "king"}, "role"),
         ({"agency": None}, "agency"),
         ({"agency": "batam.nowhere"}, "agency"),
@@ -337,6 +340,7 @@ def test_an_admin_or_auditor_needs_no_agency(client: FlaskClient, auth: Auth) ->
         "spaces",
         "long-username",
         "taken",
+        "trailing-newline",
         "unknown-role",
         "officer-without-agency",
         "unknown-agency",
@@ -399,11 +403,12 @@ def test_a_category_without_an_agency_leaves_routing_to_the_verifier(client: Fla
         ({"code": "Jalan Rusak"}, "code"),
         ({"code": "j" * 65}, "code"),
         ({"code": ""}, "code"),
+        ({"code": "jalan\n"}, "code"),
         ({"name": ""}, "name"),
         ({"name": "n" * 201}, "name"),
         ({"agency": "batam.nowhere"}, "agency"),
     ],
-    ids=["spaces", "long-code", "empty-code", "empty-name", "long-name", "unknown-agency"],
+    ids=["spaces", "long-code", "empty-code", "trailing-newline", "empty-name", "long-name", "unknown-agency"],
 )
 def test_a_bad_category_is_422_naming_the_field_and_stores_nothing(
     client: FlaskClient, auth: Auth, changes: dict[str, Any], field: str
@@ -495,11 +500,12 @@ def test_configured_days_of_other_years_are_not_listed(client: FlaskClient, auth
         ({"day": "2026-02-30"}, "day"),
         ({"day": "18/12/2026"}, "day"),
         ({"day": None}, "day"),
+        ({"day": "1597-03-28"}, "day"),
         ({"kind": "vacation"}, "kind"),
         ({"name": ""}, "name"),
         ({"name": "n" * 201}, "name"),
     ],
-    ids=["no-such-date", "not-iso", "null-day", "unknown-kind", "empty-name", "long-name"],
+    ids=["no-such-date", "not-iso", "null-day", "out-of-range", "unknown-kind", "empty-name", "long-name"],
 )
 def test_a_bad_calendar_day_is_422_naming_the_field_and_stores_nothing(
     client: FlaskClient, auth: Auth, changes: dict[str, Any], field: str

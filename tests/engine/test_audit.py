@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from engine import audit
+from tests.conftest import append_only_suspended
 from tests.engine.conftest import DLH, VERIFIER, Desk
 
 
@@ -30,7 +31,8 @@ def test_each_command_appends_one_chained_event_with_actor_task_and_data(desk: D
 def test_an_altered_event_breaks_the_chain_at_that_event(desk: Desk, clock: object) -> None:
     desk.submit()
     desk.do(VERIFIER, "verify", decision="reject", reason="spam")
-    desk.session.execute(sa.update(audit.Event).where(audit.Event.seq == 1).values(actor="someone-else"))
+    with append_only_suspended(desk.session):  # the triggers refuse it; a database owner gets past them
+        desk.session.execute(sa.update(audit.Event).where(audit.Event.seq == 1).values(actor="someone-else"))
     desk.session.commit()
     broken = audit.verify_chain(desk.events(), desk.tracking_id)
     assert broken is not None and broken.seq == 1

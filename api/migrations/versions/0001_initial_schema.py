@@ -44,18 +44,24 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=100), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.Column('source', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('spec', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('decisions', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('changes', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('deployed_by', sa.String(length=64), nullable=False),
     sa.Column('deployed_at', engine.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('activated_by', sa.String(length=64), nullable=True),
+    sa.Column('activated_at', engine.db.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_process_version')),
     sa.UniqueConstraint('key', 'version', name=op.f('uq_process_version_key'))
     )
     with op.batch_alter_table('process_version', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_process_version_hash'), ['hash'], unique=False)
         batch_op.create_index(batch_op.f('ix_process_version_key'), ['key'], unique=False)
+        batch_op.create_index('uq_process_version_active', ['key'], unique=True, sqlite_where=sa.text('active'), postgresql_where=sa.text('active'))
 
     op.create_table('category',
     sa.Column('code', sa.String(length=64), nullable=False),
@@ -96,6 +102,16 @@ def upgrade():
     sa.Column('closed_at', engine.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('event_seq', sa.Integer(), nullable=False),
     sa.Column('event_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_on', sa.Date(), nullable=True),
+    sa.Column('status_changed_at', engine.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('verified_at', engine.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('dispositioned_at', engine.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('disposition_count', sa.Integer(), nullable=False),
+    sa.Column('rerouted_count', sa.Integer(), nullable=False),
+    sa.Column('first_follow_up_at', engine.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('first_follow_up_due_at', engine.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('followup_working_days', sa.Double(), nullable=True),
+    sa.Column('verification_working_days', sa.Double(), nullable=True),
     sa.ForeignKeyConstraint(['process_version_id'], ['process_version.id'], name=op.f('fk_complaint_process_version_id_process_version')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint')),
     sa.UniqueConstraint('tracking_id', name=op.f('uq_complaint_tracking_id'))
@@ -103,6 +119,7 @@ def upgrade():
     with op.batch_alter_table('complaint', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_complaint_agency'), ['agency'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaint_category'), ['category'], unique=False)
+        batch_op.create_index(batch_op.f('ix_complaint_created_on'), ['created_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaint_desk'), ['desk'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaint_escalated'), ['escalated'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaint_next_timer_at'), ['next_timer_at'], unique=False)
@@ -126,6 +143,19 @@ def upgrade():
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_account_agency'), ['agency'], unique=False)
         batch_op.create_index(batch_op.f('ix_user_account_role'), ['role'], unique=False)
+
+    op.create_table('webhook_endpoint',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agency', sa.String(length=200), nullable=False),
+    sa.Column('url', sa.String(length=500), nullable=False),
+    sa.Column('secret', sa.String(length=200), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', engine.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency'], ['agency.code'], name=op.f('fk_webhook_endpoint_agency_agency')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_endpoint'))
+    )
+    with op.batch_alter_table('webhook_endpoint', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_endpoint_agency'), ['agency'], unique=False)
 
     op.create_table('attachment',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -176,6 +206,27 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_follow_up_agency'), ['agency'], unique=False)
         batch_op.create_index(batch_op.f('ix_follow_up_case_id'), ['case_id'], unique=False)
 
+    op.create_table('outbox',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('event_seq', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('recipient', sa.String(length=100), nullable=False),
+    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', engine.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', engine.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', engine.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['complaint.id'], name=op.f('fk_outbox_case_id_complaint')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
+
     op.create_table('read_log',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -225,6 +276,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_read_log_case_id'))
 
     op.drop_table('read_log')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_due')
+        batch_op.drop_index(batch_op.f('ix_outbox_case_id'))
+
+    op.drop_table('outbox')
     with op.batch_alter_table('follow_up', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_follow_up_case_id'))
         batch_op.drop_index(batch_op.f('ix_follow_up_agency'))
@@ -239,6 +295,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_attachment_case_id'))
 
     op.drop_table('attachment')
+    with op.batch_alter_table('webhook_endpoint', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_endpoint_agency'))
+
+    op.drop_table('webhook_endpoint')
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_account_role'))
         batch_op.drop_index(batch_op.f('ix_user_account_agency'))
@@ -251,12 +311,14 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_complaint_next_timer_at'))
         batch_op.drop_index(batch_op.f('ix_complaint_escalated'))
         batch_op.drop_index(batch_op.f('ix_complaint_desk'))
+        batch_op.drop_index(batch_op.f('ix_complaint_created_on'))
         batch_op.drop_index(batch_op.f('ix_complaint_category'))
         batch_op.drop_index(batch_op.f('ix_complaint_agency'))
 
     op.drop_table('complaint')
     op.drop_table('category')
     with op.batch_alter_table('process_version', schema=None) as batch_op:
+        batch_op.drop_index('uq_process_version_active', sqlite_where=sa.text('active'), postgresql_where=sa.text('active'))
         batch_op.drop_index(batch_op.f('ix_process_version_key'))
         batch_op.drop_index(batch_op.f('ix_process_version_hash'))
 

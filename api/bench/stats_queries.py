@@ -1,0 +1,207 @@
+"""`aduan bench stats`: how long the `/stats` queries take on N cases, on the configured database.
+
+The cases are synthetic: bulk-inserted straight into `complaint` (and open `task` rows), NOT driven through
+the workflow, so they have no workflow state, events or follow-ups; only the read-model columns `/stats`
+reads are filled, with plausible distributions. They are marked (`BENCH-…` tracking ids, agencies under
+`benchkota`) and kept, so a second run reuses them; `--drop` deletes them afterwards. Point DATABASE_URL at
+a scratch database.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+import click
+import sqlalchemy as sa
+from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
+
+from api.bench import bench
+from api.extensions import db
+from engine import processes, stats
+from engine.access import Actor
+from engine.cases import Case
+from engine.directory import Agency
+from engine.tasks import TaskRecord
+
+PREFIX = "BENCH-"
+ROOT = "benchkota"
+DESK = f"{ROOT}.desk"
+DINAS = [f"{ROOT}.dinas-{n:02d}" for n in range(1, 13)]
+UNITS = [f"{dinas}.unit-{n}" for dinas in DINAS for n in (1, 2)]
+KINDS = (("complaint", 70), ("aspiration", 15), ("information_request", 10), ("complaint_investigation", 5))
+CATEGORIES = ("kebersihan", "parkir", "kesehatan", "jalan", "perizinan", "lainnya")
+STATUSES = (
+    ("submitted", 8), ("needs_info", 3), ("archived", 7), ("dispositioned", 8), ("in_progress", 10),
+    ("awaiting_reporter", 9), ("closed", 55),
+)  # fmt: skip
+AGENCY_STATUSES = frozenset({"dispositioned", "in_progress", "awaiting_reporter", "closed"})
+FOLLOWED_UP = frozenset({"in_progress", "awaiting_reporter", "closed"})
+OPTIONAL = (
+    "verified_at", "dispositioned_at", "first_follow_up_due_at", "first_follow_up_at", "followup_working_days",
+    "closed_at", "rating", "close_reason",
+)  # fmt: skip
+CHUNK = 5000
+WIB = ZoneInfo("Asia/Jakarta")
+YEAR_START = datetime(2026, 1, 1, tzinfo=WIB)
+
+
+def _pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
+    return rng.choices([v for v, _ in weighted], weights=[w for _, w in weighted])[0]
+
+
+def ensure_directory(session: Session) -> None:
+    """The bench agencies (a city, its desk, 12 dinas with 2 units each) and the default process."""
+    rows = [(ROOT, None, False), (DESK, ROOT, True)] + [(d, ROOT, False) for d in DINAS]
+    rows += [(u, u.rsplit(".", 1)[0], False) for u in UNITS]
+    for code, parent, is_desk in rows:
+        if session.get(Agency, code) is None:
+            session.add(Agency(code=code, name=code, parent_code=parent, desk=is_desk))
+            session.flush()
+    processes.deploy_defaults(session)
+    session.commit()
+
+
+def synthetic_case(rng: random.Random, n: int, version_id: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """One case's row, and the row of its open task (None when it waits on nobody on staff)."""
+    created = YEAR_START + timedelta(seconds=rng.uniform(0, 364 * 86400))
+    status = _pick(rng, STATUSES)
+    agency = rng.choice(UNITS) if rng.random() < 0.2 else rng.choice(DINAS)
+    row: dict[str, Any] = {
+        "tracking_id": f"{PREFIX}{n:09d}", "reporter_token_hash": "0" * 64, "process_version_id": version_id,
+        "serializer_version": "bench", "state": b"", "version": 1, "status": status, "kind": _pick(rng, KINDS),
+        "category": rng.choice(CATEGORIES), "agency": agency if status in AGENCY_STATUSES else None, "desk": DESK,
+        "title": "synthetic", "body": "synthetic", "channel": "web", "anonymous": False, "confidential": False,
+        "escalated": rng.random() < 0.08, "escalation_level": 0, "created_at": created.astimezone(UTC),
+        "updated_at": created.astimezone(UTC), "created_on": created.date(), "event_seq": 0, "event_hash": "",
+        "status_changed_at": created.astimezone(UTC), "disposition_count": 0, "rerouted_count": 0,
+        "verification_working_days": rng.uniform(0, 2.5),
+    }  # fmt: skip
+    row.update(dict.fromkeys(OPTIONAL))  # every row has the same keys (one executemany)
+    task = None
+    if status in AGENCY_STATUSES:
+        _disposed(rng, row, created)
+    if status in ("submitted", "dispositioned", "in_progress"):
+        role, where = ("verifier", DESK) if status == "submitted" else ("officer", agency)
+        due = created + timedelta(days=rng.uniform(1, 12))
+        task = {
+            "id": str(uuid.UUID(int=rng.getrandbits(128))), "case_id": None, "name": "bench", "title": "bench",
+            "role": role, "agency": where, "due_at": due.astimezone(UTC), "form": "", "state": "ready",
+            "created_at": created.astimezone(UTC),
+        }  # fmt: skip
+    return row, task
+
+
+def _disposed(rng: random.Random, row: dict[str, Any], created: datetime) -> None:
+    verified = created + timedelta(days=rng.uniform(0.1, 4))
+    rerouted = rng.random() < 0.06
+    row.update(
+        verified_at=verified.astimezone(UTC), dispositioned_at=verified.astimezone(UTC),
+        first_follow_up_due_at=(verified + timedelta(days=7)).astimezone(UTC),
+        disposition_count=2 if rerouted else 1, rerouted_count=1 if rerouted else 0,
+    )  # fmt: skip
+    if row["status"] in FOLLOWED_UP:
+        followed = verified + timedelta(days=rng.uniform(0.05, 9))
+        row.update(first_follow_up_at=followed.astimezone(UTC), followup_working_days=rng.uniform(0.05, 6.5))
+    if row["status"] == "closed":
+        row.update(closed_at=(created + timedelta(days=rng.uniform(5, 30))).astimezone(UTC))
+        row.update(rating=rng.randint(1, 5) if rng.random() < 0.6 else None, close_reason="satisfied")
+
+
+def top_up(session: Session, wanted: int, seed: int) -> tuple[int, float]:
+    """Bulk-insert bench cases until there are `wanted`; returns (how many inserted, seconds taken)."""
+    have = session.scalar(sa.select(sa.func.count()).where(Case.tracking_id.like(PREFIX + "%"))) or 0
+    version = processes.active_version(session, processes.DEFAULT_KEY)
+    assert version is not None
+    rng, began = random.Random(seed + have), time.perf_counter()
+    case_table, task_table = cast(sa.Table, Case.__table__), cast(sa.Table, TaskRecord.__table__)
+    for start in range(have, wanted, CHUNK):
+        pairs = [synthetic_case(rng, n, version.id) for n in range(start, min(start + CHUNK, wanted))]
+        ids = session.execute(
+            sa.insert(case_table).returning(case_table.c.id, sort_by_parameter_order=True), [c for c, _ in pairs]
+        ).scalars()
+        tasks = [{**task, "case_id": case_id} for case_id, (_, task) in zip(ids, pairs, strict=True) if task]
+        if tasks:
+            session.execute(sa.insert(task_table), tasks)
+        session.commit()
+    if have < wanted:
+        for table in ("complaint", "task"):
+            session.execute(sa.text(f"ANALYZE {table}"))
+        session.commit()
+    return max(0, wanted - have), time.perf_counter() - began
+
+
+def drop_bench_cases(session: Session) -> None:
+    """Delete the bench cases and their tasks (they have no events, so the audit triggers never fire)."""
+    bench_ids = sa.select(Case.id).where(Case.tracking_id.like(PREFIX + "%"))
+    session.execute(sa.delete(TaskRecord).where(TaskRecord.case_id.in_(bench_ids)))
+    session.execute(sa.delete(Case).where(Case.tracking_id.like(PREFIX + "%")))
+    session.commit()
+
+
+def shapes(session: Session, now: datetime) -> dict[str, Callable[[], Any]]:
+    """The query shapes of `/stats`, each as the endpoint runs it."""
+    auditor, officer = Actor("bench", "auditor"), Actor("bench.officer", "officer", DINAS[2])
+    everything = stats.where(session, auditor, stats.Query())
+    one_agency = stats.where(session, officer, stats.Query())
+    a_quarter = stats.where(session, auditor, stats.Query(start=date(2026, 4, 1), end=date(2026, 6, 30)))
+    return {
+        "overall (one row)": lambda: stats.figures(session, everything, now),
+        "by agency": lambda: stats.figures(session, everything, now, "agency"),
+        "by category": lambda: stats.figures(session, everything, now, "category"),
+        "by kind": lambda: stats.figures(session, everything, now, "kind"),
+        "by month": lambda: stats.figures(session, everything, now, "month"),
+        "whole /stats, auditor": lambda: stats.stats(session, everything, now),
+        "whole /stats, one quarter": lambda: stats.stats(session, a_quarter, now),
+        f"whole /stats, officer of {DINAS[2]}": lambda: stats.stats(session, one_agency, now),
+    }
+
+
+def timings(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """(median, p95) in milliseconds of `repeat` runs after one warm-up run."""
+    fn()
+    values = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        fn()
+        values.append((time.perf_counter() - began) * 1000)
+    values.sort()
+    return statistics.median(values), values[min(len(values) - 1, int(0.95 * len(values)))]
+
+
+@bench.command("stats")
+@click.option("--cases", default=100_000, show_default=True, help="bench cases to have in the database")
+@click.option("--repeat", default=20, show_default=True, help="timed runs per query shape")
+@click.option("--seed", default=2026, show_default=True, help="random seed of the synthetic cases")
+@click.option("--drop", is_flag=True, help="delete the bench cases afterwards")
+@with_appcontext
+def stats_bench(cases: int, repeat: int, seed: int, drop: bool) -> None:
+    """Time each `/stats` query shape on --cases synthetic cases in the configured database (DATABASE_URL)."""
+    from flask_migrate import upgrade
+
+    upgrade()
+    session = db.session()
+    ensure_directory(session)
+    inserted, seconds = top_up(session, cases, seed)
+    total = session.scalar(sa.select(sa.func.count()).select_from(Case)) or 0
+    click.echo(f"database: {db.engine.url.render_as_string(hide_password=True)}")
+    click.echo(
+        f"{inserted} synthetic cases bulk-inserted in {seconds:.1f} s directly into the tables (not through the "
+        f"workflow: no state, events or follow-ups); {total} cases in the database"
+    )
+    now = datetime(2027, 1, 15, 3, 0, tzinfo=UTC)
+    click.echo(f"{'query shape':<44}{'median ms':>12}{'p95 ms':>12}")
+    for name, fn in shapes(session, now).items():
+        median, p95 = timings(fn, repeat)
+        click.echo(f"{name:<44}{median:>12.1f}{p95:>12.1f}")
+    click.echo(f"{repeat} runs per shape after one warm-up; 'whole /stats' = overall + 4 groupings + status counts")
+    if drop:
+        drop_bench_cases(session)
+        click.echo("bench cases deleted")

@@ -1,0 +1,101 @@
+"""Schemas of process and decision versions, deployment and migration of running cases."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from engine.cases import Status
+
+FINDINGS = "findings by file name; each names the element and, for XML, the line"
+
+
+class UploadSchema(ma.Schema):
+    files = ma.fields.List(
+        ma.fields.Raw(metadata={"type": "string", "format": "binary"}),
+        required=True,
+        validate=validate.Length(1, 40),
+        metadata={
+            "description": "A lifecycle version (its .bpmn files with their .dmn and form .json files), "
+            "or one .dmn decision deployed on its own. UTF-8, at most 1 MB each."
+        },
+    )
+
+
+class KeySchema(ma.Schema):
+    key = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, metadata={"description": "process or decision"})
+    version = ma.fields.Integer(allow_none=True, metadata={"description": "the active version"})
+    versions = ma.fields.List(ma.fields.Integer(), required=True)
+
+
+class DeployedSchema(ma.Schema):
+    key = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    version = ma.fields.Integer(required=True)
+    active = ma.fields.Boolean(required=True)
+    hash = ma.fields.String(required=True)
+    created = ma.fields.Boolean(required=True, metadata={"description": "false: the same files were deployed before"})
+
+
+class VersionSchema(ma.Schema):
+    key = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    version = ma.fields.Integer(required=True)
+    active = ma.fields.Boolean(required=True)
+    deployed_by = ma.fields.String(required=True)
+    deployed_at = ma.fields.DateTime(required=True)
+    activated_by = ma.fields.String(allow_none=True)
+    activated_at = ma.fields.DateTime(allow_none=True)
+    hash = ma.fields.String(required=True)
+    decisions = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        metadata={"description": "decision id → bundled (fixed for this version) or shared (its active version)"},
+    )
+    changes = ma.fields.Dict(
+        allow_none=True,
+        metadata={"description": "against the previous version: files, and elements (or rules) added/removed/changed"},
+    )
+
+
+class VersionDetailSchema(VersionSchema):
+    source = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        required=True,
+        metadata={"description": "every file of the version as deployed (BPMN with its diagram interchange)"},
+    )
+
+
+class MigrateSchema(ma.Schema):
+    to_version = ma.fields.Integer(required=True, validate=validate.Range(1))
+    dry_run = ma.fields.Boolean(load_default=False, metadata={"description": "report only; change nothing"})
+
+
+class BulkMigrateSchema(ma.Schema):
+    dry_run = ma.fields.Boolean(required=True, metadata={"description": "true: report only; change nothing"})
+    status = ma.fields.List(
+        ma.fields.String(validate=validate.OneOf([s.value for s in Status])),
+        validate=validate.Length(max=10),
+        metadata={"description": "only cases in these statuses"},
+    )
+    limit = ma.fields.Integer(load_default=500, validate=validate.Range(1, 5000))
+
+
+class MigrationSchema(ma.Schema):
+    tracking_id = ma.fields.String(required=True)
+    status = ma.fields.String(required=True)
+    from_version = ma.fields.Integer(required=True)
+    to_version = ma.fields.Integer(required=True)
+    result = ma.fields.String(required=True, metadata={"description": "migrated, migratable (dry run) or refused"})
+    reasons = ma.fields.List(ma.fields.String(), required=True)
+    diff = ma.fields.Dict(metadata={"description": "elements added, removed and changed"})
+
+
+class BulkReportSchema(ma.Schema):
+    key = ma.fields.String(required=True)
+    to_version = ma.fields.Integer(required=True)
+    dry_run = ma.fields.Boolean(required=True)
+    counts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
+    cases = ma.fields.List(ma.fields.Nested(MigrationSchema), required=True)

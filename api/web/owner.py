@@ -1,0 +1,142 @@
+"""Process owners' pages: processes and versions, the diagram in the modeler, deploy with findings, the diff.
+
+Deploying from the editor sends the edited BPMN; the version's other files (decision tables, forms,
+other diagrams) come from the version it was opened from, so the upload is a whole version as
+`POST /api/v1/processes` expects, and goes through the same `engine.processes.deploy_files`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+from typing import Any
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from api.extensions import db
+from api.web.audit import main_diagram
+from api.web.blueprint import bp
+from api.web.login import staff, staff_required
+from engine import processes
+from engine.errors import InvalidProcess
+from engine.validation import MAX_FILE_CHARS
+
+OWNER = "process_owner"
+READERS = ("process_owner", "auditor")
+# engine.validation.Finding renders as "line 12, element 'verify': message"
+FINDING = re.compile(r"^(?:line (?P<line>\d+))?(?:, )?(?:element '(?P<element>[^']*)')?: (?P<message>.*)$", re.S)
+
+
+def findings_of(error: InvalidProcess) -> list[dict[str, Any]]:
+    """The validation findings as {file, element, line, message}, so the editor can mark each element."""
+    found = []
+    for file, messages in error.errors.items():
+        for text in messages if isinstance(messages, list) else [messages]:
+            match = FINDING.match(str(text))
+            if match and (match["line"] or match["element"]):
+                line = int(match["line"]) if match["line"] else None
+                found.append({"file": file, "element": match["element"], "line": line, "message": match["message"]})
+            else:
+                found.append({"file": file, "element": None, "line": None, "message": str(text)})
+    return found
+
+
+@bp.get("/proses")
+@staff_required(*READERS)
+def process_list() -> ResponseReturnValue:
+    """Every process and shared decision with its active version and all its versions."""
+    keys = [asdict(k) for k in processes.keys(db.session())]
+    return render_template("web/processes.html", keys=keys)
+
+
+@bp.get("/proses/<key>")
+@staff_required(*READERS)
+def process_versions(key: str) -> ResponseReturnValue:
+    versions = processes.versions(db.session(), key[:100])
+    if not versions:
+        abort(404)
+    return render_template("web/versions.html", key=key, versions=versions)
+
+
+@bp.get("/proses/<key>/<int:number>")
+@staff_required(*READERS)
+def version_page(key: str, number: int) -> ResponseReturnValue:
+    """One version: who deployed it, what changed against the previous one (marked on the diagram), its files."""
+    version = processes.get_version(db.session(), key[:100], number)
+    diagram = main_diagram(version) if version.kind == processes.Kind.PROCESS else None
+    changes = version.changes or {}
+    elements = changes.get("elements", {})
+    viewer = {
+        "xml": diagram[1] if diagram else None,
+        "added": elements.get("added", []),
+        "changed": sorted(elements.get("changed", {})),
+    }
+    return render_template("web/version.html", version=version, diagram=diagram, changes=changes, viewer=viewer)
+
+
+@bp.get("/proses/<key>/<int:number>/berkas/<filename>")
+@staff_required(*READERS)
+def version_file(key: str, number: int, filename: str) -> ResponseReturnValue:
+    version = processes.get_version(db.session(), key[:100], number)
+    if filename not in version.source:
+        abort(404)
+    return render_template("web/file.html", version=version, filename=filename, text=version.source[filename])
+
+
+@bp.post("/proses/<key>/<int:number>/aktifkan")
+@staff_required(OWNER)
+def activate(key: str, number: int) -> ResponseReturnValue:
+    """Make this version the active one (upgrade, or roll back)."""
+    try:
+        processes.activate(db.session(), key[:100], number, staff().username)
+        db.session.commit()
+        flash(_("Version %(n)s is now active: new complaints start on it.", n=number), "success")
+    except InvalidProcess as error:
+        db.session.rollback()
+        flash(_("This version cannot be activated: %(reason)s", reason=error.message), "error")
+    return redirect(url_for("web.version_page", key=key, number=number))
+
+
+@bp.get("/proses/<key>/<int:number>/ubah")
+@staff_required(OWNER)
+def modeler(key: str, number: int) -> ResponseReturnValue:
+    """The version's diagram in the bpmn-js modeler, with a button that deploys the edit as a new version."""
+    version = processes.get_version(db.session(), key[:100], number)
+    diagrams = sorted(name for name in version.source if name.endswith(".bpmn"))
+    main = main_diagram(version)
+    if version.kind != processes.Kind.PROCESS or main is None:
+        abort(404)
+    filename = request.args.get("file") or main[0]
+    if filename not in diagrams:
+        abort(404)
+    editor = {"xml": version.source[filename], "file": filename,
+              "deploy": url_for("web.deploy", key=version.key, number=version.version)}  # fmt: skip
+    return render_template("web/modeler.html", version=version, diagrams=diagrams, editor=editor)
+
+
+@bp.post("/proses/<key>/<int:number>/terapkan")
+@staff_required(OWNER)
+def deploy(key: str, number: int) -> ResponseReturnValue:
+    """Deploy `{file, xml}` with the other files of version `number` as the key's next version (JSON answer)."""
+    base = processes.get_version(db.session(), key[:100], number)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("xml"), str) or body.get("file") not in base.source:
+        return jsonify({"message": _("Nothing to deploy."), "findings": []}), 400
+    if len(body["xml"]) > MAX_FILE_CHARS:
+        return jsonify({"message": _("The diagram is too large."), "findings": []}), 422
+    files = {**base.source, body["file"]: body["xml"]}
+    try:
+        deployment = processes.deploy_files(db.session(), files, staff().username, base.key)
+        db.session.commit()
+    except InvalidProcess as error:
+        db.session.rollback()
+        return jsonify({"message": error.message, "findings": findings_of(error)}), 422
+    version = deployment.version
+    url = url_for("web.version_page", key=version.key, number=version.version)
+    if deployment.created:
+        flash(_("Version %(n)s deployed and active.", n=version.version), "success")
+    else:
+        flash(_("Nothing changed: these files are version %(n)s.", n=version.version), "warning")
+    return jsonify({"version": version.version, "created": deployment.created, "url": url}), 201

@@ -1,0 +1,284 @@
+"""Citizens' pages: home, the complaint form, tracking, the public list, and the case page everyone shares.
+
+`/aduan/<tracking_id>` is one page fitted to whoever opens it, exactly as `get_for` decides: the public
+view, the reporter's (token kept in the session cookie), or staff in scope. Everything else is a 404.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask import current_app, flash, redirect, render_template, request, send_file, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage
+
+from api import views
+from api.extensions import db, limiter
+from api.resources.complaints import REPORTER_EVENTS, event_dict, reporter_event
+from api.schemas.complaints import ComplaintCreateSchema, ReplySchema
+from api.web import i18n
+from api.web.blueprint import bp
+from api.web.common import agencies, categories, settings, visible_case
+from api.web.login import current_staff, keep_reporter_token
+from engine import attachments, audit, lifecycle, tasks
+from engine.access import Actor
+from engine.cases import Case
+from engine.errors import Conflict, Forbidden, InvalidData, NotFound
+from engine.visibility import PUBLIC_STATUSES, Audience, get_for
+
+PER_PAGE = 20
+REPLY_STATUSES = frozenset({"awaiting_reporter", "needs_info"})
+FORM_FIELDS = ("title", "body", "kind", "category", "agency", "location", "occurred_on")
+REPORTER_FIELDS = ("name", "email", "phone")
+
+
+def intake_limit() -> str:
+    return str(current_app.config["INTAKE_RATE_LIMIT"])
+
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    return render_template("web/home.html")
+
+
+# The complaint form -------------------------------------------------------------------------------------
+
+
+def submission_from_form() -> dict[str, Any]:
+    """The form as the API's intake body: blank fields left out, the reporter only when something is given."""
+    form = request.form
+    data: dict[str, Any] = {k: v for k in FORM_FIELDS if (v := form.get(k, "").strip())}
+    data["anonymous"] = form.get("anonymous") == "on"
+    data["confidential"] = form.get("confidential") == "on"
+    reporter = {k: v for k in REPORTER_FIELDS if (v := form.get(f"reporter_{k}", "").strip())}
+    if reporter:
+        data["reporter"] = reporter
+    return data
+
+
+def flat_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages by form field (`reporter.name` → `reporter_name`), translated."""
+    flat: dict[str, list[str]] = {}
+    for field, value in (messages or {}).items():
+        if isinstance(value, dict):
+            flat.update(flat_errors(value, f"{prefix}{field}_"))
+        else:
+            items = value if isinstance(value, list) else [value]
+            flat[f"{prefix}{field}"] = [i18n.translate_error(str(m)) for m in items]
+    return flat
+
+
+def uploads() -> list[FileStorage]:
+    return [f for f in request.files.getlist("attachments") if f.filename]
+
+
+def check_uploads(files: list[FileStorage]) -> dict[str, list[str]]:
+    """Refuse an unaccepted file type before anything is filed (content and size are checked on storing)."""
+    wrong = [f.filename or "" for f in files if f.mimetype not in attachments.ALLOWED_TYPES]
+    if len(files) > attachments.MAX_PER_CASE:
+        return {"attachments": [_("At most %(n)s files.", n=attachments.MAX_PER_CASE)]}
+    if wrong:
+        return {"attachments": [_("Not accepted: %(names)s (photos, PDF or MP4 only).", names=", ".join(wrong))]}
+    return {}
+
+
+def store_uploads(case: Case, actor: Actor, files: list[FileStorage]) -> list[str]:
+    """Store the files one by one; the messages of those refused (the rest are kept)."""
+    refused = []
+    for upload in files:
+        try:
+            attachments.add(
+                db.session(), attachment_store(), case, actor, upload.filename or "file", upload.mimetype,
+                cast(BinaryIO, upload.stream),
+            )  # fmt: skip
+            db.session.commit()
+        except InvalidData as error:
+            db.session.rollback()
+            reasons = "; ".join(i18n.translate_error(m) for ms in error.errors.values() for m in ms)
+            refused.append(f"{upload.filename}: {reasons}")
+    return refused
+
+
+def attachment_store() -> Path:
+    return Path(current_app.config["ATTACHMENTS_DIR"])
+
+
+def render_form(values: dict[str, Any], errors: dict[str, list[str]], status: int = 200) -> ResponseReturnValue:
+    context = {"values": values, "errors": errors, "categories": categories(), "agencies": agencies()}
+    return render_template("web/complaint_form.html", kinds=i18n.KIND, **context), status
+
+
+@bp.route("/lapor", methods=["GET", "POST"])
+@limiter.limit(intake_limit, methods=["POST"])
+def complaint_form() -> ResponseReturnValue:
+    """The complaint form (formulir pengaduan); on success the new case's page with its secret token."""
+    if request.method == "GET":
+        return render_form({"kind": "complaint"}, {})
+    values, files = request.form.to_dict(), uploads()
+    try:
+        body = ComplaintCreateSchema().load(submission_from_form())
+    except ma.ValidationError as error:
+        return render_form(values, flat_errors(error.messages) | check_uploads(files), 422)
+    if errors := check_uploads(files):
+        return render_form(values, errors, 422)
+    actor = current_staff()
+    submission = lifecycle.Submission(**body, reporter_username=None)
+    try:
+        outcome = lifecycle.start_case(db.session(), submission, actor, settings())
+    except InvalidData as error:
+        return render_form(values, flat_errors(error.errors), 422)
+    case, token = outcome.case, outcome.reporter_token
+    assert token is not None
+    for refused in store_uploads(case, actor or Actor(username="guest", role="reporter"), files):
+        flash(_("A file was not attached: %(reason)s", reason=refused), "warning")
+    keep_reporter_token(case.tracking_id, token)
+    session["new_token"] = {"tracking_id": case.tracking_id, "token": token}
+    return redirect(url_for("web.case_page", tracking_id=case.tracking_id))
+
+
+# Tracking -----------------------------------------------------------------------------------------------
+
+
+@bp.route("/lacak", methods=["GET", "POST"])
+@limiter.limit(intake_limit, methods=["POST"])
+def track() -> ResponseReturnValue:
+    """Open one's complaint with its tracking id and secret token (kode rahasia)."""
+    if request.method == "GET":
+        return render_template("web/track.html", values={}, error=None)
+    tracking_id = request.form.get("tracking_id", "").strip().upper()[:40]
+    token = request.form.get("token", "").strip()[:200]
+    try:
+        _case, audience = get_for(db.session(), None, tracking_id, token)
+    except NotFound:  # unknown id, or not public and a wrong token: the same answer
+        audience = None
+    if audience != Audience.REPORTER:
+        error = _("No complaint matches this tracking number and secret code.")
+        return render_template("web/track.html", values={"tracking_id": tracking_id}, error=error), 404
+    keep_reporter_token(tracking_id, token)
+    return redirect(url_for("web.case_page", tracking_id=tracking_id))
+
+
+# The public list ----------------------------------------------------------------------------------------
+
+
+def public_condition() -> sa.ColumnElement[bool]:
+    """SQL form of `engine.visibility.is_public`: verified, not confidential."""
+    return sa.and_(Case.confidential.is_(False), Case.status.in_([s.value for s in PUBLIC_STATUSES]))
+
+
+@bp.get("/publik")
+def public_list() -> ResponseReturnValue:
+    """Verified, non-confidential complaints, newest first; search by words and category."""
+    q = request.args.get("q", "").strip()[:200]
+    category = request.args.get("category", "").strip()[:64]
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
+    conditions = [public_condition()]
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(sa.or_(Case.title.ilike(pattern, escape="\\"), Case.body.ilike(pattern, escape="\\")))
+    if category:
+        conditions.append(Case.category == category)
+    condition = sa.and_(*conditions)
+    session_ = db.session()
+    total = session_.scalar(sa.select(sa.func.count()).select_from(Case).where(condition)) or 0
+    rows = session_.scalars(
+        sa.select(Case).where(condition).order_by(Case.created_at.desc(), Case.id.desc())
+        .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
+    )  # fmt: skip
+    return render_template(
+        "web/public_list.html", cases=[views.summary(c) for c in rows], total=total, page=page,
+        pages=max(1, -(-total // PER_PAGE)), q=q, category=category, categories=categories(),
+    )  # fmt: skip
+
+
+# The case page ------------------------------------------------------------------------------------------
+
+
+def history(case: Case, audience: Audience) -> list[dict[str, Any]]:
+    """The trail as this audience may read it: nothing for the public, the reporter's part, or all."""
+    if audience == Audience.PUBLIC:
+        return []
+    events = audit.history(db.session(), case)
+    if audience == Audience.REPORTER:
+        return [reporter_event(e) for e in events if e.type in REPORTER_EVENTS]
+    return [event_dict(e) for e in events]
+
+
+@bp.get("/aduan/<tracking_id>")
+def case_page(tracking_id: str) -> ResponseReturnValue:
+    """The complaint as the browser may see it, its follow-ups as a timeline, and what it may do next."""
+    case, audience = visible_case(tracking_id)
+    new = session.get("new_token")
+    if isinstance(new, dict) and new.get("tracking_id") == case.tracking_id:
+        session.pop("new_token")
+    else:
+        new = None
+    actor = current_staff()
+    open_tasks = tasks.open_tasks(db.session(), case.id) if audience not in (Audience.PUBLIC, Audience.REPORTER) else []
+    return render_template(
+        "web/case.html", case=views.complaint(db.session(), case, audience), audience=audience.value,
+        events=history(case, audience), new_token=new, open_tasks=open_tasks,
+        may_do={t.id for t in open_tasks if actor is not None and actor.may_do(t.role, t.agency)},
+        may_reply=audience == Audience.REPORTER and case.status in REPLY_STATUSES,
+        may_attach=audience in (Audience.REPORTER, Audience.AGENCY, Audience.DESK) and case.status != "archived",
+        errors={}, values={},
+    )  # fmt: skip
+
+
+@bp.post("/aduan/<tracking_id>/balas")
+def reply(tracking_id: str) -> ResponseReturnValue:
+    """The reporter answers: more information, or whether the follow-up settles it, with a rating."""
+    case, audience = visible_case(tracking_id)
+    if audience != Audience.REPORTER:
+        raise Forbidden("only the reporter may reply")
+    form = request.form
+    raw: dict[str, Any] = {"message": form.get("message", "").strip()}
+    if form.get("satisfied") in ("yes", "no"):
+        raw["satisfied"] = form["satisfied"] == "yes"
+    if form.get("rating", "").strip():
+        raw["rating"] = form["rating"].strip()
+    try:
+        answer = ReplySchema().load(raw)
+        lifecycle.reporter_reply(db.session(), case, answer, None, settings())
+    except ma.ValidationError as error:
+        flash(_("Please check your reply: %(errors)s", errors=summary(flat_errors(error.messages))), "error")
+    except (InvalidData, Conflict) as error:
+        flash(_("Your reply was not accepted: %(reason)s", reason=error.message), "error")
+    else:
+        flash(_("Thank you. Your reply has been recorded."), "success")
+    return redirect(url_for("web.case_page", tracking_id=case.tracking_id))
+
+
+def summary(errors: dict[str, list[str]]) -> str:
+    return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items())
+
+
+@bp.post("/aduan/<tracking_id>/lampiran")
+def attach(tracking_id: str) -> ResponseReturnValue:
+    """Add files to a complaint: its reporter or staff in scope (auditors only read)."""
+    case, audience = visible_case(tracking_id)
+    if audience not in (Audience.REPORTER, Audience.AGENCY, Audience.DESK):
+        raise Forbidden("only the reporter and the staff handling the complaint may add files")
+    files = uploads()
+    if errors := check_uploads(files):
+        flash(summary(errors), "error")
+    elif files:
+        actor = current_staff() if audience != Audience.REPORTER else None
+        refused = store_uploads(case, actor or Actor(username="reporter", role="reporter"), files)
+        for reason in refused:
+            flash(_("A file was not attached: %(reason)s", reason=reason), "warning")
+        if len(refused) < len(files):
+            flash(_("Files attached."), "success")
+    return redirect(url_for("web.case_page", tracking_id=case.tracking_id))
+
+
+@bp.get("/aduan/<tracking_id>/lampiran/<int:attachment_id>")
+def attachment(tracking_id: str, attachment_id: int) -> ResponseReturnValue:
+    case, _audience = visible_case(tracking_id)
+    item = attachments.get(db.session(), case, attachment_id)
+    path = attachment_store() / item.sha256
+    return send_file(path, mimetype=item.content_type, download_name=item.filename, as_attachment=True)

@@ -1,0 +1,215 @@
+"""KPIs (`/stats`): SQL aggregates over the case read model, overall and grouped, plus an agency ranking.
+
+Every figure comes from columns `engine.kpi` keeps on the case row (no workflow is deserialized, no event
+is scanned): one query per grouping. Durations are in working days; medians are exact (PostgreSQL
+`percentile_cont`, SQLite an aggregate function registered on the connection). The definitions are in
+the README's "KPIs" section.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine.access import Actor
+from engine.cases import Case, Status
+from engine.directory import subtree_clause
+from engine.tasks import TaskRecord, TaskStatus
+from engine.visibility import staff_scope
+
+GROUPS = ("agency", "category", "kind", "month")
+FINAL = (Status.CLOSED.value, Status.ARCHIVED.value)
+DIGITS = 4
+
+
+@dataclass(frozen=True)
+class Query:
+    """Which cases: those the caller may list, optionally in one agency's subtree, submitted in a period."""
+
+    agency: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+
+def where(session: Session, actor: Actor, query: Query) -> sa.ColumnElement[bool]:
+    """The SQL condition selecting the cases `actor` may count for `query` (dates are local, inclusive)."""
+    conditions = [staff_scope(session, actor)]
+    if query.agency is not None:
+        conditions.append(subtree_clause(Case.agency, query.agency))
+    if query.start is not None:
+        conditions.append(Case.created_on >= query.start)
+    if query.end is not None:
+        conditions.append(Case.created_on <= query.end)
+    return sa.and_(*conditions)
+
+
+def stats(session: Session, condition: sa.ColumnElement[bool], now: datetime) -> dict[str, Any]:
+    """The whole `/stats` answer for the cases matching `condition`, with overdue judged at `now`."""
+    overall = figures(session, condition, now)[0]
+    overall["counts"]["by_status"] = by_status(session, condition)
+    answer: dict[str, Any] = {**overall}
+    for group in GROUPS:
+        answer[f"by_{group}"] = figures(session, condition, now, group)
+    answer["ranking"] = ranking(answer["by_agency"])
+    return answer
+
+
+def group_key(session: Session, group: str) -> sa.ColumnElement[Any]:
+    """The SQL expression a grouping keys on (`month` is the local month of submission, `YYYY-MM`)."""
+    if group == "month":
+        # literal SQL, not parameters: GROUP BY and ORDER BY must repeat the very same expression
+        if session.get_bind().dialect.name == "postgresql":
+            return sa.func.to_char(Case.created_on, sa.literal_column("'YYYY-MM'"))
+        return sa.func.substr(Case.created_on, sa.literal_column("1"), sa.literal_column("7"))  # 'YYYY-MM-DD'
+    column: sa.ColumnElement[Any] = getattr(Case, group)
+    return column
+
+
+def figures(
+    session: Session, condition: sa.ColumnElement[bool], now: datetime, group: str | None = None
+) -> list[dict[str, Any]]:
+    """One row of KPIs per group (a single row without `group`), in the group key's order; one query."""
+    key = group_key(session, group) if group else None
+    select = sa.select(*_aggregates(now), *_medians(session)).where(condition)
+    if key is not None:
+        select = select.add_columns(key.label("key")).group_by(key).order_by(key.asc().nulls_first())
+    return [_row(group, row._asdict()) for row in session.execute(select)]
+
+
+def _count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+def _verified_days() -> sa.ColumnElement[float]:
+    """The verification time of a dispositioned case (before that the column is a running total)."""
+    return sa.case((Case.verified_at.is_not(None), Case.verification_working_days))
+
+
+def _aggregates(now: datetime) -> list[sa.ColumnElement[Any]]:
+    """The SQL aggregates behind every figure (the README's "KPIs" says which case counts where)."""
+    followed, due = Case.first_follow_up_at, Case.first_follow_up_due_at
+    open_case = Case.status.not_in(FINAL)
+    overdue_cases = sa.select(TaskRecord.case_id).where(TaskRecord.state == TaskStatus.READY, TaskRecord.due_at < now)
+    return [
+        sa.func.count().label("cases"),
+        sa.func.count(Case.verified_at).label("dispositioned"),
+        _count_if(sa.and_(Case.verified_at.is_not(None), Case.status == Status.CLOSED)).label("completed"),
+        sa.func.count(Case.followup_working_days).label("followed_up"),
+        sa.func.avg(Case.followup_working_days).label("followup_mean"),
+        _count_if(sa.and_(followed.is_not(None), due.is_not(None), followed <= due)).label("on_time"),
+        _count_if(sa.and_(due.is_not(None), sa.or_(followed.is_not(None), due < now))).label("followup_decided"),
+        sa.func.count(_verified_days()).label("verified"),
+        sa.func.avg(_verified_days()).label("verification_mean"),
+        sa.func.coalesce(sa.func.sum(Case.disposition_count), 0).label("dispositions"),
+        sa.func.coalesce(sa.func.sum(Case.rerouted_count), 0).label("rerouted"),
+        sa.func.avg(Case.rating).label("rating_mean"),
+        sa.func.count(Case.rating).label("rated"),
+        _count_if(open_case).label("backlog"),
+        _count_if(sa.and_(open_case, Case.id.in_(overdue_cases))).label("overdue"),
+        _count_if(Case.escalated.is_(True)).label("escalated"),
+    ]
+
+
+class Median:
+    """The exact median as an SQLite aggregate (`aduan_median`); PostgreSQL has `percentile_cont`."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def step(self, value: float | None) -> None:
+        if value is not None:
+            self.values.append(value)
+
+    def finalize(self) -> float | None:
+        return statistics.median(self.values) if self.values else None
+
+
+def median(session: Session, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """An exact median aggregate of `value` (NULLs ignored): the mean of the middle two for an even count."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.func.percentile_cont(0.5).within_group(value)
+    connection: Any = session.connection().connection.dbapi_connection
+    connection.create_aggregate("aduan_median", 1, Median)  # per connection; registering again is harmless
+    return sa.func.aduan_median(value)
+
+
+def _medians(session: Session) -> list[sa.ColumnElement[Any]]:
+    return [
+        median(session, Case.followup_working_days).label("followup_median"),
+        median(session, _verified_days()).label("verification_median"),
+    ]
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), DIGITS)
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return _round(numerator / denominator) if denominator else None
+
+
+def _row(group: str | None, r: dict[str, Any]) -> dict[str, Any]:
+    key = r.get("key")
+    row: dict[str, Any] = {group: key} if group else {}
+    counts = (
+        "cases", "dispositioned", "completed", "followed_up", "on_time", "followup_decided", "verified",
+        "dispositions", "rerouted", "backlog", "overdue", "escalated",
+    )  # fmt: skip
+    row.update(
+        followup_speed={"mean": _round(r["followup_mean"]), "median": _round(r["followup_median"])},
+        completion_rate=_rate(r["completed"], r["dispositioned"]),
+        on_time_followup_rate=_rate(r["on_time"], r["followup_decided"]),
+        verification_time={"mean": _round(r["verification_mean"]), "median": _round(r["verification_median"])},
+        rerouting_rate=_rate(r["rerouted"], r["dispositions"]),
+        satisfaction={"mean": _round(r["rating_mean"]), "count": r["rated"]},
+        counts={"total" if name == "cases" else name: int(r[name]) for name in counts},
+    )
+    return row
+
+
+def by_status(session: Session, condition: sa.ColumnElement[bool]) -> dict[str, int]:
+    """How many cases are in each status (every status present, zero when none)."""
+    counts = dict.fromkeys((s.value for s in Status), 0)
+    query = sa.select(Case.status, sa.func.count()).where(condition).group_by(Case.status)
+    counts.update({status: n for status, n in session.execute(query)})
+    return counts
+
+
+def ranking(by_agency: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Agencies with dispositioned cases, best first: score = mean of the on-time and completion rates.
+
+    Ties on score go to the faster median follow-up; equal (score, median) share a rank (1, 1, 3).
+    """
+    entries = []
+    for row in by_agency:
+        rates = [r for r in (row["on_time_followup_rate"], row["completion_rate"]) if r is not None]
+        if row["agency"] is None or not rates:
+            continue
+        median = row["followup_speed"]["median"]
+        entries.append(
+            {
+                "agency": row["agency"],
+                "score": _round(sum(rates) / len(rates)),
+                "on_time_followup_rate": row["on_time_followup_rate"],
+                "completion_rate": row["completion_rate"],
+                "followup_speed_median": median,
+                "cases": row["counts"]["total"],
+            }
+        )
+
+    def order(entry: dict[str, Any]) -> tuple[float, bool, float, str]:
+        median = entry["followup_speed_median"]
+        return (-entry["score"], median is None, median or 0.0, entry["agency"])
+
+    entries.sort(key=order)
+    for position, entry in enumerate(entries, start=1):
+        previous = entries[position - 2] if position > 1 else None
+        same = previous is not None and order(previous)[:3] == order(entry)[:3]
+        entry["rank"] = previous["rank"] if same and previous else position
+    return entries

@@ -1,0 +1,200 @@
+"""Moving running cases onto another version (engine.migration, lifecycle.migrate_case / migrate_cases)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from engine import lifecycle, migration, processes, tasks
+from engine.access import Actor
+from engine.errors import NotFound
+from tests.data import bundle_with, fixture, shipped_bundle
+from tests.engine.conftest import DLH, VERIFIER, Desk
+from tests.engine.test_lifecycle import wib
+
+OWNER = Actor("owner", "process_owner", "batam")
+
+
+def deploy(desk: Desk, files: dict[str, str]) -> int:
+    version = processes.deploy(desk._fresh(), files, "owner")
+    desk.session.commit()
+    return version.version
+
+
+def migrate(desk: Desk, to_version: int, dry_run: bool = False) -> migration.Report:
+    case = desk.case
+    return lifecycle.migrate_case(desk.session, OWNER, case, to_version, dry_run)
+
+
+def refused(desk: Desk, to_version: int) -> list[str]:
+    with pytest.raises(migration.Refused) as error:
+        migrate(desk, to_version)
+    assert error.value.errors == {"reasons": error.value.report.reasons}
+    return error.value.report.reasons
+
+
+def version_of(desk: Desk) -> int:
+    return desk.session.get_one(processes.ProcessVersion, desk.case.process_version_id).version
+
+
+def finish(desk: Desk) -> None:
+    desk.do(DLH, "respond", decision="respond", message="Sampah sudah diangkut.")
+    desk.reply(message="Terima kasih", satisfied=True, rating=5)
+
+
+# Safe moves -----------------------------------------------------------------------------------------------
+
+
+def test_a_case_waiting_for_verification_moves_to_a_version_with_a_new_step_and_runs_it(
+    desk: Desk, clock: object
+) -> None:
+    desk.submit(category="kebersihan")
+    verify = desk.task("verify")
+    lifecycle.claim_task(desk._fresh(), VERIFIER, verify.id)
+    timer_before = desk.case.next_timer_at
+    deploy(desk, bundle_with("thank_reporter"))
+    report = migrate(desk, 2)
+    assert (report.result, report.from_version, report.to_version, report.reasons) == ("migrated", 1, 2, [])
+    assert report.diff["added"] == ["thank_reporter"]
+    assert version_of(desk) == 2
+    kept = desk.task("verify")
+    assert (kept.id, kept.assignee, kept.due_at) == (verify.id, "verifier", verify.due_at)
+    assert desk.case.next_timer_at == timer_before
+    event = desk.events()[-1]
+    assert (event.type, event.actor, event.data["from_version"], event.data["to_version"]) == ("migrated", "owner", 1, 2)
+    assert event.data["diff"]["added"] == ["thank_reporter"]
+    desk.do(VERIFIER, "verify", decision="accept", agency="batam.dlh")
+    finish(desk)
+    assert (desk.case.status, desk.case.close_reason) == ("closed", "satisfied")
+    assert desk.events()[-1].data["notifications"][0]["template"] == "thank_reporter"
+
+
+def test_a_case_in_follow_up_moves_and_keeps_its_deadlines(desk: Desk, clock: object) -> None:
+    desk.submit()
+    desk.do(VERIFIER, "verify", decision="accept", agency="batam.dlh")
+    respond, timer = desk.task("respond"), desk.case.next_timer_at
+    deploy(desk, bundle_with("thank_reporter"))
+    assert migrate(desk, 2).result == "migrated"
+    assert (desk.task("respond").id, desk.task("respond").due_at, desk.case.next_timer_at) == (
+        respond.id, wib(2026, 12, 7), timer,
+    )  # fmt: skip
+    finish(desk)
+    assert desk.events()[-1].data["notifications"][0]["template"] == "thank_reporter"
+
+
+def test_a_changed_timer_of_the_current_step_is_armed_again_from_the_new_version(desk: Desk, clock: object) -> None:
+    desk.submit()
+    assert desk.case.next_timer_at == wib(2026, 12, 3, 8, 0, 0)  # reminder at 08:00 on the due day
+    files = shipped_bundle()
+    files["complaint.bpmn"] = files["complaint.bpmn"].replace("reminder_at(verify_due)", "reminder_at(verify_due, 14)")
+    deploy(desk, files)
+    report = migrate(desk, 2)
+    assert report.diff["changed"] == {"verify_reminder": ["event_definition"]}
+    assert desk.case.next_timer_at == wib(2026, 12, 3, 14, 0, 0)
+
+
+def test_a_routing_change_deployed_alone_does_not_stand_in_the_way_of_a_migration(desk: Desk, clock: object) -> None:
+    desk.submit(category="kesehatan")  # routed with the first routing table
+    processes.deploy(desk._fresh(), fixture("routing_puskesmas"), "owner")
+    desk.session.commit()
+    deploy(desk, bundle_with("thank_reporter"))
+    report = migrate(desk, 2)
+    assert (report.result, report.diff["changed"]) == ("migrated", {"satisfied_end": ["inputs"]} | report.diff["changed"])
+    assert "route" not in report.diff["changed"]
+
+
+# Refusals -------------------------------------------------------------------------------------------------
+
+
+def test_a_case_whose_completed_steps_change_is_refused_with_reasons_and_left_as_it_was(
+    desk: Desk, clock: object
+) -> None:
+    desk.submit()
+    events = len(desk.events())
+    deploy(desk, bundle_with("respond_3_days"))
+    assert refused(desk, 2) == [
+        "'set_deadlines' (Look up deadlines) has already run, and version 2 changes it (decision_table)"
+    ]
+    assert (version_of(desk), len(desk.events())) == (1, events)
+    desk.do(VERIFIER, "verify", decision="accept", agency="batam.dlh")
+    assert desk.task("respond").due_at == wib(2026, 12, 7)  # still the first version's 5 working days
+
+
+def test_removing_an_element_the_case_waits_on_is_refused(desk: Desk, clock: object) -> None:
+    desk.submit()
+    bpmn = shipped_bundle()["complaint.bpmn"]
+    for pattern in (
+        r'\s*<bpmn:boundaryEvent id="verify_reminder".*?</bpmn:boundaryEvent>',
+        r'\s*<bpmn:scriptTask id="remind_verifier".*?</bpmn:scriptTask>',
+        r'\s*<bpmn:endEvent id="verify_reminder_end">.*?</bpmn:endEvent>',
+        r'\s*<bpmn:sequenceFlow id="f_verify_reminder_\d"[^>]*/>',
+        r"\s*<bpmn:flowNodeRef>(verify_reminder|remind_verifier|verify_reminder_end)</bpmn:flowNodeRef>",
+    ):
+        bpmn = re.sub(pattern, "", bpmn, flags=re.S)
+    deploy(desk, {**shipped_bundle(), "complaint.bpmn": bpmn})
+    assert refused(desk, 2) == [
+        "the events attached to 'verify' were set up when it began, and version 2 changes them (outputs)",
+        "'verify_reminder' (Reminder) is waiting, and version 2 removes it",
+    ]
+
+
+def test_finished_cases_the_current_version_and_unknown_versions_are_refused(desk: Desk, clock: object) -> None:
+    desk.submit()
+    assert refused(desk, 1) == ["the case is already on version 1"]
+    with pytest.raises(NotFound):
+        migrate(desk, 7)
+    desk.do(VERIFIER, "verify", decision="reject", reason="Bukan pelayanan publik")
+    deploy(desk, bundle_with("thank_reporter"))
+    assert refused(desk, 2) == ["the case is archived; finished cases keep the version they ran on"]
+
+
+def test_a_dry_run_reports_and_changes_nothing(desk: Desk, clock: object) -> None:
+    desk.submit()
+    deploy(desk, bundle_with("thank_reporter"))
+    events = len(desk.events())
+    assert migrate(desk, 2, dry_run=True).result == "migratable"
+    assert (version_of(desk), len(desk.events())) == (1, events)
+
+
+# Many cases at once ---------------------------------------------------------------------------------------
+
+
+def test_bulk_migration_moves_each_safe_case_in_its_own_transaction_and_reports_the_others(
+    desk: Desk, clock: object
+) -> None:
+    at_verify, in_follow_up, closed = Desk(desk.session), Desk(desk.session), Desk(desk.session)
+    for case in (at_verify, in_follow_up, closed):
+        case.submit()
+    for case in (in_follow_up, closed):
+        case.do(VERIFIER, "verify", decision="accept", agency="batam.dlh")
+    finish(closed)
+    deploy(desk, bundle_with("thank_reporter"))  # version 2
+    deploy(desk, {**bundle_with("thank_reporter"), **fixture("respond_3_days")})  # version 3
+    on_three = Desk(desk.session)
+    on_three.submit()
+    processes.activate(desk._fresh(), "complaint", 2, "owner")
+    desk.session.commit()
+
+    report = lifecycle.migrate_cases(desk._fresh(), OWNER, "complaint", 2, dry_run=True)
+    assert {r.tracking_id: r.result for r in report} == {
+        at_verify.tracking_id: "migratable",
+        in_follow_up.tracking_id: "migratable",
+        on_three.tracking_id: "refused",
+    }
+    assert [version_of(c) for c in (at_verify, in_follow_up, on_three)] == [1, 1, 3]
+
+    only_new = lifecycle.migrate_cases(desk._fresh(), OWNER, "complaint", 2, dry_run=False, statuses=["submitted"])
+    assert {r.tracking_id: r.result for r in only_new} == {
+        at_verify.tracking_id: "migrated",
+        on_three.tracking_id: "refused",
+    }
+    (refusal,) = [r for r in only_new if r.result == "refused"]
+    assert refusal.from_version == 3
+    assert refusal.reasons == [
+        "'set_deadlines' (Look up deadlines) has already run, and version 2 changes it (decision_table)"
+    ]
+    assert [version_of(c) for c in (at_verify, in_follow_up, closed, on_three)] == [2, 1, 1, 3]
+    open_tasks = desk._fresh().scalars(sa.select(tasks.TaskRecord).where(tasks.TaskRecord.state == "ready")).all()
+    assert len(open_tasks) == 3  # nothing opened or cancelled by moving

@@ -1,0 +1,48 @@
+"""Notification jobs: deliver one outbox row to one reporter or staff member (e-mail, SMS)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from api.extensions import db
+from engine import notify, outbox
+from engine.cases import Case
+from engine.outbox import OutboxMessage, OutboxStatus
+from workers.app import job_context
+
+
+class RetryLater(Exception):
+    """The delivery failed and the row stays pending: rq retries the job after its backoff."""
+
+
+def _send(config: dict[str, Any]) -> Any:
+    chosen = notify.channels_from_config(config)
+
+    def send(session: Session, row: OutboxMessage) -> None:
+        case = session.get_one(Case, row.case_id)
+        to = notify.address_of(session, case, row.recipient, row.channel)
+        message = notify.render(case, row.payload["template"], row.payload.get("params", {}), to, row.key)
+        chosen[row.channel].send(message)
+
+    return send
+
+
+def run_attempt(outbox_id: int, send_factory: Any) -> OutboxStatus | None:
+    """One delivery attempt of row `outbox_id` with the app's retry policy; RetryLater if still pending."""
+    with job_context() as app:
+        status = outbox.attempt(
+            db.session(), outbox_id, send_factory(app.config),
+            max_attempts=int(app.config.get("OUTBOX_MAX_ATTEMPTS", outbox.MAX_ATTEMPTS)),
+            schedule=app.config.get("OUTBOX_BACKOFF") or outbox.BACKOFF,
+        )  # fmt: skip
+    if status == OutboxStatus.PENDING:
+        raise RetryLater(f"outbox {outbox_id}: delivery failed, retrying later")
+    return status
+
+
+def send_notification(outbox_id: int) -> str | None:
+    """Deliver notification row `outbox_id` (idempotent: a sent or dead row is left alone)."""
+    status = run_attempt(outbox_id, _send)
+    return status.value if status else None

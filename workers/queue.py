@@ -1,0 +1,203 @@
+"""Queues and dispatch: how due timers and outbox rows reach the job functions.
+
+Two dispatchers run the same job functions. `RqDispatcher` (when `REDIS_URL` is set) enqueues one rq job
+per due case or outbox row, with a job id derived from what it is about, so concurrent schedulers do not
+pile up copies; `InlineDispatcher` (the embedded default) calls the job functions in the caller's thread.
+Either way correctness never rests on deduplication: every job re-checks its row under a lock.
+
+After a command commits, the ids of its new outbox rows are dispatched at once. A Redis error there is
+logged and swallowed: the rows stay pending in the database and the relay sends them later.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from flask import Flask, current_app, has_app_context
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy.orm import Session
+
+from engine import outbox
+
+log = logging.getLogger(__name__)
+PREFIX = re.compile(r"[A-Za-z0-9_-]+")
+FAMILIES = ("timers", "notifications", "webhooks")  # queue order is priority order
+IN_FLIGHT = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.CREATED})
+TIMER_RETRY = Retry(max=3, interval=[5, 30, 120])
+JOB_TIMEOUT = 120
+RESULT_TTL = 600
+
+
+def queue_names(config: dict[str, Any]) -> list[str]:
+    """`<QUEUE_PREFIX>-timers`, `-notifications`, `-webhooks`."""
+    prefix = str(config.get("QUEUE_PREFIX") or "aduan")
+    if not PREFIX.fullmatch(prefix):
+        raise ValueError(f"QUEUE_PREFIX {prefix!r}: letters, digits, '_' and '-' only")
+    return [f"{prefix}-{family}" for family in FAMILIES]
+
+
+def connect(url: str) -> Redis:
+    """A Redis connection that fails fast (an outage must not hang a request)."""
+    return Redis.from_url(url, socket_connect_timeout=1, socket_timeout=5)
+
+
+def timer_job_id(queue: str, case_id: int, due: datetime) -> str:
+    """One job id per (case, due time): a new deadline is a new job, a repeated sweep the same one."""
+    return f"{queue}-case{case_id}-due{int(due.timestamp())}"
+
+
+def outbox_job_id(queue: str, outbox_id: int) -> str:
+    return f"{queue}-outbox{outbox_id}"
+
+
+def _in_flight(job: Job, stale_after: float) -> bool:
+    """Queued, scheduled, or started recently enough that its worker may still be alive."""
+    status = job.get_status()
+    if status in IN_FLIGHT:
+        return True
+    if status == JobStatus.STARTED:
+        beat = job.last_heartbeat or job.started_at
+        return beat is not None and datetime.now(UTC) - beat.replace(tzinfo=UTC) < timedelta(seconds=stale_after)
+    return False
+
+
+def enqueue_once(queue: Queue, func: Callable[..., Any], *args: Any, job_id: str, **options: Any) -> bool:
+    """Enqueue `func(*args)` as `job_id` unless that job is already in flight; True when enqueued.
+
+    A finished, failed or stale job of the same id is replaced: the row it was about is still due, so
+    its earlier run did not do the work (a crash, a lost race, an error).
+    """
+    stale_after = float(options.pop("stale_after", 60))
+    for _ in range(2):
+        try:
+            queue.enqueue(func, *args, job_id=job_id, unique=True, result_ttl=RESULT_TTL, **options)
+            return True
+        except DuplicateJobError:
+            try:
+                job = Job.fetch(job_id, connection=queue.connection)
+            except NoSuchJobError:
+                continue
+            if _in_flight(job, stale_after):
+                return False
+            job.delete()
+    return False
+
+
+class Dispatcher(Protocol):
+    """Hands a due case or an outbox row to its job function."""
+
+    def timer(self, case_id: int, due: datetime) -> bool: ...
+
+    def outbox(self, outbox_id: int, kind: str) -> bool: ...
+
+
+class InlineDispatcher:
+    """The embedded default: run the job in this thread, now."""
+
+    def timer(self, case_id: int, due: datetime) -> bool:
+        from workers.timers import fire_case_timers
+
+        return fire_case_timers(case_id)
+
+    def outbox(self, outbox_id: int, kind: str) -> bool:
+        try:
+            _outbox_job(kind)(outbox_id)
+        except Exception as exc:  # the row records the failure; the relay retries it when due
+            log.warning("outbox %s: %s", outbox_id, exc)
+            return False
+        return True
+
+
+class RqDispatcher:
+    """Distributed: one rq job per due case / outbox row, deduplicated by job id."""
+
+    def __init__(self, config: dict[str, Any], connection: Redis | None = None) -> None:
+        self.connection = connection or connect(config["REDIS_URL"])
+        names = queue_names(config)
+        self.queues = {
+            family: Queue(name, connection=self.connection) for family, name in zip(FAMILIES, names, strict=True)
+        }
+        self.stale_after = float(config.get("TIMER_JOB_STALE_SECONDS", 60))
+        backoff = list(config.get("OUTBOX_BACKOFF") or outbox.BACKOFF)
+        retries = max(int(config.get("OUTBOX_MAX_ATTEMPTS", outbox.MAX_ATTEMPTS)) - 1, 1)
+        self.outbox_retry = Retry(max=retries, interval=backoff)
+
+    def timer(self, case_id: int, due: datetime) -> bool:
+        from workers.timers import fire_case_timers
+
+        queue = self.queues["timers"]
+        job_id = timer_job_id(queue.name, case_id, due)
+        return enqueue_once(
+            queue, fire_case_timers, case_id, due.isoformat(), job_id=job_id, stale_after=self.stale_after,
+            retry=TIMER_RETRY, job_timeout=JOB_TIMEOUT,
+        )  # fmt: skip
+
+    def outbox(self, outbox_id: int, kind: str) -> bool:
+        family = "webhooks" if kind == outbox.OutboxKind.WEBHOOK else "notifications"
+        queue = self.queues[family]
+        return enqueue_once(
+            queue, _outbox_job(kind), outbox_id, job_id=outbox_job_id(queue.name, outbox_id),
+            stale_after=self.stale_after, retry=self.outbox_retry, job_timeout=JOB_TIMEOUT,
+        )  # fmt: skip
+
+
+def _outbox_job(kind: str) -> Callable[[int], Any]:
+    from workers.notifications import send_notification
+    from workers.webhooks import deliver_webhook
+
+    return deliver_webhook if kind == outbox.OutboxKind.WEBHOOK else send_notification
+
+
+def dispatcher_for(app: Flask) -> Dispatcher:
+    """The app's dispatcher: rq when `REDIS_URL` is configured, else inline."""
+    found: Dispatcher | None = app.extensions.get("aduan.dispatcher")
+    if found is None:
+        found = RqDispatcher(app.config) if app.config.get("REDIS_URL") else InlineDispatcher()
+        app.extensions["aduan.dispatcher"] = found
+    return found
+
+
+def wake_event(app: Flask) -> threading.Event:
+    """Set when new outbox rows wait for the in-process loop (embedded default)."""
+    event: threading.Event = app.extensions.setdefault("aduan.wake", threading.Event())
+    return event
+
+
+def _after_commit(session: Session) -> None:
+    """Dispatch the rows a command just committed; never raise (the command has already happened)."""
+    new = outbox.take_new(session)
+    if not new or not has_app_context():
+        return
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config.get("REDIS_URL"):
+        wake_event(app).set()
+        return
+    try:
+        dispatcher = dispatcher_for(app)
+        for outbox_id, kind in new:
+            dispatcher.outbox(outbox_id, kind)
+    except RedisError as exc:
+        log.warning("Redis unavailable (%s); %d outbox row(s) left for the relay", exc, len(new))
+    except Exception:
+        log.exception("dispatch after commit failed; the relay will send the rows")
+
+
+def _after_rollback(session: Session, previous_transaction: Any) -> None:
+    outbox.take_new(session)
+
+
+def install() -> None:
+    """Dispatch outbox rows after every commit (idempotent; called by the app factory)."""
+    if not sa.event.contains(Session, "after_commit", _after_commit):
+        sa.event.listen(Session, "after_commit", _after_commit)
+        sa.event.listen(Session, "after_soft_rollback", _after_rollback)

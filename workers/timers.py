@@ -1,0 +1,35 @@
+"""Timer jobs: fire one case's due timers (reminders, breaches, escalations, auto-close).
+
+`fire_case_timers` takes a case id, reloads the case and fires under the case lock (`SELECT … FOR UPDATE`
+on PostgreSQL, the optimistic `version` everywhere): a case no longer due is left alone, and a second
+firer of the same deadline — a duplicate job, a retry after a crash, another scheduler — finds nothing to
+do or loses the version race. A crash before commit rolls the whole firing back, so it fires again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from api.extensions import db
+from engine import lifecycle
+from engine.errors import Conflict
+from workers.app import job_context
+
+log = logging.getLogger(__name__)
+
+
+def fire_case_timers(case_id: int, due_at: str | None = None) -> bool:
+    """Fire the due timers of case `case_id`; False when nothing was due any more (idempotent).
+
+    `due_at` (ISO time) names the deadline the job was enqueued for; it shows in job listings and
+    logs, but the case row decides what is due.
+    """
+    with job_context() as app:
+        try:
+            fired = lifecycle.fire_timers(db.session(), case_id, settings=app.extensions["aduan.settings"])
+        except Conflict:
+            log.info("case %s: timers fired by another worker", case_id)
+            return False
+    if fired:
+        log.info("case %s: timers due %s fired", case_id, due_at or "now")
+    return fired
