@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from flask_smorest import Api
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from engine.errors import Conflict, EngineError, Forbidden, InvalidData, InvalidProcess, NotFound
@@ -104,6 +105,15 @@ def handle_engine_error(error: EngineError) -> tuple[Response, int]:
     return jsonify(error_body(code, error.message, error.errors)), code
 
 
+def handle_integrity_error(error: IntegrityError) -> tuple[Response, int]:
+    """A uniqueness or reference race the engine's checks could not see coming (e.g. two equal creates)."""
+    from api.extensions import db
+
+    db.session.rollback()
+    log.info("integrity conflict: %s", error.orig)
+    return jsonify(error_body(409, "conflicts with a concurrent change (duplicate or missing reference)")), 409
+
+
 def handle_unexpected(error: Exception) -> tuple[Response, int]:
     log.exception("unhandled error", exc_info=error)
     server = InternalServerError()
@@ -121,6 +131,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api.init_app(app, spec_kwargs={"components": {"securitySchemes": _SECURITY}})
     app.register_error_handler(EngineError, handle_engine_error)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
     app.before_request(reject_nul_characters)
     if not app.config.get("TESTING") or app.config.get("ADUAN_HIDE_ERRORS"):
         app.register_error_handler(Exception, handle_unexpected)

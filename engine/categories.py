@@ -27,7 +27,7 @@ class Category(Base):
 def create_category(session: Session, code: str, name: str, agency: str | None = None) -> Category:
     """Add a category (flushes; the caller commits)."""
     errors: dict[str, list[str]] = {}
-    if not CODE.match(code):
+    if not CODE.fullmatch(code):
         errors["code"] = ["lower-case letters, digits, '_' or '-', at most 64"]
     elif session.get(Category, code) is not None:
         errors["code"] = [f"{code!r} exists"]

@@ -53,7 +53,7 @@ def jurisdiction(code: str) -> str:
 def validate_code(code: str, parent: str | None) -> None:
     """Raise InvalidData unless `code` is a well-formed child code of `parent` (or a root code)."""
     segments = code.split(".")
-    if not all(CODE_SEGMENT.match(s) for s in segments):
+    if not all(CODE_SEGMENT.fullmatch(s) for s in segments):
         raise InvalidData("invalid agency code", {"code": ["lower-case letters, digits and '-', dot-separated"]})
     expected_parent = ".".join(segments[:-1]) or None
     if expected_parent != parent:

@@ -44,7 +44,7 @@ class User(Base):
 def validate_user(session: Session, username: str, role: str, agency: str | None, password: str) -> None:
     """InvalidData naming every bad field of a new user."""
     errors: dict[str, list[str]] = {}
-    if not USERNAME.match(username):
+    if not USERNAME.fullmatch(username):
         errors["username"] = ["2-64 lower-case letters, digits, '.', '_' or '-'"]
     elif session.get(User, username) is not None:
         errors["username"] = [f"{username!r} is taken"]

@@ -14,6 +14,12 @@ import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.api.conftest import Auth
 
@@ -25,19 +31,23 @@ def operations(app: Flask) -> list[Any]:
     return [result.ok() for result in schema.get_all_operations()]
 
 
+# The checks: no 5xx, documented status codes and content types, bodies matching their schemas.
+# (positive_data_acceptance is left out on purpose: the API rightly refuses some schema-valid data for
+# domain reasons — an unknown agency, a duplicate code, a NUL character — with a documented 4xx.)
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
 def fuzz(operation: Any, headers: dict[str, str]) -> None:
     @FUZZ
     @given(case=operation.as_strategy())
     def run(case: Any) -> None:
-        case.call_and_validate(headers=headers)
+        case.call_and_validate(headers=headers, checks=CHECKS)
 
     run()
 
 
 @pytest.mark.parametrize("user", [None, "verifier"])
-def test_every_operation_answers_as_documented(
-    app: Flask, client: FlaskClient, auth: Auth, user: str | None
-) -> None:
+def test_every_operation_answers_as_documented(app: Flask, client: FlaskClient, auth: Auth, user: str | None) -> None:
     app.config["INTAKE_RATE_LIMIT"] = "100000/minute"
     headers = auth(user) if user else {}
     ops = operations(app)
