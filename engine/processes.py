@@ -40,6 +40,7 @@ DEFAULT_BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 SHARED_DIR = "decisions"  # under a process folder: .dmn files deployed on their own
 DEFAULT_KEY = "complaint"
 FINAL_STATUSES = ("closed", "archived")
+MAX_VERSION = 2**31 - 1  # an INTEGER column
 
 
 class Kind(StrEnum):
@@ -304,7 +305,7 @@ def latest_version(session: Session, key: str) -> ProcessVersion | None:
 
 def get_version(session: Session, key: str, number: int) -> ProcessVersion:
     query = sa.select(ProcessVersion).where(ProcessVersion.key == key, ProcessVersion.version == number)
-    version = session.scalars(query).first()
+    version = session.scalars(query).first() if 0 < number <= MAX_VERSION else None
     if version is None:
         raise NotFound(f"no version {number} of {key!r}")
     return version

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from engine.access import Actor
 from engine.cases import Case, Status
@@ -130,7 +130,7 @@ class Median:
         return statistics.median(self.values) if self.values else None
 
 
-def median(session: Session, value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+def median(session: Session, value: sa.ColumnElement[Any] | QueryableAttribute[Any]) -> sa.ColumnElement[Any]:
     """An exact median aggregate of `value` (NULLs ignored): the mean of the middle two for an even count."""
     if session.get_bind().dialect.name == "postgresql":
         return sa.func.percentile_cont(0.5).within_group(value)

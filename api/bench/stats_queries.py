@@ -1,8 +1,9 @@
 """`aduan bench stats`: how long the `/stats` queries take on N cases, on the configured database.
 
 The cases are synthetic: bulk-inserted straight into `complaint` (and open `task` rows), NOT driven through
-the workflow, so they have no workflow state, events or follow-ups; only the read-model columns `/stats`
-reads are filled, with plausible distributions. They are marked (`BENCH-…` tracking ids, agencies under
+the workflow, so they have no real workflow state (3 KB of random bytes stand in for it, so rows are as
+wide as real ones), no events and no follow-ups; the read-model columns `/stats` reads are filled with
+plausible distributions. They are marked (`BENCH-…` tracking ids, agencies under
 `benchkota`) and kept, so a second run reuses them; `--drop` deletes them afterwards. Point DATABASE_URL at
 a scratch database.
 """
@@ -49,6 +50,7 @@ OPTIONAL = (
     "closed_at", "rating", "close_reason",
 )  # fmt: skip
 CHUNK = 5000
+STATE_BYTES = 3000  # a real case's compressed workflow state is 2-3 KB: rows as wide as real ones
 WIB = ZoneInfo("Asia/Jakarta")
 YEAR_START = datetime(2026, 1, 1, tzinfo=WIB)
 
@@ -76,7 +78,7 @@ def synthetic_case(rng: random.Random, n: int, version_id: int) -> tuple[dict[st
     agency = rng.choice(UNITS) if rng.random() < 0.2 else rng.choice(DINAS)
     row: dict[str, Any] = {
         "tracking_id": f"{PREFIX}{n:09d}", "reporter_token_hash": "0" * 64, "process_version_id": version_id,
-        "serializer_version": "bench", "state": b"", "version": 1, "status": status, "kind": _pick(rng, KINDS),
+        "serializer_version": "bench", "state": rng.randbytes(STATE_BYTES), "version": 1, "status": status, "kind": _pick(rng, KINDS),
         "category": rng.choice(CATEGORIES), "agency": agency if status in AGENCY_STATUSES else None, "desk": DESK,
         "title": "synthetic", "body": "synthetic", "channel": "web", "anonymous": False, "confidential": False,
         "escalated": rng.random() < 0.08, "escalation_level": 0, "created_at": created.astimezone(UTC),
@@ -194,7 +196,7 @@ def stats_bench(cases: int, repeat: int, seed: int, drop: bool) -> None:
     click.echo(f"database: {db.engine.url.render_as_string(hide_password=True)}")
     click.echo(
         f"{inserted} synthetic cases bulk-inserted in {seconds:.1f} s directly into the tables (not through the "
-        f"workflow: no state, events or follow-ups); {total} cases in the database"
+        f"workflow: random bytes for state, no events or follow-ups); {total} cases in the database"
     )
     now = datetime(2027, 1, 15, 3, 0, tzinfo=UTC)
     click.echo(f"{'query shape':<44}{'median ms':>12}{'p95 ms':>12}")

@@ -69,7 +69,7 @@ class VersionDetailSchema(VersionSchema):
 
 
 class MigrateSchema(ma.Schema):
-    to_version = ma.fields.Integer(required=True, validate=validate.Range(1))
+    to_version = ma.fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
     dry_run = ma.fields.Boolean(load_default=False, metadata={"description": "report only; change nothing"})
 
 

@@ -10,9 +10,11 @@ authenticated by bearer tokens and never by cookies, does not need. Indonesian f
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request
+import flask_babel
+from flask import Flask, Response, current_app, g, request
 from flask_babel import Babel, format_date, format_datetime
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -33,7 +35,6 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": None,  # valid as long as the session (a form left open over lunch still posts)
     "LOGIN_RATE_LIMIT": "10/minute",
     "BABEL_DEFAULT_LOCALE": i18n.DEFAULT_LOCALE,
-    "BABEL_TRANSLATION_DIRECTORIES": str(HERE / "translations"),
 }
 
 
@@ -42,6 +43,9 @@ def init_app(app: Flask) -> None:
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config.get("TIMEZONE", "Asia/Jakarta"))
+    compiled = Path(app.instance_path) / "translations"
+    i18n.compile_catalogues(HERE / "translations", compiled)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(compiled))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     from api.web import audit, owner, public, staff, vendor  # noqa: F401  (the modules register the routes)
@@ -50,7 +54,12 @@ def init_app(app: Flask) -> None:
 
 
 @bp.before_request
-def protect() -> None:
+def start() -> None:
+    """Forget what an earlier request cached in `g` (an app context may outlive one request, as in tests),
+    then check the CSRF token of every state-changing request."""
+    for key in ("web_actor", "web_agencies", current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")):
+        g.pop(key, None)
+    flask_babel.refresh()
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import marshmallow as ma
 import sqlalchemy as sa
-from flask import Response, render_template, request, stream_with_context
+from flask import Response, abort, render_template, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
 from api.extensions import db
@@ -60,7 +60,7 @@ def history_export(tracking_id: str, fmt: str) -> ResponseReturnValue:
     if fmt == "csv":
         return attachment("".join(exports.history_csv(events)), "text/csv", f"{case.tracking_id}-history.csv")
     if fmt != "json":
-        return Response(status=404)
+        abort(404)
     document = exports.history_json(case, events, staff(), utcnow())
     body = json.dumps(document, ensure_ascii=False, indent=1, default=lambda v: v.isoformat())
     return attachment(body, "application/json", f"{case.tracking_id}-history.json")

@@ -1,20 +1,26 @@
 """Languages of the pages: Indonesian first, English on request (`?lang=en`, remembered in a cookie).
 
 Messages are written in English in the code and templates and translated by Flask-Babel's catalogue
-(`translations/id/LC_MESSAGES/messages.po`). To refresh it after changing a text:
+(`translations/id/LC_MESSAGES/messages.po`), compiled at start into the instance folder (no binary .mo
+is kept in the repository). To refresh the catalogue after changing a text:
 
-    pybabel extract -F api/web/babel.cfg -o /tmp/messages.pot api/web
-    pybabel update -i /tmp/messages.pot -d api/web/translations -l id --no-fuzzy-matching
-    (translate the new entries)  pybabel compile -d api/web/translations -l id
+    pybabel extract -F api/web/babel.cfg -k _l -o /tmp/messages.pot .
+    pybabel update -i /tmp/messages.pot -d api/web/translations -l id --no-fuzzy-matching --width 120
+    (then translate the new entries)
 
-`tests/web/test_i18n.py` fails when a text has no Indonesian translation or the .mo is stale.
+`tests/web/test_i18n.py` fails when a text of the pages has no Indonesian translation.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import Response, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -22,6 +28,21 @@ from flask_babel import lazy_gettext as _l
 LOCALES = ("id", "en")
 DEFAULT_LOCALE = "id"
 COOKIE = "lang"
+
+
+def compile_catalogues(source: Path, target: Path) -> None:
+    """Compile each `<locale>/LC_MESSAGES/messages.po` under `source` to a .mo under `target`, when stale."""
+    for po in source.glob("*/LC_MESSAGES/messages.po"):
+        mo = target / po.relative_to(source).with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        mo.parent.mkdir(parents=True, exist_ok=True)
+        with po.open("rb") as text:
+            catalog = read_po(text)
+        fd, tmp = tempfile.mkstemp(dir=mo.parent, prefix=".messages-")
+        with os.fdopen(fd, "wb") as out:
+            write_mo(out, catalog)
+        os.replace(tmp, mo)  # several processes may start at once: each replaces the file whole
 
 
 def select_locale() -> str:

@@ -18,9 +18,10 @@ from flask_babel import gettext as _
 from api.extensions import db
 from api.web.audit import main_diagram
 from api.web.blueprint import bp
+from api.web.common import PAGE_STATUS
 from api.web.login import staff, staff_required
 from engine import processes
-from engine.errors import InvalidProcess
+from engine.errors import EngineError, InvalidProcess
 from engine.validation import MAX_FILE_CHARS
 
 OWNER = "process_owner"
@@ -133,6 +134,9 @@ def deploy(key: str, number: int) -> ResponseReturnValue:
     except InvalidProcess as error:
         db.session.rollback()
         return jsonify({"message": error.message, "findings": findings_of(error)}), 422
+    except EngineError as error:  # e.g. a concurrent deploy of the same key: the editor shows the message
+        db.session.rollback()
+        return jsonify({"message": error.message, "findings": []}), PAGE_STATUS.get(type(error), 400)
     version = deployment.version
     url = url_for("web.version_page", key=version.key, number=version.version)
     if deployment.created:

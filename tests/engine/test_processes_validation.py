@@ -198,7 +198,9 @@ def test_an_invalid_upload_stores_nothing(session: Session) -> None:
 def test_a_loop_that_never_waits_is_caught_by_the_dry_run() -> None:
     loop = (DATA / "invalid" / "loop.bpmn").read_text()
     assert findings({"loop.bpmn": loop}, {}) == {
-        "loop.bpmn": ["line 7, element 'count': dry run (main path): more than 500 engine steps without waiting: a loop?"]
+        "loop.bpmn": [
+            "line 7, element 'count': dry run (main path): more than 500 engine steps without waiting: a loop?"
+        ]
     }
 
 
@@ -225,7 +227,8 @@ def test_the_shipped_lifecycle_passes_every_check_and_its_dry_runs_cover_the_bra
     parsed = validation.parse_process(shipped_bundle(), SHARED)
     run = dry_run.explore(parsed)
     assert run.problems == []
-    assert run.runs == 8  # main path; verify: reject, need_info, timers; respond: not_authority, delegate, timers, final
+    # the main path; verify: reject, need_info, timers due; respond: not_authority, delegate, final false, timers due
+    assert run.runs == 8
     assert {"verify_due", "info_due", "respond_due", "reply_due", "escalation_due"} <= set(run.data)
 
 

@@ -33,6 +33,7 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
+WIDE = {"width": 1440, "height": 960}
 
 
 def _browser_missing() -> str | None:

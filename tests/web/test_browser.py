@@ -17,7 +17,8 @@ from engine import lifecycle, tasks
 from engine.access import Actor
 from engine.cases import Case
 from engine.db import utcnow
-from tests.web.conftest import PHONE, Server, sign_in
+from tests.conftest import DEMO_PASSWORD
+from tests.web.conftest import PHONE, WIDE, Server, sign_in
 
 pytestmark = pytest.mark.browser
 Page = Any
@@ -189,10 +190,11 @@ def test_the_public_list_shows_verified_complaints_but_no_confidential_one_nor_a
         assert page.locator(".error-page").count() == 1
 
 
-def test_the_language_switch_shows_english_and_is_remembered(server: Server, new_page: NewPage) -> None:
+def test_the_language_switch_shows_english_and_is_remembered(server: Server, new_page: NewPage, shot: Shot) -> None:
     page = new_page()
     page.goto(server.url("/"))
     assert page.get_attribute("html", "lang") == "id"
+    shot(page, "home")
     assert "Laporkan" in page.inner_text("h1")
     page.click("a[hreflang=en]")
     assert page.get_attribute("html", "lang") == "en"
@@ -217,7 +219,13 @@ def test_the_inbox_is_sorted_by_deadline_and_marks_overdue_and_escalated_cases(
         session.commit()
 
     page = new_page()
-    sign_in(page, server, "verifier")
+    page.goto(server.url("/kotak-masuk"))
+    page.wait_for_url(re.compile(r"/masuk\?next=/kotak-masuk$"))  # sign in first, then back to the inbox
+    page.fill("#username", "verifier")
+    page.fill("#password", DEMO_PASSWORD)
+    shot(page, "login")
+    page.click("form button[type=submit]")
+    page.wait_for_url(re.compile(r"/kotak-masuk$"))
     rows = page.locator("table.inbox tbody tr")
     ids = [rows.nth(i).locator("code").first.inner_text() for i in range(rows.count())]
     assert ids.index(late) < ids.index(soon)
@@ -260,6 +268,9 @@ def test_the_case_page_for_staff_shows_the_reporter_unless_anonymous_and_the_ope
     desk.goto(server.url(f"/aduan/{tracking_id}"))
     assert "Siti Rahma" in desk.inner_text("main")
     shot(desk, "case")
+    desk.goto(server.url("/aduan?q=Trotoar"))
+    assert desk.locator(f"a:has-text('{tracking_id}')").count() == 1
+    shot(desk, "cases")
     other = new_page()
     sign_in(other, server, "dishub")
     other.goto(server.url(f"/audit/{tracking_id}"))
@@ -274,7 +285,7 @@ def test_the_auditor_sees_the_timeline_beside_the_diagram_with_the_path_and_open
 ) -> None:
     tracking_id = file_case(server, "Bau limbah dari saluran di Batam Centre")
     accept(server, tracking_id)
-    page = new_page()
+    page = new_page(WIDE)
     sign_in(page, server, "auditor")
     page.goto(server.url(f"/audit/{tracking_id}"))
     page.wait_for_selector("#diagram[data-ready=true]")
@@ -291,12 +302,38 @@ def test_the_auditor_sees_the_timeline_beside_the_diagram_with_the_path_and_open
     assert document["tracking_id"] == tracking_id
 
 
+ROUTES = [("kebersihan", "batam.dlh", "dlh", 1), ("parkir", "batam.dishub", "dishub", 4), ("kesehatan",
+          "batam.dinkes", "dinkes", 2)]  # fmt: skip
+
+
+def seed_history(server: Server, cases: int = 18) -> None:
+    """Cases over the last four months, each agency with its own pace, some closed satisfied."""
+    import time_machine
+
+    start = utcnow().replace(hour=2, minute=0, second=0, microsecond=0) - timedelta(days=110)
+    for n in range(cases):
+        category, agency, officer, pace = ROUTES[n % len(ROUTES)]
+        filed = start + timedelta(days=6 * n)
+        with time_machine.travel(filed, tick=False), server.app.app_context():
+            submission = lifecycle.Submission(title=f"Laporan {category} #{n + 1}", body="Mohon segera ditangani.",
+                                              category=category)  # fmt: skip
+            tracking_id = lifecycle.start_case(db.session(), submission).case.tracking_id
+        with time_machine.travel(filed + timedelta(hours=5), tick=False):
+            complete(server, "verifier", "verifier", "batam.diskominfo", tracking_id,
+                     {"decision": "accept", "agency": agency})  # fmt: skip
+        with time_machine.travel(filed + timedelta(days=pace + n % 2, hours=3), tick=False):
+            complete(server, officer, "officer", agency, tracking_id, {"decision": "respond", "message": "Selesai."})
+        if n % 4 != 3:
+            with time_machine.travel(filed + timedelta(days=pace + 2), tick=False), server.app.app_context():
+                case = db.session.scalars(sa.select(Case).where(Case.tracking_id == tracking_id)).one()
+                reply = {"message": "Terima kasih.", "satisfied": True, "rating": 3 + n % 3}
+                lifecycle.reporter_reply(db.session(), case, reply)
+
+
 def test_the_dashboard_charts_follow_up_speed_and_completion_by_agency_and_month(
     server: Server, new_page: NewPage, shot: Shot
 ) -> None:
-    tracking_id = file_case(server, "Sampah di taman kota")
-    accept(server, tracking_id)
-    respond(server, tracking_id, "Sudah dibersihkan.")
+    seed_history(server)
     page = new_page()
     sign_in(page, server, "auditor")
     page.goto(server.url("/statistik"))
@@ -316,7 +353,7 @@ def test_the_dashboard_charts_follow_up_speed_and_completion_by_agency_and_month
 def test_the_process_owner_deploys_from_the_modeler_sees_findings_on_elements_and_the_diff(
     server: Server, new_page: NewPage, shot: Shot
 ) -> None:
-    page = new_page()
+    page = new_page(WIDE)
     sign_in(page, server, "owner")
     page.click("table a[href$='/proses/complaint']")
     page.click("tr:has(.badge.ok) a")

@@ -10,10 +10,22 @@
   window.aduanViewer = viewer; // for the browser console and the browser tests
   var MARKERS = ["taken", "current", "overdue", "added", "changed"];
 
+  // A wide diagram gets a box of its own proportions (no empty bands), within 60 % of the window's height.
+  function fitHeight(canvas) {
+    canvas.zoom("fit-viewport", "auto");
+    var inner = canvas.viewbox().inner;
+    if (inner.width > 0) {
+      var wanted = container.clientWidth * inner.height / inner.width + 48;
+      container.style.height = Math.round(Math.max(260, Math.min(wanted, window.innerHeight * 0.6))) + "px";
+      canvas.resized();
+      canvas.zoom("fit-viewport", "auto");
+    }
+  }
+
   viewer.importXML(data.xml).then(function () {
     var canvas = viewer.get("canvas");
     var registry = viewer.get("elementRegistry");
-    canvas.zoom("fit-viewport", "auto");
+    fitHeight(canvas);
     MARKERS.forEach(function (marker) {
       (data[marker] || []).forEach(function (id) {
         if (registry.get(id)) canvas.addMarker(id, marker);

@@ -1,0 +1,74 @@
+"""`aduan processes deploy | list | activate | migrate`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import Result
+from flask import Flask
+
+from tests.api.conftest import API
+from tests.data import DATA, shipped_bundle
+
+
+def aduan(app: Flask, *args: str) -> Result:
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def write(tmp_path: Path, files: dict[str, str]) -> list[str]:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return [str(tmp_path / name) for name in files]
+
+
+def test_deploy_files_as_the_next_version_then_list(app: Flask, demo_directory: None, tmp_path: Path) -> None:
+    files = {**shipped_bundle(), "deadlines.dmn": (DATA / "respond_3_days" / "deadlines.dmn").read_text()}
+    result = aduan(app, "processes", "deploy", *write(tmp_path, files), "--by", "siti")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("complaint (process) version 2 deployed, active (")
+    listed = aduan(app, "processes", "list")
+    assert listed.output.splitlines() == [
+        "complaint (process): active 2; versions 1, 2",
+        "route_category (decision): active 1; versions 1",
+    ]
+
+
+def test_deploy_a_decision_alone_and_roll_it_back(app: Flask, demo_directory: None) -> None:
+    result = aduan(app, "processes", "deploy", str(DATA / "routing_puskesmas" / "routing.dmn"))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("route_category (decision) version 2 deployed, active")
+    back = aduan(app, "processes", "activate", "route_category", "1")
+    assert (back.exit_code, back.output) == (0, "route_category version 1 active\n")
+
+
+def test_an_invalid_deploy_prints_each_finding_and_stores_nothing(
+    app: Flask, demo_directory: None, tmp_path: Path
+) -> None:
+    files = shipped_bundle()
+    files["complaint.bpmn"] = files["complaint.bpmn"].replace('name="officer"', 'name="clerk"')
+    del files["respond.schema.json"]
+    result = aduan(app, "processes", "deploy", *write(tmp_path, files))
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "Error: invalid process: 2 findings",
+        "  complaint.bpmn: line 59, element 'lane_officer': lane 'clerk' is not a role"
+        " (officer, reporter, supervisor, verifier)",
+        "  complaint.bpmn: line 278, element 'respond': form schema 'respond.schema.json' is not among the files",
+    ]
+    assert "complaint (process): active 1; versions 1" in aduan(app, "processes", "list").output
+
+
+def test_migrate_reports_each_case_and_moves_it_unless_a_dry_run(
+    app: Flask, demo_directory: None, tmp_path: Path
+) -> None:
+    answer = app.test_client().post(f"{API}/complaints", json={"title": "Sampah", "body": "Belum diangkut."})
+    tracking_id = answer.json["tracking_id"]  # type: ignore[index]
+    files = {**shipped_bundle(), "complaint.bpmn": (DATA / "thank_reporter" / "complaint.bpmn").read_text()}
+    assert aduan(app, "processes", "deploy", *write(tmp_path, files)).exit_code == 0
+    dry = aduan(app, "processes", "migrate", "complaint", "2", "--dry-run")
+    assert dry.output.splitlines() == [f"{tracking_id} (submitted, version 1): migratable", "dry run: 1 migratable"]
+    done = aduan(app, "processes", "migrate", "complaint", "2", "--status", "submitted", "--by", "siti")
+    assert done.output.splitlines() == [f"{tracking_id} (submitted, version 1): migrated", "1 migrated"]
+    assert aduan(app, "processes", "migrate", "complaint", "2").output == "no running cases to move\n"
+    unknown = aduan(app, "processes", "migrate", "complaint", "9")
+    assert (unknown.exit_code, unknown.output) == (1, "Error: no version 9 of 'complaint'\n")
