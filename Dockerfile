@@ -1,12 +1,18 @@
 # One image for every role: api (gunicorn), worker (rq), scheduler, migrations.
+FROM node:20-slim AS frontend
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev
+
 FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 ADUAN_NODE_MODULES=/app/node_modules
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY engine engine
 COPY api api
 COPY workers workers
 COPY bpmn bpmn
+COPY --from=frontend /app/node_modules node_modules
 RUN pip install --no-cache-dir '.[prod]' && useradd --create-home aduan && mkdir -p /data/attachments && chown aduan /data/attachments
 USER aduan
 EXPOSE 8000

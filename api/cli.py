@@ -57,7 +57,8 @@ def serve(host: str, port: int, timer_interval: float) -> None:
     start_in_process(app, timer_interval)
     from waitress import serve as waitress_serve
 
-    click.echo(f"Aduan is running at http://{host}:{port}/api/v1 (database {db.engine.url.render_as_string()})")
+    click.echo(f"Aduan is running: pages at http://{host}:{port}/ , API at http://{host}:{port}/api/v1")
+    click.echo(f"database {db.engine.url.render_as_string()}; timers in-process every {timer_interval:g} s")
     waitress_serve(app, host=host, port=port, threads=8, ident="aduan")
 
 

@@ -39,6 +39,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "ATTACHMENTS_DIR": str(Path(instance_path) / "attachments"),
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "INTAKE_RATE_LIMIT": "60/minute",
+        "LOGIN_RATE_LIMIT": "20/minute",
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "TOKEN_LIFETIME_SECONDS": 3600,

@@ -10,7 +10,7 @@ from engine import attachments
 from engine.cases import Case, follow_ups
 from engine.processes import ProcessVersion
 from engine.tasks import TaskRecord
-from engine.visibility import Audience, reporter_view
+from engine.visibility import Audience, reporter_view, sees_attachments
 
 SUMMARY_FIELDS = (
     "tracking_id", "status", "kind", "title", "category", "agency", "anonymous", "confidential", "escalated",
@@ -30,7 +30,8 @@ def complaint(session: Session, case: Case, audience: Audience) -> dict[str, Any
     if version is not None:
         view["process_key"], view["process_version"] = version.key, version.version
     view["follow_ups"] = [{"at": f.at, "agency": f.agency, "message": f.message} for f in follow_ups(session, case)]
-    view["attachments"] = attachments.list_for(session, case)
+    if sees_attachments(audience):
+        view["attachments"] = attachments.list_for(session, case)
     reporter = reporter_view(case, audience)
     if reporter is not None:
         view["reporter"] = reporter

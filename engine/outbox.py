@@ -112,10 +112,13 @@ def backoff(attempts: int, schedule: Sequence[int] = BACKOFF) -> timedelta:
     return timedelta(seconds=schedule[min(attempts, len(schedule)) - 1])
 
 
+Send = Callable[[Session, OutboxMessage], None]  # delivers one row or raises
+
+
 def attempt(
     session: Session,
     outbox_id: int,
-    send: Callable[[Session, OutboxMessage], None],
+    send: Send,
     max_attempts: int = MAX_ATTEMPTS,
     schedule: Sequence[int] = BACKOFF,
 ) -> OutboxStatus | None:
@@ -133,9 +136,10 @@ def attempt(
     now = utcnow()
     try:
         send(session, row)
-    except notify.DeliveryError as exc:
-        row.last_error = str(exc)[:2000]
-        dead = exc.permanent or row.attempts >= max_attempts
+    except Exception as exc:  # any failure counts, so a poison message ends dead instead of looping
+        permanent = isinstance(exc, notify.DeliveryError) and exc.permanent
+        row.last_error = (str(exc) if isinstance(exc, notify.DeliveryError) else f"{type(exc).__name__}: {exc}")[:2000]
+        dead = permanent or row.attempts >= max_attempts
         row.status = OutboxStatus.DEAD if dead else OutboxStatus.PENDING
         row.next_attempt_at = now + backoff(row.attempts, schedule)
     else:

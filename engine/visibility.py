@@ -40,6 +40,11 @@ def is_public(case: Case) -> bool:
     return not case.confidential and case.status in PUBLIC_STATUSES
 
 
+def public_scope() -> sa.ColumnElement[bool]:
+    """SQL form of `is_public`, for public lists."""
+    return sa.and_(Case.confidential.is_(False), Case.status.in_([s.value for s in PUBLIC_STATUSES]))
+
+
 def works_at_desk(session: Session, actor: Actor) -> bool:
     """Verifiers, process owners and supervisors of a desk agency work on the whole jurisdiction."""
     if actor.role in JURISDICTION_ROLES:
@@ -94,6 +99,11 @@ def staff_scope(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
     if works_at_desk(session, actor):
         return subtree_clause(Case.desk, jurisdiction(actor.agency))
     return subtree_clause(Case.agency, actor.agency)
+
+
+def sees_attachments(audience: Audience) -> bool:
+    """Files may show faces, documents, addresses: never in a public view, only to the case's people."""
+    return audience != Audience.PUBLIC
 
 
 def reporter_view(case: Case, audience: Audience) -> dict[str, Any] | None:

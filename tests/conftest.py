@@ -111,7 +111,9 @@ def _truncate(session: Session) -> None:
 
 @pytest.fixture
 def app(backend: str, tmp_path: Path) -> Iterator[Flask]:
-    app = create_app({"SQLALCHEMY_DATABASE_URI": backend, "TESTING": True})
+    # generous limits: tests sign in and file complaints often; the limits themselves are tested explicitly
+    limits = {"LOGIN_RATE_LIMIT": "100000/minute", "INTAKE_RATE_LIMIT": "100000/minute"}
+    app = create_app({"SQLALCHEMY_DATABASE_URI": backend, "TESTING": True, **limits})
     with app.app_context():
         _truncate(db.session)
         yield app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ class RetryLater(Exception):
     """The delivery failed and the row stays pending: rq retries the job after its backoff."""
 
 
-def _send(config: dict[str, Any]) -> Any:
+def _send(config: dict[str, Any]) -> outbox.Send:
     chosen = notify.channels_from_config(config)
 
     def send(session: Session, row: OutboxMessage) -> None:
@@ -29,7 +30,7 @@ def _send(config: dict[str, Any]) -> Any:
     return send
 
 
-def run_attempt(outbox_id: int, send_factory: Any) -> OutboxStatus | None:
+def run_attempt(outbox_id: int, send_factory: Callable[[dict[str, Any]], outbox.Send]) -> OutboxStatus | None:
     """One delivery attempt of row `outbox_id` with the app's retry policy; RetryLater if still pending."""
     with job_context() as app:
         status = outbox.attempt(

@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine import notify, webhooks
-from engine.outbox import OutboxMessage
+from engine.outbox import OutboxMessage, Send
 from workers.notifications import run_attempt
 
 
-def _send(config: dict[str, Any]) -> Any:
+def _send(config: dict[str, Any]) -> Send:
     channel = notify.channels_from_config(config)[notify.ChannelName.WEBHOOK]
 
     def send(session: Session, row: OutboxMessage) -> None:

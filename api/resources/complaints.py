@@ -29,7 +29,7 @@ from engine import attachments, audit, lifecycle
 from engine.access import Actor
 from engine.cases import Case
 from engine.errors import Forbidden, NotFound
-from engine.visibility import Audience, get_for, staff_scope
+from engine.visibility import Audience, get_for, sees_attachments, staff_scope
 
 blp = Blueprint("complaints", __name__, description="Complaints (aduan)")
 TOKEN_HEADER = "X-Reporter-Token"
@@ -206,7 +206,9 @@ class AttachmentItem(MethodView):
     @blp.response(200, description="The file")
     def get(self, tracking_id: str, attachment_id: int) -> ResponseReturnValue:
         """Download an attachment of a complaint visible to the caller."""
-        case, _ = visible(tracking_id)
+        case, audience = visible(tracking_id)
+        if not sees_attachments(audience):
+            raise _not_found(tracking_id)
         item = attachments.get(db.session(), case, attachment_id)
         path = attachment_store() / item.sha256
         return send_file(path, mimetype=item.content_type, download_name=item.filename, as_attachment=True)

@@ -19,13 +19,15 @@ from engine.directory import Agency
 from engine.errors import InvalidData
 
 blp = Blueprint("exports", __name__, description="Exports for auditors and agencies")
+CSV = {"text/csv": {"schema": {"type": "string"}}}
 
 
 @blp.route("/exports/complaints.csv")
 class CasesExport(MethodView):
     @require()
     @blp.arguments(CasesExportQuerySchema, location="query")
-    @blp.response(200, description="CSV, one row per case, streamed", content_type="text/csv")
+    @blp.response(200)
+    @blp.doc(responses={"200": {"description": "one row per case, streamed", "content": CSV}})
     def get(self, query: dict[str, Any]) -> Response:
         """The cases the caller may list, submitted from `from` to `to` (local dates, inclusive), oldest first.
 

@@ -21,6 +21,7 @@ from engine.visibility import Audience
 
 blp = Blueprint("timeline", __name__, description="Case timelines and history exports for auditors")
 STAFF_AUDIENCES = frozenset({Audience.AGENCY, Audience.DESK, Audience.AUDITOR})
+FORMATS = {"application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}}
 
 
 def staff_visible(tracking_id: str) -> tuple[Case, Audience]:
@@ -50,7 +51,8 @@ def attachment(body: str, mimetype: str, filename: str) -> Response:
 class HistoryExport(MethodView):
     @require()
     @blp.arguments(HistoryExportQuerySchema, location="query")
-    @blp.response(200, description="The history as a JSON document or a CSV file", content_type="text/csv")
+    @blp.response(200)
+    @blp.doc(responses={"200": {"description": "JSON (`format=json`) or CSV (`format=csv`)", "content": FORMATS}})
     def get(self, query: dict[str, Any], tracking_id: str) -> Response:
         """The case's whole trail with hashes: `?format=json` (verbatim, with the chain status) or `csv`."""
         case, _ = staff_visible(tracking_id)

@@ -11,7 +11,7 @@ from typing import Any, BinaryIO, cast
 
 import marshmallow as ma
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, send_file, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
@@ -28,7 +28,7 @@ from engine import attachments, audit, lifecycle, tasks
 from engine.access import Actor
 from engine.cases import Case
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
-from engine.visibility import PUBLIC_STATUSES, Audience, get_for
+from engine.visibility import Audience, get_for, public_scope, sees_attachments
 
 PER_PAGE = 20
 REPLY_STATUSES = frozenset({"awaiting_reporter", "needs_info"})
@@ -165,18 +165,13 @@ def track() -> ResponseReturnValue:
 # The public list ----------------------------------------------------------------------------------------
 
 
-def public_condition() -> sa.ColumnElement[bool]:
-    """SQL form of `engine.visibility.is_public`: verified, not confidential."""
-    return sa.and_(Case.confidential.is_(False), Case.status.in_([s.value for s in PUBLIC_STATUSES]))
-
-
 @bp.get("/publik")
 def public_list() -> ResponseReturnValue:
     """Verified, non-confidential complaints, newest first; search by words and category."""
     q = request.args.get("q", "").strip()[:200]
     category = request.args.get("category", "").strip()[:64]
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
-    conditions = [public_condition()]
+    conditions = [public_scope()]
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conditions.append(sa.or_(Case.title.ilike(pattern, escape="\\"), Case.body.ilike(pattern, escape="\\")))
@@ -278,7 +273,9 @@ def attach(tracking_id: str) -> ResponseReturnValue:
 
 @bp.get("/aduan/<tracking_id>/lampiran/<int:attachment_id>")
 def attachment(tracking_id: str, attachment_id: int) -> ResponseReturnValue:
-    case, _audience = visible_case(tracking_id)
+    case, audience = visible_case(tracking_id)
+    if not sees_attachments(audience):
+        abort(404)
     item = attachments.get(db.session(), case, attachment_id)
     path = attachment_store() / item.sha256
     return send_file(path, mimetype=item.content_type, download_name=item.filename, as_attachment=True)

@@ -11,6 +11,7 @@ from typing import Any
 import jwt
 import pytest
 import time_machine
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -159,3 +160,10 @@ def test_each_request_is_judged_by_its_own_token(client: FlaskClient, auth: Call
     """The requests of one test share an app context (and `g`); the caller is still read from each request."""
     assert client.get(f"{API}/users", headers=auth("admin")).status_code == 200
     assert client.post(f"{API}/agencies", headers=auth("dlh"), json={"code": "x", "name": "X"}).status_code == 403
+
+
+def test_sign_in_attempts_are_rate_limited(app: Flask, client: FlaskClient) -> None:
+    app.config["LOGIN_RATE_LIMIT"] = "3/minute"
+    wrong = {"username": "dlh", "password": "guess-guess"}
+    codes = [client.post(f"{API}/auth/token", json=wrong).status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]

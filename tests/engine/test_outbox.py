@@ -181,3 +181,12 @@ def test_staff_of_the_verify_task_are_resolved_at_the_desk(desk: Desk, staff_mai
     assert notify.recipients(desk.session, case, "verify_reminder", {}) == [("user:verifier", "email")]
     assert notify.recipients(desk.session, case, "no_such_template", {}) == []
     assert VERIFIER.agency == case.desk
+
+
+def test_a_bug_in_delivery_counts_as_an_attempt_so_a_poison_message_ends_dead(desk: Desk, pending: int) -> None:
+    def broken(session: Session, row: OutboxMessage) -> None:
+        raise KeyError("template parameter")
+
+    statuses = [outbox.attempt(desk.session, pending, broken, max_attempts=2) for _ in range(2)]
+    assert statuses == [OutboxStatus.PENDING, OutboxStatus.DEAD]
+    assert desk.session.get_one(OutboxMessage, pending).last_error == "KeyError: 'template parameter'"
