@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 
 from api import config as app_config
-from api import rest, web
+from api import observability, rest, web
 from api.extensions import db, limiter, migrate
 
 
@@ -35,6 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db)
     limiter.init_app(app)
     rest.init_app(app)
+    observability.init_app(app)  # request ids, JSON logs, /metrics
     web.init_app(app)  # the pages at /, with their session login and CSRF protection
     from api import cli
     from api.resources import register

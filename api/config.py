@@ -17,6 +17,8 @@ ENV_KEYS = {
     "ADUAN_DEFAULT_JURISDICTION": "DEFAULT_JURISDICTION",
     "ATTACHMENTS_DIR": "ATTACHMENTS_DIR",
     "INTAKE_RATE_LIMIT": "INTAKE_RATE_LIMIT",
+    "ADUAN_JSON_LOGS": "JSON_LOGS",
+    "LOG_LEVEL": "LOG_LEVEL",
     "ADUAN_QUEUE_PREFIX": "QUEUE_PREFIX",
     "SMTP_URL": "SMTP_URL",
     "MAIL_FROM": "MAIL_FROM",
@@ -40,6 +42,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "INTAKE_RATE_LIMIT": "60/minute",
         "LOGIN_RATE_LIMIT": "20/minute",
+        "JSON_LOGS": False,
+        "LOG_LEVEL": "INFO",
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "TOKEN_LIFETIME_SECONDS": 3600,
@@ -70,6 +74,8 @@ def from_environment() -> dict[str, Any]:
 def build(instance_path: str, overrides: dict[str, Any] | None) -> dict[str, Any]:
     config = {**defaults(instance_path), **from_environment(), **(overrides or {})}
     config["SQLALCHEMY_DATABASE_URI"] = normalize_url(config["SQLALCHEMY_DATABASE_URI"])
+    if isinstance(config["JSON_LOGS"], str):
+        config["JSON_LOGS"] = config["JSON_LOGS"].strip().lower() in ("1", "true", "yes", "on")
     if config.get("REDIS_URL") and config["RATELIMIT_STORAGE_URI"] == "memory://":
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
     return config
