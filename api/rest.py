@@ -101,7 +101,7 @@ def reject_nul_characters() -> tuple[Response, int] | None:
 
 
 def handle_engine_error(error: EngineError) -> tuple[Response, int]:
-    code = STATUS_OF.get(type(error), 400)
+    code = next((status for kind, status in STATUS_OF.items() if isinstance(error, kind)), 400)
     return jsonify(error_body(code, error.message, error.errors)), code
 
 

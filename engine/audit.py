@@ -65,6 +65,14 @@ def append(
     session: Session, case: Case, type: str, actor: Actor, data: dict[str, Any], task: str | None = None
 ) -> Event:
     """Append an event to `case`'s chain (the caller's transaction commits it with the command)."""
+    event = link(case, type, actor, data, task)
+    session.add(event)
+    return event
+
+
+def link(case: Case, type: str, actor: Actor, data: dict[str, Any], task: str | None = None) -> Event:
+    """The next event of `case`'s chain, with the case's chain head moved to it; the caller adds it to the
+    session (after writing the case row, so a command locks the case before its children)."""
     event = Event(
         case_id=case.id,
         seq=case.event_seq + 1,
@@ -78,7 +86,6 @@ def append(
     )
     event.hash = chain_hash(event.prev_hash, event, case.tracking_id)
     case.event_seq, case.event_hash = event.seq, event.hash
-    session.add(event)
     return event
 
 

@@ -135,8 +135,10 @@ def _restore(session: Session, case: Case, settings: Settings) -> Run:
     effects = CaseEffects(agency=case.agency)
     calendar = load_calendar(session, settings)
     engine = script_engine(calendar, effects)
+    # the stored spec dicts (a large deferred column) are read only to migrate state of an older serializer
+    spec_dicts = version.spec if case.serializer_version != serialization.SERIALIZER_VERSION else None
     wf = serialization.load(
-        case.state, case.serializer_version, parsed.spec, parsed.subprocess_specs, engine, version.spec
+        case.state, case.serializer_version, parsed.spec, parsed.subprocess_specs, engine, spec_dicts
     )
     return Run(case, parsed, wf, effects, engine, _completed_ids(wf), calendar)
 
@@ -183,7 +185,6 @@ def _save(
         )
     opened = tasks.sync(session, case.id, scan.ready, run.engine, actor, completed)
     kpi.record(case, changes, run.effects.follow_ups, opened, now, run.calendar)
-    session.flush()
     event_data = {
         **data,
         "changes": changes,
@@ -194,7 +195,12 @@ def _save(
         event_data["follow_ups"] = run.effects.follow_ups
     if run.effects.notifications:
         event_data["notifications"] = run.effects.notifications
-    event = audit.append(session, case, event_type, actor, event_data, task=task)
+    event = audit.link(case, event_type, actor, event_data, task=task)
+    # One UPDATE of the case row (state, read models, chain head: one version bump), flushed before the
+    # event is added: the unit of work writes `engine.cases.Case` before its follow-ups and tasks (mappers
+    # without relationships go in module.class order), so the case is locked before its children
+    session.flush()
+    session.add(event)
     outbox.record(session, case, event, run.effects.notifications)
     session.flush()
     return Outcome(case, opened)

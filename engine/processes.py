@@ -41,6 +41,7 @@ SHARED_DIR = "decisions"  # under a process folder: .dmn files deployed on their
 DEFAULT_KEY = "complaint"
 FINAL_STATUSES = ("closed", "archived")
 MAX_VERSION = 2**31 - 1  # an INTEGER column
+MAX_KEY = 100
 
 
 class Kind(StrEnum):
@@ -60,7 +61,7 @@ class ProcessVersion(Base):
     )  # fmt: skip
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(sa.String(100), index=True)
+    key: Mapped[str] = mapped_column(sa.String(MAX_KEY), index=True)
     version: Mapped[int]
     kind: Mapped[str] = mapped_column(sa.String(16), default=Kind.PROCESS)
     hash: Mapped[str] = mapped_column(sa.String(64), index=True)
@@ -204,6 +205,11 @@ def _store(
 
 
 def _check_kind(session: Session, key: str, kind: Kind, file: str) -> None:
+    """A key is one kind for good, and fits its column."""
+    if len(key) > MAX_KEY:
+        raise InvalidProcess(
+            "invalid key", {file: [f"element {key[:40]!r}…: ids used as keys have {MAX_KEY} characters at most"]}
+        )
     other = session.scalar(sa.select(ProcessVersion.kind).where(ProcessVersion.key == key).limit(1))
     if other is not None and other != kind:
         raise InvalidProcess(

@@ -78,7 +78,8 @@ def synthetic_case(rng: random.Random, n: int, version_id: int) -> tuple[dict[st
     agency = rng.choice(UNITS) if rng.random() < 0.2 else rng.choice(DINAS)
     row: dict[str, Any] = {
         "tracking_id": f"{PREFIX}{n:09d}", "reporter_token_hash": "0" * 64, "process_version_id": version_id,
-        "serializer_version": "bench", "state": rng.randbytes(STATE_BYTES), "version": 1, "status": status, "kind": _pick(rng, KINDS),
+        "serializer_version": "bench", "state": rng.randbytes(STATE_BYTES), "version": 1, "status": status,
+        "kind": _pick(rng, KINDS),
         "category": rng.choice(CATEGORIES), "agency": agency if status in AGENCY_STATUSES else None, "desk": DESK,
         "title": "synthetic", "body": "synthetic", "channel": "web", "anonymous": False, "confidential": False,
         "escalated": rng.random() < 0.08, "escalation_level": 0, "created_at": created.astimezone(UTC),

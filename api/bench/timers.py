@@ -142,20 +142,35 @@ def _lateness(case_ids: list[int]) -> list[float]:
     return [(e.at - datetime.fromisoformat(e.data["due_at"])).total_seconds() for e in db.session.scalars(query)]
 
 
+def _workers_ready(app: Flask, count: int, timeout: float = 120) -> None:
+    from rq import Queue, Worker
+
+    from workers.queue import connect, queue_names
+
+    queue = Queue(queue_names(app.config)[0], connection=connect(app.config["REDIS_URL"]))
+    deadline = time.monotonic() + timeout
+    while Worker.count(queue=queue) < count:
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"{count} workers did not start within {timeout:g} s")
+        time.sleep(0.2)
+
+
 def _workers(app: Flask, count: int) -> list[subprocess.Popen[bytes]]:
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": app.config["REDIS_URL"],
            "ADUAN_QUEUE_PREFIX": app.config["QUEUE_PREFIX"], "SECRET_KEY": "bench"}  # fmt: skip
     log = open(os.devnull, "wb")  # noqa: SIM115  (lives as long as the workers)
     cmd = [sys.executable, "-m", "api.cli", "worker"]
-    return [subprocess.Popen(cmd, env=env, stdout=log, stderr=log, start_new_session=True) for _ in range(count)]
+    procs = [subprocess.Popen(cmd, env=env, stdout=log, stderr=log, start_new_session=True) for _ in range(count)]
+    _workers_ready(app, count)
+    return procs
 
 
 def _run_lateness(app: Flask, case_ids: list[int], interval: float, spread: float, workers: int) -> list[float]:
     from workers import scheduler
 
+    procs = _workers(app, workers) if app.config.get("REDIS_URL") else []  # up before the first timer is due
     start = utcnow() + timedelta(seconds=3)
     _set_due(app, case_ids, lambda i: start + timedelta(seconds=spread * i / max(len(case_ids), 1)))
-    procs = _workers(app, workers) if app.config.get("REDIS_URL") else []
     stop = threading.Event()
     loop = threading.Thread(target=scheduler.run, args=(app, interval, stop), daemon=True)
     loop.start()

@@ -37,7 +37,8 @@ def test_intake_and_tasks_work_while_redis_is_down_and_catch_up_when_it_returns(
 ) -> None:
     client = down_app.test_client()
     reporter = {"name": "Siti", "email": "siti@example.id"}
-    answer = client.post(f"{API}/complaints", json={"title": "Parkir liar", "body": "Malam.", "reporter": reporter})
+    complaint = {"title": "Parkir liar", "body": "Setiap malam di Nagoya.", "reporter": reporter}
+    answer = client.post(f"{API}/complaints", json=complaint)
     assert answer.status_code == 201, answer.json
     token = client.post(f"{API}/auth/token", json={"username": "verifier", "password": DEMO_PASSWORD})
     headers = {"Authorization": f"Bearer {token.json['access_token']}"}  # type: ignore[index]
