@@ -21,7 +21,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -41,6 +41,7 @@ from engine.tasks import TaskRecord
 
 KINDS = ("complaint", "aspiration", "information_request", "complaint_investigation")
 REPLY_MESSAGE = "reporter_replied"
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # PostgreSQL deadlock detected, serialization failure
 FINAL_STATUSES = frozenset({Status.CLOSED, Status.ARCHIVED})
 
 
@@ -93,6 +94,11 @@ def transaction(session: Session) -> Iterator[None]:
     except StaleDataError as exc:
         session.rollback()
         raise Conflict("the case was changed by another command; reload and retry") from exc
+    except OperationalError as exc:
+        session.rollback()
+        if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+            raise Conflict("the case was changed by another command; reload and retry") from exc
+        raise
     except IntegrityError as exc:
         session.rollback()
         if "seq" in str(exc.orig) or "uq_event" in str(exc.orig):

@@ -16,6 +16,7 @@ def bench() -> None:
 def load_subcommands() -> None:
     from api.bench import (
         engine_steps,  # noqa: F401  (registers `bench engine`)
+        http,  # noqa: F401  (registers `bench http`)
         stats_queries,  # noqa: F401  (registers `bench stats`)
         timers,  # noqa: F401  (registers `bench timers`)
     )

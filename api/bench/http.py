@@ -1,0 +1,484 @@
+"""`aduan bench http`: the API under concurrent load, run as production runs it.
+
+gunicorn (2 sync workers, the compose `api` service's command) serves a scratch PostgreSQL database that
+is created, migrated and seeded with the demo directory, and dropped afterwards (`aduan_bench_http`; never
+a database you keep), with Redis for the queues and rate limits under a queue prefix of its own. `wrk`
+drives the load from a separate process (Debian package `wrk`; script `api/bench/wrk/aduan.lua`), on
+127.0.0.1 only, each run bounded in time (`--duration`) and in requests (`--max-requests`):
+
+1. intake: POST /complaints as a guest (every request files a new case, which waits at `verify`);
+2. inbox: GET /tasks as the verifier (the first 100 of the READY `verify` tasks the intake left);
+3. task completion: POST /tasks/<id>/complete accepting `verify`, each request a distinct READY task id
+   of those cases (dumped from the database; the Lua script hands them out in turn).
+
+Figures per endpoint: throughput (responses per second over the run) and latency p50/p95/p99 as wrk
+measures them (closed loop: `--connections` requests in flight). Afterwards the peak RSS (VmHWM) of each
+gunicorn worker is read from /proc before it stops.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import click
+import sqlalchemy as sa
+
+from api.bench import bench
+from engine.db import normalize_url
+
+WRK_SCRIPT = Path(__file__).with_name("wrk") / "aduan.lua"
+DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/aduan_bench_http"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+DEMO_PASSWORD = "bench-password-1"
+SCRATCH_PREFIX = "aduan_bench"
+EXPECTED = {"intake": 201, "inbox": 200, "complete": 200}
+LABELS = {"intake": "POST /complaints", "inbox": "GET /tasks", "complete": "POST /tasks/{id}/complete"}
+
+
+@dataclass
+class Load:
+    """One wrk run against one endpoint."""
+
+    mode: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    failed: int
+    statuses: dict[str, int] = field(default_factory=dict)
+    note: str = ""
+    api_cpu_ms: float = 0.0  # CPU of the gunicorn workers per answered request
+    db_cpu_ms: float = 0.0  # CPU of the PostgreSQL server processes per answered request
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.mode, self.mode)
+
+
+@dataclass
+class HttpReport:
+    loads: list[Load]
+    worker_rss_kib: list[int]
+    setup: str
+
+
+# Scratch databases ----------------------------------------------------------------------------------------
+
+
+def _check_scratch(url: str) -> sa.URL:
+    target = sa.make_url(normalize_url(url))
+    if target.get_backend_name() != "postgresql" or not (target.database or "").startswith(SCRATCH_PREFIX):
+        raise click.ClickException(
+            f"{target.render_as_string()}: the bench creates and drops its database, so it must be a "
+            f"PostgreSQL database named {SCRATCH_PREFIX}…"
+        )
+    return target
+
+
+def _admin(target: sa.URL) -> sa.Engine:
+    return sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+@contextmanager
+def scratch_postgres(url: str) -> Iterator[str]:
+    """Create the PostgreSQL database named in `url` (dropping an old one), yield its URL, drop it again."""
+    target = _check_scratch(url)
+    admin = _admin(target)
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+        yield target.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def postgres_reachable(url: str) -> bool:
+    engine = sa.create_engine(sa.make_url(normalize_url(url)).set(database="postgres"), connect_args={"connect_timeout": 2})
+    try:
+        with engine.connect():
+            return True
+    except sa.exc.OperationalError:
+        return False
+    finally:
+        engine.dispose()
+
+
+def redis_reachable(url: str) -> bool:
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    try:
+        return bool(Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2).ping())
+    except RedisError:
+        return False
+
+
+def clear_queue_keys(redis_url: str, prefix: str) -> None:
+    """Delete the rq keys (queues, jobs, registries) of queue prefix `prefix`."""
+    from redis import Redis
+
+    redis = Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=5)
+    keys = list(redis.scan_iter(match=f"*{prefix}-*", count=1000))
+    for start in range(0, len(keys), 1000):
+        redis.delete(*keys[start : start + 1000])
+
+
+def prepare_database(url: str) -> None:
+    """Migrate the scratch database and seed the demo directory (in this process, then let go of it)."""
+    from flask_migrate import upgrade
+
+    from api import create_app
+    from api.extensions import db
+    from engine import demo
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None, "SECRET_KEY": "bench-setup"})
+    with app.app_context():
+        upgrade()
+        demo.seed(db.session(), DEMO_PASSWORD)
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def bearer_token(url: str, secret: str, username: str) -> str:
+    """A bearer token of demo user `username`, signed with `secret` (what POST /auth/token would answer)."""
+    from api import create_app
+    from api.auth import issue_token
+    from api.extensions import db
+    from engine.users import User
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None, "SECRET_KEY": secret})
+    with app.app_context():
+        token, _ = issue_token(db.session.get_one(User, username))
+        db.session.remove()
+        db.engine.dispose()
+    return token
+
+
+# gunicorn -------------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def service_env(database_url: str, redis_url: str | None, prefix: str, secret: str, **extra: str) -> dict[str, str]:
+    """The environment of an Aduan process (compose style), pointing at the given database and Redis."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "FLASK_APP")}
+    env.update(DATABASE_URL=database_url, SECRET_KEY=secret, ADUAN_QUEUE_PREFIX=prefix, TIMEZONE="Asia/Jakarta")
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    env.update(extra)
+    return env
+
+
+def wait_healthy(port: int, proc: subprocess.Popen[Any], timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    url = f"http://127.0.0.1:{port}/api/v1/health"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise click.ClickException(f"the server exited with status {proc.returncode} before answering")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    raise click.ClickException(f"no answer from {url} within {timeout:.0f} s")
+
+
+@contextmanager
+def gunicorn(
+    env: dict[str, str], log: IO[bytes], workers: int = 2, threads: int = 1, port: int | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """Run `gunicorn api.wsgi:app` on 127.0.0.1 until the block ends (SIGTERM, then SIGKILL)."""
+    if shutil.which("gunicorn") is None and not _module_available("gunicorn"):
+        raise click.ClickException("gunicorn is not installed: pip install -e '.[prod]'")
+    port = port or free_port()
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}"]
+    if threads > 1:
+        command += ["--threads", str(threads)]
+    proc = subprocess.Popen([*command, "api.wsgi:app"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_healthy(port, proc)
+        yield proc, port
+    finally:
+        stop(proc)
+
+
+def _module_available(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def stop(proc: subprocess.Popen[Any], timeout: float = 30.0) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
+
+
+# wrk ------------------------------------------------------------------------------------------------------
+
+
+def run_wrk(
+    port: int,
+    mode: str,
+    duration: float,
+    connections: int,
+    threads: int,
+    max_requests: int,
+    token: str = "",
+    ids_file: str | None = None,
+) -> Load:
+    """One bounded wrk run against 127.0.0.1:`port`; the figures its Lua `done()` printed."""
+    if shutil.which("wrk") is None:
+        raise click.ClickException("wrk is not installed: apt-get install wrk")
+    threads = max(1, min(threads, connections))
+    env = {
+        **os.environ,
+        "ADUAN_BENCH_MODE": mode,
+        "ADUAN_BENCH_TOKEN": token,
+        "ADUAN_BENCH_MAX": str(math.ceil(max_requests / threads)),
+        "ADUAN_BENCH_THREADS": str(threads),
+        "ADUAN_BENCH_IDS": ids_file or "",
+    }
+    command = ["wrk", "--threads", str(threads), "--connections", str(connections), "--duration", f"{duration:g}s"]
+    command += ["--timeout", "10s", "--script", str(WRK_SCRIPT), f"http://127.0.0.1:{port}"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=duration + 120, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not lines:
+        raise click.ClickException(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
+    result = json.loads(lines[-1].removeprefix("RESULT "))
+    statuses = {str(k): int(v) for k, v in result["statuses"].items()}
+    errors = result["errors"]
+    socket_errors = errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
+    good = statuses.get(str(EXPECTED[mode]), 0)
+    return Load(
+        mode=mode, requests=good, seconds=result["duration_us"] / 1e6,
+        p50_ms=result["p50_us"] / 1000, p95_ms=result["p95_us"] / 1000, p99_ms=result["p99_us"] / 1000,
+        max_ms=result["max_us"] / 1000, failed=sum(statuses.values()) - good + socket_errors, statuses=statuses,
+    )  # fmt: skip
+
+
+def ready_verify_ids(url: str) -> list[str]:
+    """Ids of the READY `verify` tasks, oldest first."""
+    engine = sa.create_engine(normalize_url(url))
+    try:
+        with engine.connect() as conn:
+            query = "select id from task where state = 'ready' and name = 'verify' order by created_at, id"
+            return [row[0] for row in conn.execute(sa.text(query))]
+    finally:
+        engine.dispose()
+
+
+# /proc ----------------------------------------------------------------------------------------------------
+
+
+def children(pid: int) -> list[int]:
+    """Pids of the direct children of `pid` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (0 when it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_pids(url: str) -> list[int]:
+    """Pids of the PostgreSQL server processes connected to the database of `url` (other than ours)."""
+    engine = sa.create_engine(normalize_url(url))
+    try:
+        with engine.connect() as conn:
+            query = "select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()"
+            return [row[0] for row in conn.execute(sa.text(query))]
+    finally:
+        engine.dispose()
+
+
+class CpuMeter:
+    """CPU seconds used by the gunicorn workers and by the database's server processes over a run."""
+
+    def __init__(self, master: int, url: str) -> None:
+        self.master, self.url = master, url
+        self.before: dict[int, float] = {}
+
+    def _pids(self) -> tuple[list[int], list[int]]:
+        return children(self.master), backend_pids(self.url)
+
+    def start(self) -> None:
+        workers, backends = self._pids()
+        self.before = {pid: cpu_seconds(pid) for pid in workers + backends}
+
+    def stop(self) -> tuple[float, float]:
+        workers, backends = self._pids()
+        used = [sum(cpu_seconds(p) - self.before.get(p, 0.0) for p in pids) for pids in (workers, backends)]
+        return used[0], used[1]
+
+
+def peak_rss_kib(pid: int) -> int:
+    """VmHWM (peak resident set size) of a live process, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+# The bench ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    duration: float = 15.0
+    connections: int = 4
+    threads: int = 2
+    max_requests: int = 20_000
+    warmup: float = 2.0
+    workers: int = 2
+    worker_threads: int = 1
+
+
+QUICK = LoadPlan(duration=5.0, max_requests=5_000, warmup=1.0)
+
+
+def run_http(database: str, redis_url: str | None, plan: LoadPlan, log_path: Path) -> HttpReport:
+    """Intake, inbox and task completion under load against gunicorn on a scratch PostgreSQL database."""
+    secret, prefix = os.urandom(24).hex(), f"benchhttp{os.getpid()}"
+    loads: list[Load] = []
+    with scratch_postgres(database) as url, open(log_path, "wb") as log:
+        prepare_database(url)
+        token = bearer_token(url, secret, "verifier")
+        env = service_env(url, redis_url, prefix, secret, INTAKE_RATE_LIMIT="1000000/minute", ADUAN_JSON_LOGS="1")
+        try:
+            with gunicorn(env, log, plan.workers, plan.worker_threads) as (proc, port):
+                meter = CpuMeter(proc.pid, url)
+                run = {"port": port, "connections": plan.connections, "threads": plan.threads}
+
+                def measured(**options: Any) -> Load:
+                    meter.start()
+                    load = run_wrk(**run, **options)
+                    api, database = meter.stop()
+                    if load.requests:
+                        load.api_cpu_ms, load.db_cpu_ms = api * 1000 / load.requests, database * 1000 / load.requests
+                    return load
+
+                run_wrk(**run, mode="intake", duration=plan.warmup, max_requests=plan.max_requests)
+                run_wrk(**run, mode="inbox", duration=plan.warmup, max_requests=plan.max_requests, token=token)
+                loads.append(measured(mode="intake", duration=plan.duration, max_requests=plan.max_requests))
+                ids = ready_verify_ids(url)
+                inbox = measured(mode="inbox", duration=plan.duration, max_requests=plan.max_requests, token=token)
+                inbox.note = f"{len(ids)} READY verify tasks, 100 per page"
+                loads.append(inbox)
+                with tempfile.NamedTemporaryFile("w", suffix=".ids", delete=False) as handle:
+                    handle.write("\n".join(ids) + "\n")
+                try:
+                    limit = min(plan.max_requests, len(ids))
+                    done = measured(mode="complete", duration=plan.duration, max_requests=limit, token=token,
+                                    ids_file=handle.name)  # fmt: skip
+                finally:
+                    os.unlink(handle.name)
+                done.note = f"{len(ids)} distinct READY task ids available"
+                loads.append(done)
+                rss = [peak_rss_kib(pid) for pid in children(proc.pid)]
+        finally:
+            if redis_url:
+                clear_queue_keys(redis_url, prefix)
+    mode = f"{plan.workers} sync workers" if plan.worker_threads == 1 else f"{plan.workers}×{plan.worker_threads} gthread"
+    setup = (
+        f"gunicorn {mode}, PostgreSQL{' + Redis' if redis_url else ''}, wrk {plan.threads} threads × "
+        f"{plan.connections} connections, {plan.duration:g} s per endpoint (≤ {plan.max_requests} requests)"
+    )
+    return HttpReport(loads, rss, setup)
+
+
+def print_loads(report: HttpReport) -> None:
+    click.echo(report.setup)
+    click.echo(
+        f"{'endpoint':<28}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'max ms':>8}{'n':>7}{'failed':>7}"
+        f"{'CPU ms/req api+db':>19}"
+    )
+    for load in report.loads:
+        click.echo(
+            f"{load.label:<28}{load.rps:>8.1f}{load.p50_ms:>8.1f}{load.p95_ms:>8.1f}{load.p99_ms:>8.1f}"
+            f"{load.max_ms:>8.1f}{load.requests:>7}{load.failed:>7}{load.api_cpu_ms:>11.1f} +{load.db_cpu_ms:>5.1f}"
+            f"   {load.note}"
+        )
+        unexpected = {k: v for k, v in load.statuses.items() if k != str(EXPECTED[load.mode])}
+        if unexpected:
+            click.echo(f"{'':<28}unexpected statuses: {unexpected}")
+    if report.worker_rss_kib:
+        click.echo("peak RSS of the gunicorn workers: " + ", ".join(f"{k / 1024:.0f} MiB" for k in report.worker_rss_kib))
+
+
+@bench.command("http")
+@click.option("--database", default=DEFAULT_DATABASE, show_default=True, help="scratch PostgreSQL database: DROPPED")
+@click.option("--redis", "redis_url", default=DEFAULT_REDIS, show_default=True, help="Redis URL ('' for none)")
+@click.option("--duration", default=15.0, show_default=True, help="seconds of load per endpoint")
+@click.option("--connections", default=4, show_default=True, help="requests in flight (wrk connections)")
+@click.option("--threads", default=2, show_default=True, help="wrk threads")
+@click.option("--max-requests", default=20_000, show_default=True, help="bound on requests per endpoint")
+@click.option("--workers", default=2, show_default=True, help="gunicorn workers")
+@click.option("--worker-threads", default=1, show_default=True, help="threads per gunicorn worker (>1: gthread)")
+@click.option("--quick", is_flag=True, help="5 s per endpoint")
+def http_bench(
+    database: str, redis_url: str, duration: float, connections: int, threads: int, max_requests: int,
+    workers: int, worker_threads: int, quick: bool,
+) -> None:  # fmt: skip
+    """Throughput and p50/p95/p99 of intake, inbox and task completion through gunicorn on PostgreSQL."""
+    plan = LoadPlan(duration, connections, threads, max_requests, 2.0, workers, worker_threads)
+    if quick:
+        plan = LoadPlan(QUICK.duration, connections, threads, QUICK.max_requests, QUICK.warmup, workers, worker_threads)
+    if redis_url and not redis_reachable(redis_url):
+        raise click.ClickException(f"Redis at {redis_url} is unreachable (use --redis '' to run without)")
+    log = Path(tempfile.gettempdir()) / "aduan-bench-http.log"
+    print_loads(run_http(database, redis_url or None, plan, log))
+    click.echo(f"gunicorn log: {log}")
