@@ -39,7 +39,6 @@ class Case(Base):
     reporter_token_hash: Mapped[str] = mapped_column(sa.String(64))
     process_version_id: Mapped[int] = mapped_column(sa.ForeignKey("process_version.id"), index=True)
     serializer_version: Mapped[str] = mapped_column(sa.String(10))
-    state: Mapped[bytes] = mapped_column(sa.LargeBinary)
     version: Mapped[int] = mapped_column(default=1)
 
     status: Mapped[str] = mapped_column(sa.String(20), index=True)
@@ -80,6 +79,10 @@ class Case(Base):
     first_follow_up_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     followup_working_days: Mapped[float | None]
     verification_working_days: Mapped[float | None]
+
+    # last on purpose: SQLite stores columns in order, and a multi-KB value early in the row would push every
+    # later column onto overflow pages, which every scan of the read-model columns would then have to read
+    state: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (SQLAlchemy reads it from the class)
 

@@ -76,7 +76,6 @@ def upgrade():
     sa.Column('reporter_token_hash', sa.String(length=64), nullable=False),
     sa.Column('process_version_id', sa.Integer(), nullable=False),
     sa.Column('serializer_version', sa.String(length=10), nullable=False),
-    sa.Column('state', sa.LargeBinary(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
@@ -112,6 +111,7 @@ def upgrade():
     sa.Column('first_follow_up_due_at', engine.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('followup_working_days', sa.Double(), nullable=True),
     sa.Column('verification_working_days', sa.Double(), nullable=True),
+    sa.Column('state', sa.LargeBinary(), nullable=False),
     sa.ForeignKeyConstraint(['process_version_id'], ['process_version.id'], name=op.f('fk_complaint_process_version_id_process_version')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint')),
     sa.UniqueConstraint('tracking_id', name=op.f('uq_complaint_tracking_id'))
