@@ -16,4 +16,4 @@ COPY --from=frontend /app/node_modules node_modules
 RUN pip install --no-cache-dir '.[prod]' && useradd --create-home aduan && mkdir -p /data/attachments && chown aduan /data/attachments
 USER aduan
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-", "api.wsgi:app"]
+CMD ["gunicorn", "--config", "python:api.gunicorn_conf", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-", "api.wsgi:app"]

@@ -42,7 +42,7 @@ def _fail(exc: EngineError) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--timer-interval", default=30.0, show_default=True, help="seconds between in-process timer sweeps")
+@click.option("--timer-interval", default=5.0, show_default=True, help="seconds between in-process timer sweeps")
 @with_appcontext
 def serve(host: str, port: int, timer_interval: float) -> None:
     """Run the API with timers in-process (the embedded default; migrates and deploys the default flow)."""

@@ -168,6 +168,10 @@ class WorkingCalendar:
 
     # Moments --------------------------------------------------------------
 
+    def working_days_in(self, after: date, until: date) -> int:
+        """How many working days lie in (after, until]; 0 when until <= after."""
+        return sum(1 for i in range(1, (until - after).days + 1) if self.is_working_day(after + timedelta(days=i)))
+
     def local_date(self, moment: datetime) -> date:
         """Return the calendar date of an aware `moment` in the calendar's zone."""
         _require_aware(moment, "moment")

@@ -77,7 +77,20 @@ def calendar_functions(calendar: WorkingCalendar) -> dict[str, Callable[..., Any
     def reminder_at(due: str, hour: int = 8) -> str:
         return calendar.start_of_day(datetime.fromisoformat(due), int(hour)).isoformat()
 
-    return {"working_days": working_days, "add_working_days": add_working_days, "reminder_at": reminder_at}
+    def now() -> str:
+        return utcnow().isoformat()
+
+    def working_days_since(iso: str) -> int:
+        """Whole working days after the local day of `iso`, up to and including today (a paused clock)."""
+        return calendar.working_days_in(calendar.local_date(datetime.fromisoformat(iso)), calendar.local_date(utcnow()))
+
+    return {
+        "working_days": working_days,
+        "add_working_days": add_working_days,
+        "reminder_at": reminder_at,
+        "now": now,
+        "working_days_since": working_days_since,
+    }
 
 
 def script_engine(calendar: WorkingCalendar, effects: CaseEffects) -> PythonScriptEngine:

@@ -107,7 +107,7 @@ class InlineDispatcher:
     def timer(self, case_id: int, due: datetime) -> bool:
         from workers.timers import fire_case_timers
 
-        return fire_case_timers(case_id)
+        return fire_case_timers(case_id, due.isoformat())
 
     def outbox(self, outbox_id: int, kind: str) -> bool:
         try:

@@ -9,9 +9,12 @@ do or loses the version race. A crash before commit rolls the whole firing back,
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from api.extensions import db
+from api.observability import observe_timer_lateness
 from engine import lifecycle
+from engine.db import utcnow
 from engine.errors import Conflict
 from workers.app import job_context
 
@@ -30,6 +33,8 @@ def fire_case_timers(case_id: int, due_at: str | None = None) -> bool:
         except Conflict:
             log.info("case %s: timers fired by another worker", case_id)
             return False
+        if fired and due_at:  # the `aduan_timer_lateness_seconds` histogram of /metrics
+            observe_timer_lateness(app.config, (utcnow() - datetime.fromisoformat(due_at)).total_seconds())
     if fired:
         log.info("case %s: timers due %s fired", case_id, due_at or "now")
     return fired

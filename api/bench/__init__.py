@@ -17,6 +17,7 @@ def load_subcommands() -> None:
     from api.bench import (
         engine_steps,  # noqa: F401  (registers `bench engine`)
         http,  # noqa: F401  (registers `bench http`)
+        inbox,  # noqa: F401  (registers `bench inbox`)
         stats_queries,  # noqa: F401  (registers `bench stats`)
         timers,  # noqa: F401  (registers `bench timers`)
     )
