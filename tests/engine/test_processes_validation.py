@@ -56,7 +56,10 @@ ROUTE_AS_CALL = (
 VERIFY_BREACH_TIMER = '<bpmn:timeDate xsi:type="bpmn:tFormalExpression">verify_due</bpmn:timeDate>'
 
 # cutting the last 40 characters leaves the parser stuck on the diagram's (new) last line
-BROKEN_LINE = len(processes.read_files(processes.DEFAULT_BPMN_DIR)["complaint.bpmn"][:-40].splitlines())
+DIAGRAM = processes.read_files(processes.DEFAULT_BPMN_DIR)["complaint.bpmn"]
+BROKEN_LINE = len(DIAGRAM[:-40].splitlines())
+FIRST_FLOW = '<bpmn:sequenceFlow id="f_intake_1" sourceRef="start" targetRef="route" />'
+FIRST_FLOW_LINE = DIAGRAM[: DIAGRAM.index(FIRST_FLOW)].count("\n") + 1
 
 INVALID: dict[str, tuple[Callable[[Files], Files], str, str]] = {
     "broken-xml": (
@@ -113,7 +116,7 @@ INVALID: dict[str, tuple[Callable[[Files], Files], str, str]] = {
             '<bpmn:sequenceFlow id="f_intake_1" sourceRef="start" targetRef="route"><bpmn:note/></bpmn:sequenceFlow>',
         ),
         "complaint.bpmn",
-        "line 468: Element 'bpmn:note': This element is not expected.",
+        f"line {FIRST_FLOW_LINE}: Element 'bpmn:note': This element is not expected.",
     ),
     "script-error-in-dry-run": (
         change("update_case(status='dispositioned', agency=agency", "update_case(status='disposed', agency=agency"),
