@@ -1,8 +1,8 @@
 """Container health checks (docker-compose.yml), with no Flask app to build: exit status 0 when healthy.
 
-    python -m api.healthcheck http://127.0.0.1:8000/api/v1/health   # an API process: it answers `ok`
-    python -m api.healthcheck                                        # a worker or the scheduler: the
-                                                                     # database and Redis it needs answer
+python -m api.healthcheck http://127.0.0.1:8000/api/v1/health   # an API process: it answers `ok`
+python -m api.healthcheck                                        # a worker or the scheduler: the
+                                                                 # database and Redis it needs answer
 """
 
 from __future__ import annotations

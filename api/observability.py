@@ -3,7 +3,7 @@
 Every request carries an id (the caller's `X-Request-ID`, or a new one) echoed in the response and in
 every log line written while it runs. Metrics: requests and their durations by endpoint and status, task
 completions, timers overdue (how far the sweep lags, read from the indexed `next_timer_at`),
-timer lateness (fired − due, observed by whoever fires a timer: with Redis the counts live in Redis, so
+timer lateness (fired - due, observed by whoever fires a timer: with Redis the counts live in Redis, so
 every rq worker adds to the histogram the API serves) and the depth of each rq queue. Under gunicorn set
 PROMETHEUS_MULTIPROC_DIR so workers share counters (`--config python:api.gunicorn_conf` prepares it).
 """
@@ -102,7 +102,7 @@ class TimerLateness:
             stored = Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).hgetall(self._key(self.config))
         except RedisError:
             return [0] * (len(LATENESS_BUCKETS) + 1), 0.0
-        values = {k.decode(): v.decode() for k, v in stored.items()}
+        values = {_text(k): _text(v) for k, v in stored.items()}
         return [int(values.get(str(i), 0)) for i in range(len(LATENESS_BUCKETS) + 1)], float(values.get("sum", 0))
 
     def collect(self) -> list[Metric]:
@@ -114,6 +114,10 @@ class TimerLateness:
         family = HistogramMetricFamily(self.name, "Seconds from a timer's due time to its firing", unit="")
         family.add_metric([], cumulative, total)
         return [family]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 LATENESS = TimerLateness()

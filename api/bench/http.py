@@ -82,6 +82,7 @@ class HttpReport:
     loads: list[Load]
     worker_rss_kib: list[int]
     setup: str
+    rq_worker: Any = None  # resources.WorkerRun, when measured
 
 
 # Scratch databases ----------------------------------------------------------------------------------------
@@ -118,7 +119,9 @@ def scratch_postgres(url: str) -> Iterator[str]:
 
 
 def postgres_reachable(url: str) -> bool:
-    engine = sa.create_engine(sa.make_url(normalize_url(url)).set(database="postgres"), connect_args={"connect_timeout": 2})
+    engine = sa.create_engine(
+        sa.make_url(normalize_url(url)).set(database="postgres"), connect_args={"connect_timeout": 2}
+    )
     try:
         with engine.connect():
             return True
@@ -146,6 +149,10 @@ def clear_queue_keys(redis_url: str, prefix: str) -> None:
     keys = list(redis.scan_iter(match=f"*{prefix}-*", count=1000))
     for start in range(0, len(keys), 1000):
         redis.delete(*keys[start : start + 1000])
+    for registry in ("rq:workers", "rq:queues"):
+        for member in redis.smembers(registry):
+            if f"{prefix}-" in (member.decode() if isinstance(member, bytes) else member):
+                redis.srem(registry, member)
 
 
 def prepare_database(url: str) -> None:
@@ -276,9 +283,10 @@ def run_wrk(
         "ADUAN_BENCH_THREADS": str(threads),
         "ADUAN_BENCH_IDS": ids_file or "",
     }
-    command = ["wrk", "--threads", str(threads), "--connections", str(connections), "--duration", f"{duration:g}s"]
+    seconds = max(1, round(duration))  # wrk takes whole seconds
+    command = ["wrk", "--threads", str(threads), "--connections", str(connections), "--duration", f"{seconds}s"]
     command += ["--timeout", "10s", "--script", str(WRK_SCRIPT), f"http://127.0.0.1:{port}"]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=duration + 120, check=False)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 120, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
         raise click.ClickException(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
@@ -365,6 +373,16 @@ class CpuMeter:
         return used[0], used[1]
 
 
+def measured_wrk(meter: CpuMeter, **options: Any) -> Load:
+    """`run_wrk(**options)` with the CPU the API workers and PostgreSQL spent per answered request."""
+    meter.start()
+    load = run_wrk(**options)
+    api_cpu, db_cpu = meter.stop()
+    if load.requests:
+        load.api_cpu_ms, load.db_cpu_ms = api_cpu * 1000 / load.requests, db_cpu * 1000 / load.requests
+    return load
+
+
 def peak_rss_kib(pid: int) -> int:
     """VmHWM (peak resident set size) of a live process, in KiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -390,10 +408,12 @@ class LoadPlan:
 QUICK = LoadPlan(duration=5.0, max_requests=5_000, warmup=1.0)
 
 
-def run_http(database: str, redis_url: str | None, plan: LoadPlan, log_path: Path) -> HttpReport:
-    """Intake, inbox and task completion under load against gunicorn on a scratch PostgreSQL database."""
+def run_http(database: str, redis_url: str | None, plan: LoadPlan, log_path: Path, rq_cases: int = 0) -> HttpReport:
+    """Intake, inbox and task completion under load against gunicorn on a scratch PostgreSQL database;
+    with `rq_cases` (and Redis), then the peak RSS of an rq worker firing the timers of that many cases."""
     secret, prefix = os.urandom(24).hex(), f"benchhttp{os.getpid()}"
     loads: list[Load] = []
+    rq_worker = None
     with scratch_postgres(database) as url, open(log_path, "wb") as log:
         prepare_database(url)
         token = bearer_token(url, secret, "verifier")
@@ -401,15 +421,10 @@ def run_http(database: str, redis_url: str | None, plan: LoadPlan, log_path: Pat
         try:
             with gunicorn(env, log, plan.workers, plan.worker_threads) as (proc, port):
                 meter = CpuMeter(proc.pid, url)
-                run = {"port": port, "connections": plan.connections, "threads": plan.threads}
+                run: dict[str, Any] = {"port": port, "connections": plan.connections, "threads": plan.threads}
 
                 def measured(**options: Any) -> Load:
-                    meter.start()
-                    load = run_wrk(**run, **options)
-                    api, database = meter.stop()
-                    if load.requests:
-                        load.api_cpu_ms, load.db_cpu_ms = api * 1000 / load.requests, database * 1000 / load.requests
-                    return load
+                    return measured_wrk(meter, **run, **options)
 
                 run_wrk(**run, mode="intake", duration=plan.warmup, max_requests=plan.max_requests)
                 run_wrk(**run, mode="inbox", duration=plan.warmup, max_requests=plan.max_requests, token=token)
@@ -429,15 +444,21 @@ def run_http(database: str, redis_url: str | None, plan: LoadPlan, log_path: Pat
                 done.note = f"{len(ids)} distinct READY task ids available"
                 loads.append(done)
                 rss = [peak_rss_kib(pid) for pid in children(proc.pid)]
+            if rq_cases and redis_url:
+                from api.bench.resources import rq_worker_peak_rss
+
+                rq_worker = rq_worker_peak_rss(url, redis_url, prefix, env, rq_cases)
         finally:
             if redis_url:
                 clear_queue_keys(redis_url, prefix)
-    mode = f"{plan.workers} sync workers" if plan.worker_threads == 1 else f"{plan.workers}×{plan.worker_threads} gthread"
+    mode = (
+        f"{plan.workers} sync workers" if plan.worker_threads == 1 else f"{plan.workers}x{plan.worker_threads} gthread"
+    )
     setup = (
-        f"gunicorn {mode}, PostgreSQL{' + Redis' if redis_url else ''}, wrk {plan.threads} threads × "
+        f"gunicorn {mode}, PostgreSQL{' + Redis' if redis_url else ''}, wrk {plan.threads} threads x "
         f"{plan.connections} connections, {plan.duration:g} s per endpoint (≤ {plan.max_requests} requests)"
     )
-    return HttpReport(loads, rss, setup)
+    return HttpReport(loads, rss, setup, rq_worker)
 
 
 def print_loads(report: HttpReport) -> None:
@@ -456,7 +477,15 @@ def print_loads(report: HttpReport) -> None:
         if unexpected:
             click.echo(f"{'':<28}unexpected statuses: {unexpected}")
     if report.worker_rss_kib:
-        click.echo("peak RSS of the gunicorn workers: " + ", ".join(f"{k / 1024:.0f} MiB" for k in report.worker_rss_kib))
+        click.echo(
+            "peak RSS of the gunicorn workers: " + ", ".join(f"{k / 1024:.0f} MiB" for k in report.worker_rss_kib)
+        )
+    if report.rq_worker:
+        rq = report.rq_worker
+        click.echo(
+            f"peak RSS of an rq worker (`aduan worker --burst`, {rq.fired} timer jobs and their notifications, "
+            f"{rq.seconds:.0f} s, exit {rq.exit_code}): {rq.peak_rss_kib / 1024:.0f} MiB"
+        )
 
 
 @bench.command("http")
@@ -468,10 +497,11 @@ def print_loads(report: HttpReport) -> None:
 @click.option("--max-requests", default=20_000, show_default=True, help="bound on requests per endpoint")
 @click.option("--workers", default=2, show_default=True, help="gunicorn workers")
 @click.option("--worker-threads", default=1, show_default=True, help="threads per gunicorn worker (>1: gthread)")
+@click.option("--rq-cases", default=100, show_default=True, help="timers fired by an rq worker for its peak RSS")
 @click.option("--quick", is_flag=True, help="5 s per endpoint")
 def http_bench(
     database: str, redis_url: str, duration: float, connections: int, threads: int, max_requests: int,
-    workers: int, worker_threads: int, quick: bool,
+    workers: int, worker_threads: int, rq_cases: int, quick: bool,
 ) -> None:  # fmt: skip
     """Throughput and p50/p95/p99 of intake, inbox and task completion through gunicorn on PostgreSQL."""
     plan = LoadPlan(duration, connections, threads, max_requests, 2.0, workers, worker_threads)
@@ -480,5 +510,5 @@ def http_bench(
     if redis_url and not redis_reachable(redis_url):
         raise click.ClickException(f"Redis at {redis_url} is unreachable (use --redis '' to run without)")
     log = Path(tempfile.gettempdir()) / "aduan-bench-http.log"
-    print_loads(run_http(database, redis_url or None, plan, log))
+    print_loads(run_http(database, redis_url or None, plan, log, rq_cases))
     click.echo(f"gunicorn log: {log}")

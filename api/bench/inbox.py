@@ -12,6 +12,7 @@ The database is created and dropped by the bench (`aduan_bench_inbox`; never a d
 from __future__ import annotations
 
 import random
+import re
 import statistics
 import time
 import uuid
@@ -26,8 +27,10 @@ from sqlalchemy.orm import Session
 from api.bench import bench
 from api.bench.http import (
     DEMO_PASSWORD,
+    CpuMeter,
     Load,
     gunicorn,
+    measured_wrk,
     postgres_reachable,
     print_loads,
     run_wrk,
@@ -75,7 +78,7 @@ class InboxReport:
     seconds_to_insert: float
     timings: list[Timing]
     plans: dict[str, list[str]]
-    index_used: dict[str, bool]
+    index_used: dict[str, str]  # how each query reads `task`: "index <name>" or "seq scan"
     http: list[Load] = field(default_factory=list)
 
 
@@ -132,7 +135,9 @@ def insert_open_cases(session: Session, count: int, seed: int = 2026) -> float:
     rng, began, now = random.Random(seed), time.perf_counter(), datetime.now(UTC)
     case_table, task_table = cast(sa.Table, Case.__table__), cast(sa.Table, TaskRecord.__table__)
     for start in range(0, count, CHUNK):
-        pairs = [_case_and_task(rng, n, version.id, state, serializer, now) for n in range(start, min(start + CHUNK, count))]
+        pairs = [
+            _case_and_task(rng, n, version.id, state, serializer, now) for n in range(start, min(start + CHUNK, count))
+        ]
         ids = session.execute(
             sa.insert(case_table).returning(case_table.c.id, sort_by_parameter_order=True), [c for c, _ in pairs]
         ).scalars()
@@ -187,6 +192,16 @@ def explain(session: Session, actor: Actor) -> list[str]:
     return lines
 
 
+def scans_of_task(plan: list[str]) -> str:
+    """How a plan reads the task table: the index it scans, or a sequential scan."""
+    text = "\n".join(plan)
+    index = re.search(r"Index (?:Only )?Scan (?:Backward )?using (\w+) on task\b", text)
+    index = index or re.search(r"Bitmap Index Scan on (ix_task\w*)", text)
+    if index:
+        return f"index {index.group(1)}"
+    return "seq scan" if re.search(r"Seq Scan on task\b", text) else "?"
+
+
 def run_inbox(database: str, open_cases: int, repeat: int, http_seconds: float) -> InboxReport:
     """Seed a scratch database with `open_cases` open cases and time the inbox (and GET /tasks over HTTP)."""
     from api import create_app
@@ -203,7 +218,7 @@ def run_inbox(database: str, open_cases: int, repeat: int, http_seconds: float) 
             seconds = insert_open_cases(session, open_cases)
             timings = [time_inbox(session, actor, repeat) for actor in (VERIFIER, OFFICER)]
             plans = {t.name: explain(session, a) for t, a in zip(timings, (VERIFIER, OFFICER), strict=True)}
-            used = {name: any("ix_task_inbox" in line for line in plan) for name, plan in plans.items()}
+            used = {name: scans_of_task(plan) for name, plan in plans.items()}
             http: list[Load] = []
             if http_seconds > 0:
                 http = _over_http(app, url, http_seconds)
@@ -232,10 +247,12 @@ def _over_http(app: Any, url: str, seconds: float) -> list[Load]:
         with app.app_context():
             app.config["SECRET_KEY"] = secret
             tokens = [issue_token(session.get_one(users.User, a.username))[0] for a in (VERIFIER, OFFICER)]
-        with gunicorn(env, log) as (_, port):
+        with gunicorn(env, log) as (proc, port):
+            meter = CpuMeter(proc.pid, url)
             for actor, token in zip((VERIFIER, OFFICER), tokens, strict=True):
                 run_wrk(port, "inbox", 1, 4, 2, 10_000, token=token)
-                load = run_wrk(port, "inbox", seconds, 4, 2, 20_000, token=token)
+                load = measured_wrk(meter, port=port, mode="inbox", duration=seconds, connections=4, threads=2,
+                                    max_requests=20_000, token=token)  # fmt: skip
                 load.note = f"{actor.role} of {actor.agency}"
                 loads.append(load)
     return loads
@@ -247,7 +264,7 @@ def print_inbox(report: InboxReport, plans: bool = False) -> None:
     )
     click.echo(f"{'query':<44}{'median ms':>10}{'p95 ms':>9}{'p99 ms':>9}{'rows':>6}{'matching':>10}  index")
     for t in report.timings:
-        index = "ix_task_inbox" if report.index_used.get(t.name) else "NOT USED"
+        index = report.index_used.get(t.name, "?")
         click.echo(
             f"{t.name:<44}{t.median:>10.2f}{t.pct(95):>9.2f}{t.pct(99):>9.2f}{t.rows:>6}{t.matching:>10}  {index}"
         )
@@ -259,7 +276,7 @@ def print_inbox(report: InboxReport, plans: bool = False) -> None:
     if report.http:
         from api.bench.http import HttpReport
 
-        print_loads(HttpReport(report.http, [], "GET /tasks over HTTP (gunicorn, 2 sync workers, wrk 2×4):"))
+        print_loads(HttpReport(report.http, [], "GET /tasks over HTTP (gunicorn, 2 sync workers, wrk 2x4):"))
 
 
 @bench.command("inbox")
@@ -273,4 +290,3 @@ def inbox_bench(open_cases: int, repeat: int, database: str, http_seconds: float
     if not postgres_reachable(database):
         raise click.ClickException("PostgreSQL is unreachable")
     print_inbox(run_inbox(database, open_cases, repeat, http_seconds), show_plans)
-

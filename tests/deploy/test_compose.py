@@ -202,7 +202,9 @@ class Deployment:
         self.running: list[tuple[str, subprocess.Popen[bytes]]] = []
 
     def env(self, name: str) -> dict[str, str]:
-        written = {k: interpolate(str(v), self.variables) for k, v in services(self.compose)[name]["environment"].items()}
+        written = {
+            k: interpolate(str(v), self.variables) for k, v in services(self.compose)[name]["environment"].items()
+        }
         for key in self.local.keys() & written.keys():
             written[key] = self.local[key]  # postgres://…@postgres, redis://redis, /data/… mean nothing here
         inherited = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "FLASK_APP")}
@@ -216,9 +218,13 @@ class Deployment:
             argv[0] = sys.executable
         return [a.replace("0.0.0.0:8000", f"127.0.0.1:{self.port}").replace(":8000/", f":{self.port}/") for a in argv]
 
-    def run(self, name: str, command: list[str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, name: str, command: list[str] | None = None, timeout: float = 180
+    ) -> subprocess.CompletedProcess[str]:
         argv = self.argv(command or services(self.compose)[name]["command"])
-        return subprocess.run(argv, env=self.env(name), cwd=self.folder, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            argv, env=self.env(name), cwd=self.folder, capture_output=True, text=True, timeout=timeout
+        )
 
     def start(self, name: str, replica: int = 0) -> None:
         log = open(self.folder / f"{name}-{replica}.log", "wb")  # noqa: SIM115 (closed with the process)
@@ -236,7 +242,9 @@ class Deployment:
 
     def check_running(self) -> None:
         for name, proc in self.running:
-            assert proc.poll() is None, f"{name} exited ({proc.returncode}):\n{self.log(name.rsplit('-', 1)[0])[-3000:]}"
+            assert proc.poll() is None, (
+                f"{name} exited ({proc.returncode}):\n{self.log(name.rsplit('-', 1)[0])[-3000:]}"
+            )
 
     def stop(self) -> None:
         for _, proc in self.running:
