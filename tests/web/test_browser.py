@@ -246,7 +246,10 @@ def test_the_task_form_is_rendered_from_its_schema_with_field_errors_and_conditi
     assert page.locator("#f-decision option").count() == 4  # blank + accept, reject, need_info
     assert page.is_checked("#f-anonymous")  # the reporter's choice is kept unless the verifier changes it
     page.select_option("#f-decision", "reject")
-    assert page.locator("[data-field=reason].needed").count() == 1  # required for reject, shown as such
+    from playwright.sync_api import expect
+
+    # the page's script marks the field; wait for it (it may still be loading right after navigation)
+    expect(page.locator("[data-field=reason].needed")).to_have_count(1)  # required for reject, shown as such
     shot(page, "task")
     page.click("#complete")
     assert page.locator("#reason-error").count() == 1
