@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -37,6 +38,18 @@ def main() -> None:
 def _fail(exc: EngineError) -> None:
     details = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in exc.errors.items())
     raise click.ClickException(f"{exc.message}{' — ' + details if details else ''}")
+
+
+@contextmanager
+def committed() -> Iterator[Session]:
+    """The session for one CLI command: committed at the end, rolled back into a clean error on EngineError."""
+    session = db.session()
+    try:
+        yield session
+        session.commit()
+    except EngineError as exc:
+        session.rollback()
+        _fail(exc)
 
 
 @click.command("serve")
@@ -74,12 +87,8 @@ def agencies() -> None:
 @click.option("--desk", is_flag=True, help="this agency hosts the verifiers of its jurisdiction")
 @with_appcontext
 def agencies_create(code: str, name: str, parent: str | None, desk: bool) -> None:
-    try:
-        directory.create_agency(db.session(), code, name, parent, desk)
-        db.session().commit()
-    except EngineError as exc:
-        db.session().rollback()
-        _fail(exc)
+    with committed() as session:
+        directory.create_agency(session, code, name, parent, desk)
     click.echo(f"agency {code} created")
 
 
@@ -101,12 +110,8 @@ def users_create(
     username: str, role: str, agency: str | None, password: str, name: str, email: str | None, phone: str | None
 ) -> None:
     """Add the user USERNAME (prompts for the password when --password is not given)."""
-    try:
-        users.create_user(db.session(), username, role, password, agency, name, email, phone)
-        db.session().commit()
-    except EngineError as exc:
-        db.session().rollback()
-        _fail(exc)
+    with committed() as session:
+        users.create_user(session, username, role, password, agency, name, email, phone)
     click.echo(f"user {username} created ({role}{', ' + agency if agency else ''})")
 
 
@@ -310,12 +315,8 @@ def webhooks_add(agency: str, url: str, secret: str | None) -> None:
     """Send the events of AGENCY's cases (its subtree) to URL."""
     from engine import webhooks
 
-    try:
-        endpoint = webhooks.add_endpoint(db.session(), agency, url, secret)
-        db.session().commit()
-    except EngineError as exc:
-        db.session().rollback()
-        _fail(exc)
+    with committed() as session:
+        endpoint = webhooks.add_endpoint(session, agency, url, secret)
     click.echo(f"webhook {endpoint.id}: {agency} → {url}")
 
 
