@@ -18,9 +18,9 @@ from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from api.extensions import db
-from engine.access import Actor
+from engine.cases.access import Actor
 from engine.db import utcnow
-from engine.users import User
+from engine.directory.users import User
 
 F = TypeVar("F", bound=Callable[..., Any])
 ALGORITHM = "HS256"

@@ -15,13 +15,16 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.orm import Session
 
 from api.extensions import db
-from engine import demo, directory, lifecycle, processes, users
-from engine.access import Actor, Role
-from engine.categories import Category
+from engine.cases import lifecycle
+from engine.cases.access import Actor, Role
 from engine.db import Base
-from engine.directory import Agency
+from engine.directory import agencies as directory
+from engine.directory import demo, users
+from engine.directory.agencies import Agency
+from engine.directory.categories import Category
+from engine.directory.users import User
 from engine.errors import EngineError
-from engine.users import User
+from engine.processes import registry as processes
 
 
 def _create_app() -> Flask:
@@ -313,7 +316,7 @@ def webhooks_group() -> None:
 @with_appcontext
 def webhooks_add(agency: str, url: str, secret: str | None) -> None:
     """Send the events of AGENCY's cases (its subtree) to URL."""
-    from engine import webhooks
+    from engine.notify import webhooks
 
     with committed() as session:
         endpoint = webhooks.add_endpoint(session, agency, url, secret)
@@ -333,8 +336,8 @@ def audit_verify(tracking_id: str | None) -> None:
 
     Exit status 1 when any chain is broken (2 for an unknown TRACKING_ID).
     """
-    from engine import audit
-    from engine.cases import Case
+    from engine.audit import chain as audit
+    from engine.cases.case import Case
 
     session = db.session()
     if tracking_id is None:

@@ -33,7 +33,7 @@ from prometheus_client.core import HistogramMetricFamily, Metric
 from pythonjsonlogger.json import JsonFormatter
 
 from api.extensions import db
-from engine.cases import Case
+from engine.cases.case import Case
 from engine.db import utcnow
 
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # metrics below write their values there from the start

@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine import attachments
-from engine.cases import Case, follow_ups
-from engine.processes import ProcessVersion
-from engine.tasks import TaskRecord
-from engine.visibility import Audience, reporter_view, sees_attachments
+from engine.cases import attachments
+from engine.cases.case import Case, follow_ups
+from engine.cases.tasks import TaskRecord
+from engine.cases.visibility import Audience, reporter_view, sees_attachments
+from engine.processes.registry import ProcessVersion
 
 SUMMARY_FIELDS = (
     "tracking_id", "status", "kind", "title", "category", "agency", "anonymous", "confidential", "escalated",

@@ -1,16 +1,16 @@
 """Every persisted concept, imported in one place so the metadata (and migrations) see all tables."""
 
-from engine.audit import Event
-from engine.calendar_days import CalendarDay
-from engine.cases import Case, FollowUp
-from engine.categories import Category
+from engine.audit.chain import Event
+from engine.calendar.days import CalendarDay
+from engine.cases.case import Case, FollowUp
+from engine.cases.tasks import TaskRecord
 from engine.db import Base
-from engine.directory import Agency
-from engine.outbox import OutboxMessage
-from engine.processes import ProcessVersion
-from engine.tasks import TaskRecord
-from engine.users import User
-from engine.webhooks import WebhookEndpoint
+from engine.directory.agencies import Agency
+from engine.directory.categories import Category
+from engine.directory.users import User
+from engine.notify.outbox import OutboxMessage
+from engine.notify.webhooks import WebhookEndpoint
+from engine.processes.registry import ProcessVersion
 
 __all__ = [
     "Agency",

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from api import create_app
 from api.extensions import db
-from engine import demo
 from engine.db import Base
+from engine.directory import demo
 
 POSTGRES_URL = os.environ.get("ADUAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DEMO_PASSWORD = "rahasia-demo-1"
@@ -47,7 +47,7 @@ def fast_password_hashing() -> Iterator[None]:
     """Argon2 with its cheapest parameters: the tests sign in often; production keeps the defaults."""
     from argon2 import PasswordHasher
 
-    from engine import users
+    from engine.directory import users
 
     default = users.HASHER
     users.HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

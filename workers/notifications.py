@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.extensions import db
-from engine import notify, outbox
-from engine.cases import Case
-from engine.outbox import OutboxMessage, OutboxStatus
+from engine.cases.case import Case
+from engine.notify import delivery as notify
+from engine.notify import outbox
+from engine.notify.outbox import OutboxMessage, OutboxStatus
 from workers.app import job_context
 
 

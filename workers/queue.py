@@ -27,7 +27,7 @@ from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy.orm import Session
 
-from engine import outbox
+from engine.notify import outbox
 
 log = logging.getLogger(__name__)
 PREFIX = re.compile(r"[A-Za-z0-9_-]+")

@@ -22,9 +22,9 @@ from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from api.extensions import db
-from engine import outbox
-from engine.cases import Case
+from engine.cases.case import Case
 from engine.db import utcnow
+from engine.notify import outbox
 from workers.queue import Dispatcher, InlineDispatcher, dispatcher_for, wake_event
 
 log = logging.getLogger(__name__)

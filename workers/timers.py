@@ -13,7 +13,7 @@ from datetime import datetime
 
 from api.extensions import db
 from api.observability import observe_timer_lateness
-from engine import lifecycle
+from engine.cases import lifecycle
 from engine.db import utcnow
 from engine.errors import Conflict
 from workers.app import job_context

@@ -6,8 +6,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine import notify, webhooks
-from engine.outbox import OutboxMessage, Send
+from engine.notify import delivery as notify
+from engine.notify import webhooks
+from engine.notify.outbox import OutboxMessage, Send
 from workers.notifications import run_attempt
 
 

@@ -26,11 +26,13 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from api.bench import bench
-from engine import lifecycle, processes, serialization
-from engine.access import Actor
-from engine.calendar import WorkingCalendar
+from engine.calendar.working_days import WorkingCalendar
+from engine.cases import lifecycle
+from engine.cases.access import Actor
 from engine.db import normalize_url
-from engine.scripting import CaseEffects, script_engine
+from engine.processes import registry as processes
+from engine.processes import serialization
+from engine.processes.scripting import CaseEffects, script_engine
 
 T0 = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # Monday 09:00 WIB
 FIRE_AT = datetime(2026, 12, 7, 17, 30, tzinfo=UTC)  # Tuesday 00:30 WIB, after `respond` is due (Mon 7 Dec)
@@ -120,7 +122,7 @@ def through_engine(url: str, n: int) -> tuple[dict[str, Samples], dict[str, floa
 
     from api import create_app
     from api.extensions import db
-    from engine import demo
+    from engine.directory import demo
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     out = {step: Samples() for step in STEPS}
@@ -149,7 +151,7 @@ def start(session: Any) -> int:
 
 
 def open_verify(session: Any, case_id: int) -> str:
-    from engine.tasks import TaskRecord, TaskStatus
+    from engine.cases.tasks import TaskRecord, TaskStatus
 
     query = sa.select(TaskRecord.id).where(TaskRecord.case_id == case_id, TaskRecord.state == TaskStatus.READY)
     return str(session.scalar(query))

@@ -161,7 +161,7 @@ def prepare_database(url: str) -> None:
 
     from api import create_app
     from api.extensions import db
-    from engine import demo
+    from engine.directory import demo
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None, "SECRET_KEY": "bench-setup"})
     with app.app_context():
@@ -177,7 +177,7 @@ def bearer_token(url: str, secret: str, username: str) -> str:
     from api import create_app
     from api.auth import issue_token
     from api.extensions import db
-    from engine.users import User
+    from engine.directory.users import User
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None, "SECRET_KEY": secret})
     with app.app_context():

@@ -4,7 +4,7 @@ N open cases, each waiting on one READY user task, are bulk-inserted straight in
 (not through the workflow: every case row carries the same real 3 KB workflow state, so rows are as wide
 as real ones): 30 % wait at the desk of a city (`verify`, role verifier), 70 % at its 12 dinas and their
 24 units (`respond`, role officer), deadlines spread over the month around now. Then the inbox as
-GET /tasks runs it (`engine.tasks.inbox_query`, first page of 100 joined with the case) is timed for the
+GET /tasks runs it (`engine.cases.tasks.inbox_query`, first page of 100 joined with the case) is timed for the
 desk's verifier and for one dinas officer, EXPLAINed, and optionally driven over HTTP through gunicorn.
 The database is created and dropped by the bench (`aduan_bench_inbox`; never a database you keep).
 """
@@ -37,11 +37,12 @@ from api.bench.http import (
     scratch_postgres,
     service_env,
 )
-from engine import processes, tasks
-from engine.access import Actor
-from engine.cases import Case, Status
-from engine.directory import Agency
-from engine.tasks import TaskRecord
+from engine.cases import tasks
+from engine.cases.access import Actor
+from engine.cases.case import Case, Status
+from engine.cases.tasks import TaskRecord
+from engine.directory.agencies import Agency
+from engine.processes import registry as processes
 
 DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/aduan_bench_inbox"
 ROOT = "inboxkota"
@@ -96,7 +97,7 @@ def ensure_directory(session: Session) -> None:
 
 def real_state(session: Session) -> tuple[bytes, str]:
     """The stored workflow state of a real case waiting at `verify` (the case stays: one more open case)."""
-    from engine import lifecycle
+    from engine.cases import lifecycle
 
     sub = lifecycle.Submission(title="Lampu jalan mati", body="Gelap sejak dua minggu.", agency=DINAS[0])
     case = lifecycle.start_case(session, sub).case
@@ -233,7 +234,7 @@ def _over_http(app: Any, url: str, seconds: float) -> list[Load]:
 
     from api.auth import issue_token
     from api.extensions import db
-    from engine import users
+    from engine.directory import users
 
     session = db.session()
     loads = []

@@ -33,9 +33,10 @@ def make_due(database: str, count: int) -> list[int]:
     """Move every waiting timer of up to `count` cases to one second ago; returns their ids."""
     from api import create_app
     from api.extensions import db
-    from engine import lifecycle, serialization
-    from engine.cases import Case
+    from engine.cases import lifecycle
+    from engine.cases.case import Case
     from engine.db import utcnow
+    from engine.processes import serialization
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database, "REDIS_URL": None, "SECRET_KEY": "bench-due"})
     with app.app_context():

@@ -26,11 +26,12 @@ from sqlalchemy.orm import Session
 
 from api.bench import bench
 from api.extensions import db
-from engine import processes, stats
-from engine.access import Actor
-from engine.cases import Case
-from engine.directory import Agency
-from engine.tasks import TaskRecord
+from engine.cases.access import Actor
+from engine.cases.case import Case
+from engine.cases.tasks import TaskRecord
+from engine.directory.agencies import Agency
+from engine.processes import registry as processes
+from engine.stats import figures as stats
 
 PREFIX = "BENCH-"
 ROOT = "benchkota"

@@ -33,9 +33,13 @@ from SpiffWorkflow.util.task import TaskState
 
 from api.bench import bench
 from api.extensions import db
-from engine import audit, demo, lifecycle, processes, serialization
-from engine.cases import Case, Status
+from engine.audit import chain as audit
+from engine.cases import lifecycle
+from engine.cases.case import Case, Status
 from engine.db import normalize_url, utcnow
+from engine.directory import demo
+from engine.processes import registry as processes
+from engine.processes import serialization
 
 DEMO_PASSWORD = "bench-password-1"
 CHUNK = 5000

@@ -13,7 +13,7 @@ from werkzeug.exceptions import Unauthorized
 from api.auth import issue_token
 from api.extensions import db, limiter
 from api.schemas.auth import CredentialsSchema, TokenSchema
-from engine.users import authenticate
+from engine.directory.users import authenticate
 
 blp = Blueprint("auth", __name__, description="Sign in")
 

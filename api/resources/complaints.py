@@ -25,11 +25,12 @@ from api.schemas.complaints import (
     EventSchema,
     ReplySchema,
 )
-from engine import attachments, audit, lifecycle
-from engine.access import Actor
-from engine.cases import Case
+from engine.audit import chain as audit
+from engine.cases import attachments, lifecycle
+from engine.cases.access import Actor
+from engine.cases.case import Case
+from engine.cases.visibility import Audience, get_for, sees_attachments, staff_scope
 from engine.errors import Forbidden, NotFound
-from engine.visibility import Audience, get_for, sees_attachments, staff_scope
 
 blp = Blueprint("complaints", __name__, description="Complaints (aduan)")
 TOKEN_HEADER = "X-Reporter-Token"

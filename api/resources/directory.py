@@ -29,13 +29,14 @@ from api.schemas.directory import (
     UserQuerySchema,
     UserSchema,
 )
-from engine import categories, directory, users
-from engine.access import Actor, Role
-from engine.calendar import DaySource, NamedDay
-from engine.calendar_days import CalendarDay, DayKind, load_calendar, set_day
+from engine.calendar.days import CalendarDay, DayKind, load_calendar, set_day
+from engine.calendar.working_days import DaySource, NamedDay
+from engine.cases.access import Actor, Role
 from engine.db import utcnow
-from engine.directory import Agency, subtree_clause
-from engine.users import User
+from engine.directory import agencies as directory
+from engine.directory import categories, users
+from engine.directory.agencies import Agency, subtree_clause
+from engine.directory.users import User
 
 blp = Blueprint("directory", __name__, description="Agencies, users, categories and the working-day calendar")
 

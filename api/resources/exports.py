@@ -12,11 +12,12 @@ from flask_smorest import Blueprint
 from api.auth import require, staff
 from api.extensions import db
 from api.schemas.timeline import CasesExportQuerySchema
-from engine import exports, stats
-from engine.cases import Case
+from engine.audit import exports
+from engine.cases.case import Case
 from engine.db import utcnow
-from engine.directory import Agency
+from engine.directory.agencies import Agency
 from engine.errors import InvalidData
+from engine.stats import figures as stats
 
 blp = Blueprint("exports", __name__, description="Exports for auditors and agencies")
 CSV = {"text/csv": {"schema": {"type": "string"}}}

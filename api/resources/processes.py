@@ -28,10 +28,12 @@ from api.schemas.processes import (
     VersionDetailSchema,
     VersionSchema,
 )
-from engine import lifecycle, migration, processes
+from engine.cases import lifecycle
+from engine.cases.visibility import get_for, staff_scope
 from engine.errors import Conflict, NotFound
-from engine.validation import MAX_FILE_CHARS, Findings
-from engine.visibility import get_for, staff_scope
+from engine.processes import migration
+from engine.processes import registry as processes
+from engine.processes.validation import MAX_FILE_CHARS, Findings
 
 blp = Blueprint("processes", __name__, description="Process and decision versions; migration of running cases")
 OWNER = "process_owner"

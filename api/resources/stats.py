@@ -10,10 +10,10 @@ from flask_smorest import Blueprint
 from api.auth import require, staff
 from api.extensions import db
 from api.schemas.stats import StatsQuerySchema, StatsSchema
-from engine import stats
 from engine.db import utcnow
-from engine.directory import Agency
+from engine.directory.agencies import Agency
 from engine.errors import InvalidData
+from engine.stats import figures as stats
 
 blp = Blueprint("stats", __name__, description="KPIs (indikator kinerja pengelolaan pengaduan)")
 

@@ -12,9 +12,10 @@ from api import views
 from api.auth import require, staff
 from api.extensions import db
 from api.schemas.tasks import CompletedSchema, CompleteSchema, InboxQuerySchema, TaskDetailSchema, TaskSchema
-from engine import lifecycle, processes, tasks
-from engine.cases import Case
-from engine.visibility import staff_audience
+from engine.cases import lifecycle, tasks
+from engine.cases.case import Case
+from engine.cases.visibility import staff_audience
+from engine.processes import registry as processes
 
 blp = Blueprint("tasks", __name__, description="User tasks of the lifecycle")
 TASK_ROLES = ("verifier", "officer", "supervisor")

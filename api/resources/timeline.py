@@ -13,11 +13,12 @@ from api.auth import require, staff
 from api.extensions import db
 from api.resources.complaints import visible
 from api.schemas.timeline import HistoryExportQuerySchema, TimelineSchema
-from engine import audit, exports, timeline
-from engine.cases import Case
+from engine.audit import chain as audit
+from engine.audit import exports, timeline
+from engine.cases.case import Case
+from engine.cases.visibility import Audience
 from engine.db import utcnow
 from engine.errors import NotFound
-from engine.visibility import Audience
 
 blp = Blueprint("timeline", __name__, description="Case timelines and history exports for auditors")
 STAFF_AUDIENCES = frozenset({Audience.AGENCY, Audience.DESK, Audience.AUDITOR})

@@ -7,7 +7,7 @@ from datetime import date
 import marshmallow as ma
 from marshmallow import validate
 
-from engine.lifecycle import KINDS
+from engine.cases.lifecycle import KINDS
 
 CHANNELS = ("web", "mobile", "sms", "email", "social_media", "suggestion_box", "walk_in", "letter", "phone", "api")
 STATUSES = ("submitted", "needs_info", "dispositioned", "in_progress", "awaiting_reporter", "closed", "archived")

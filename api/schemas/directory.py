@@ -12,10 +12,11 @@ from datetime import date
 import marshmallow as ma
 from marshmallow import validate
 
-from engine import categories, directory, users
-from engine.access import Role
-from engine.calendar import DaySource
-from engine.calendar_days import DayKind
+from engine.calendar.days import DayKind
+from engine.calendar.working_days import DaySource
+from engine.cases.access import Role
+from engine.directory import agencies as directory
+from engine.directory import categories, users
 
 _SEGMENT = directory.CODE_SEGMENT.pattern.removeprefix("^").removesuffix("$")
 AGENCY_CODE = validate.Regexp(

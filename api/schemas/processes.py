@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from engine.cases import Status
+from engine.cases.case import Status
 
 FINDINGS = "findings by file name; each names the element and, for XML, the line"
 

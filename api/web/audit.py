@@ -20,11 +20,14 @@ from api.schemas.stats import StatsQuerySchema
 from api.web.blueprint import bp
 from api.web.common import agencies, staff_case
 from api.web.login import staff, staff_required
-from engine import audit, exports, processes, stats, timeline
-from engine.cases import Case
+from engine.audit import chain as audit
+from engine.audit import exports, timeline
+from engine.cases.case import Case
+from engine.cases.visibility import Audience
 from engine.db import utcnow
-from engine.directory import Agency
-from engine.visibility import Audience
+from engine.directory.agencies import Agency
+from engine.processes import registry as processes
+from engine.stats import figures as stats
 
 
 def main_diagram(version: processes.ProcessVersion) -> tuple[str, str] | None:

@@ -11,13 +11,13 @@ from flask_wtf.csrf import CSRFError
 
 from api.extensions import db
 from api.web.login import current_staff, reporter_token
-from engine import audit
-from engine.cases import Case
-from engine.categories import Category
-from engine.directory import Agency
+from engine.audit import chain as audit
+from engine.cases.case import Case
+from engine.cases.visibility import Audience, get_for
+from engine.directory.agencies import Agency
+from engine.directory.categories import Category
 from engine.errors import Conflict, EngineError, Forbidden, InvalidData, NotFound
 from engine.settings import Settings
-from engine.visibility import Audience, get_for
 
 STAFF_AUDIENCES = frozenset({Audience.AGENCY, Audience.DESK, Audience.AUDITOR})
 

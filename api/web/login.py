@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from flask import abort, g, redirect, request, session, url_for
 
 from api.extensions import db
-from engine.access import Actor
-from engine.users import User
+from engine.cases.access import Actor
+from engine.directory.users import User
 
 F = TypeVar("F", bound=Callable[..., Any])
 STAFF_ROLES = frozenset({"verifier", "officer", "supervisor", "process_owner", "auditor", "admin"})

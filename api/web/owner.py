@@ -2,7 +2,7 @@
 
 Deploying from the editor sends the edited BPMN; the version's other files (decision tables, forms,
 other diagrams) come from the version it was opened from, so the upload is a whole version as
-`POST /api/v1/processes` expects, and goes through the same `engine.processes.deploy_files`.
+`POST /api/v1/processes` expects, and goes through the same `engine.processes.registry.deploy_files`.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from api.web.audit import main_diagram
 from api.web.blueprint import bp
 from api.web.common import PAGE_STATUS
 from api.web.login import staff, staff_required
-from engine import processes
 from engine.errors import EngineError, InvalidProcess
-from engine.validation import MAX_FILE_CHARS
+from engine.processes import registry as processes
+from engine.processes.validation import MAX_FILE_CHARS
 
 OWNER = "process_owner"
 READERS = ("process_owner", "auditor")
-# engine.validation.Finding renders as "line 12, element 'verify': message"
+# engine.processes.validation.Finding renders as "line 12, element 'verify': message"
 FINDING = re.compile(r"^(?:line (?P<line>\d+))?(?:, )?(?:element '(?P<element>[^']*)')?: (?P<message>.*)$", re.S)
 
 

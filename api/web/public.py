@@ -24,11 +24,12 @@ from api.web import i18n
 from api.web.blueprint import bp
 from api.web.common import agencies, categories, settings, visible_case
 from api.web.login import current_staff, keep_reporter_token
-from engine import attachments, audit, lifecycle, tasks
-from engine.access import Actor
-from engine.cases import Case
+from engine.audit import chain as audit
+from engine.cases import attachments, lifecycle, tasks
+from engine.cases.access import Actor
+from engine.cases.case import Case
+from engine.cases.visibility import Audience, get_for, public_scope, sees_attachments
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
-from engine.visibility import Audience, get_for, public_scope, sees_attachments
 
 PER_PAGE = 20
 REPLY_STATUSES = frozenset({"awaiting_reporter", "needs_info"})

@@ -18,15 +18,16 @@ from api.web import forms, i18n
 from api.web.blueprint import bp
 from api.web.common import agencies, categories, settings
 from api.web.login import STAFF_ROLES, TASK_ROLES, safe_next, sign_in, sign_out, staff, staff_required
-from engine import lifecycle, processes, tasks
-from engine.access import Actor
-from engine.cases import Case
-from engine.categories import Category
+from engine.cases import lifecycle, tasks
+from engine.cases.access import Actor
+from engine.cases.case import Case
+from engine.cases.visibility import staff_audience, staff_scope
 from engine.db import utcnow
-from engine.directory import in_subtree
+from engine.directory.agencies import in_subtree
+from engine.directory.categories import Category
+from engine.directory.users import authenticate
 from engine.errors import Conflict, InvalidData
-from engine.users import authenticate
-from engine.visibility import staff_audience, staff_scope
+from engine.processes import registry as processes
 
 PER_PAGE = 25
 INBOX_LIMIT = 200

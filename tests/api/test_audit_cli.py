@@ -16,12 +16,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api import create_app
 from api.extensions import db
-from engine import audit, lifecycle, processes
-from engine.access import Actor
-from engine.calendar import _indonesian_holidays
-from engine.cases import Case
+from engine.audit import chain as audit
+from engine.calendar.working_days import _indonesian_holidays
+from engine.cases import lifecycle
+from engine.cases.access import Actor
+from engine.cases.case import Case
+from engine.cases.tasks import TaskRecord, TaskStatus
 from engine.errors import Conflict, NotFound
-from engine.tasks import TaskRecord, TaskStatus
+from engine.processes import registry as processes
 from tests.conftest import append_only_suspended
 from tests.engine.conftest import DLH, VERIFIER, Desk
 

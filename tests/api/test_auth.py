@@ -15,9 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from engine import users
 from engine.db import utcnow
-from engine.users import User
+from engine.directory import users
+from engine.directory.users import User
 from tests.api.conftest import API
 from tests.conftest import DEMO_PASSWORD
 

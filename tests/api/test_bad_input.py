@@ -10,8 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from engine.attachments import Attachment
-from engine.cases import Case
+from engine.cases.attachments import Attachment
+from engine.cases.case import Case
 from tests.api.conftest import API, Auth
 
 VALID = {"title": "Jalan berlubang", "body": "Lubang besar di Jl. Sudirman dekat halte."}

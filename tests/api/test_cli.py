@@ -9,11 +9,12 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from api.extensions import db
-from engine import demo, processes
-from engine.categories import Category
-from engine.directory import Agency
-from engine.processes import ProcessVersion
-from engine.users import User
+from engine.directory import demo
+from engine.directory.agencies import Agency
+from engine.directory.categories import Category
+from engine.directory.users import User
+from engine.processes import registry as processes
+from engine.processes.registry import ProcessVersion
 from tests.api.conftest import API
 from tests.conftest import DEMO_PASSWORD
 
@@ -118,7 +119,7 @@ def test_seeding_the_demo_twice_changes_nothing(app: Flask) -> None:
 
 
 def test_seeding_completes_a_partial_demo_directory(app: Flask, session: Session) -> None:
-    from engine.directory import create_agency
+    from engine.directory.agencies import create_agency
 
     create_agency(session, "batam", "Kota Batam")
     session.commit()

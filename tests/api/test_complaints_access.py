@@ -115,8 +115,8 @@ def test_listing_filters_and_paginates(client: FlaskClient, auth: Auth) -> None:
 
 
 def test_an_auditor_read_is_logged(client: FlaskClient, auth: Auth, session: Any) -> None:
-    from engine import audit
-    from engine.cases import get_case
+    from engine.audit import chain as audit
+    from engine.cases.case import get_case
 
     created = submit(client)
     view(client, created["tracking_id"], auth("auditor"))
@@ -167,7 +167,7 @@ def test_claim_by_another_is_a_conflict(client: FlaskClient, auth: Auth) -> None
     task = client.get(f"{API}/tasks", headers=auth("verifier")).json[0]
     assert client.post(f"{API}/tasks/{task['id']}/claim", headers=auth("verifier")).json["assignee"] == "verifier"
     from api.extensions import db
-    from engine.users import create_user  # a second verifier at the desk
+    from engine.directory.users import create_user  # a second verifier at the desk
 
     create_user(db.session(), "verifier2", "verifier", "rahasia-demo-1", "batam.diskominfo")
     db.session.commit()

@@ -16,12 +16,12 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from api.extensions import db
-from engine import users
-from engine.calendar_days import CalendarDay
-from engine.categories import Category
+from engine.calendar.days import CalendarDay
 from engine.db import Base
-from engine.directory import Agency
-from engine.users import User
+from engine.directory import users
+from engine.directory.agencies import Agency
+from engine.directory.categories import Category
+from engine.directory.users import User
 from tests.api.conftest import API
 from tests.conftest import DEMO_PASSWORD
 

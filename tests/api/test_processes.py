@@ -11,7 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from engine import directory, users
+from engine.directory import agencies as directory
+from engine.directory import users
 from tests.api.conftest import API, Auth
 from tests.api.test_openapi_fuzz import fuzz, operations
 from tests.conftest import DEMO_PASSWORD

@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from api.extensions import db
-from engine import audit
-from engine.cases import Case
+from engine.audit import chain as audit
+from engine.cases.case import Case
 from tests.api.conftest import API, Auth
 from tests.conftest import append_only_suspended
 from tests.engine.conftest import DLH, VERIFIER, Desk

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from api.extensions import db
-from engine.audit import ReadLog
+from engine.audit.chain import ReadLog
 from tests.api.conftest import API, Auth
 from tests.engine.conftest import VERIFIER, Desk
 
@@ -118,7 +118,7 @@ def test_exports_are_for_staff(client: FlaskClient, auth: Auth) -> None:
 
 
 def test_a_large_export_arrives_in_chunks(session: Session, client: FlaskClient, auth: Any) -> None:
-    from engine import exports
+    from engine.audit import exports
 
     chunks = list(exports.csv_lines(("n",), ([n] for n in range(1200)), batch=500))
     assert len(chunks) == 3 and chunks[0].startswith("n\r\n0\r\n")

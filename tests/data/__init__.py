@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine import processes
+from engine.processes import registry as processes
 
 DATA = Path(__file__).resolve().parent
 

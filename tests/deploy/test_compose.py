@@ -317,9 +317,10 @@ def move_timers_to_the_past(database: str, tracking_id: str) -> None:
 
     from api import create_app
     from api.extensions import db
-    from engine import lifecycle, serialization
-    from engine.cases import Case
+    from engine.cases import lifecycle
+    from engine.cases.case import Case
     from engine.db import utcnow
+    from engine.processes import serialization
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database, "REDIS_URL": None, "SECRET_KEY": "deploy-test"})
     with app.app_context():

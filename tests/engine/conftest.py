@@ -12,10 +12,11 @@ import time_machine
 from sqlalchemy.orm import Session
 
 from api.extensions import db
-from engine import audit, lifecycle
-from engine.access import Actor
-from engine.cases import Case, get_case
-from engine.tasks import TaskRecord, TaskStatus
+from engine.audit import chain as audit
+from engine.cases import lifecycle
+from engine.cases.access import Actor
+from engine.cases.case import Case, get_case
+from engine.cases.tasks import TaskRecord, TaskStatus
 
 VERIFIER = Actor("verifier", "verifier", "batam.diskominfo")
 VERIFIER_HEAD = Actor("verifier.head", "supervisor", "batam.diskominfo")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from engine import audit
+from engine.audit import chain as audit
 from tests.conftest import append_only_suspended
 from tests.engine.conftest import DLH, VERIFIER, Desk
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.calendar import WorkingCalendar
+from engine.calendar.working_days import WorkingCalendar
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 JAYAPURA = ZoneInfo("Asia/Jayapura")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from engine import lifecycle
+from engine.cases import lifecycle
 from engine.errors import Conflict, InvalidData, NotFound
 from tests.engine.conftest import DISHUB, DLH, VERIFIER, Desk
 
@@ -118,7 +118,7 @@ def test_completing_a_task_twice_is_a_conflict(desk: Desk, clock: object) -> Non
     [({"title": " "}, "title"), ({"kind": "rumor"}, "kind"), ({"agency": "jakarta.x"}, "agency")],
 )
 def test_an_invalid_submission_stores_nothing(desk: Desk, fields: dict[str, Any], field: str) -> None:
-    from engine.cases import Case
+    from engine.cases.case import Case
 
     with pytest.raises(InvalidData) as error:
         desk.submit(**fields)

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.extensions import db
-from engine import lifecycle
-from engine.cases import Case
+from engine.cases import lifecycle
+from engine.cases.case import Case
 from engine.errors import Conflict
 from tests.engine.conftest import VERIFIER, Desk
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from engine.calendar_days import DayKind, set_day
-from engine.tasks import TaskRecord
+from engine.calendar.days import DayKind, set_day
+from engine.cases.tasks import TaskRecord
 from tests.engine.conftest import DLH, DLH_HEAD, VERIFIER, Desk
 from tests.engine.test_lifecycle import accept, respond, wib
 

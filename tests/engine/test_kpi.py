@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from engine.calendar_days import DayKind, set_day
+from engine.calendar.days import DayKind, set_day
 from tests.engine.conftest import DINKES, DISHUB, DLH, VERIFIER, Desk
 
 WIB = timedelta(hours=7)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import time_machine
 
-from engine.access import Actor
-from engine.cases import follow_ups
+from engine.cases.access import Actor
+from engine.cases.case import follow_ups
 from tests.engine.conftest import DINKES, DISHUB, DLH, DLH_HEAD, PUSKESMAS, VERIFIER, VERIFIER_HEAD, Desk
 
 WIB = timedelta(hours=7)
@@ -206,7 +206,7 @@ def test_follow_up_breach_escalates_first_to_the_agency_then_to_the_desk(desk: D
 
 
 def test_timers_survive_a_restart_with_an_empty_spec_cache(desk: Desk, clock: object) -> None:
-    from engine import processes
+    from engine.processes import registry as processes
 
     desk.submit()
     processes._CACHE = processes.SpecCache()  # as in a new process

@@ -1,4 +1,4 @@
-"""Moving running cases onto another version (engine.migration, lifecycle.migrate_case / migrate_cases)."""
+"""Moving running cases onto another version (engine.processes.migration, lifecycle.migrate_case / migrate_cases)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from engine import lifecycle, migration, processes, tasks
-from engine.access import Actor
+from engine.cases import lifecycle, tasks
+from engine.cases.access import Actor
 from engine.errors import NotFound
+from engine.processes import migration
+from engine.processes import registry as processes
 from tests.data import bundle_with, fixture, shipped_bundle
 from tests.engine.conftest import DLH, VERIFIER, Desk
 from tests.engine.test_lifecycle import wib

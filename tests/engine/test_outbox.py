@@ -9,10 +9,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine import notify, outbox, webhooks
+from engine.directory.users import User
 from engine.errors import Conflict
-from engine.outbox import OutboxKind, OutboxMessage, OutboxStatus
-from engine.users import User
+from engine.notify import delivery as notify
+from engine.notify import outbox, webhooks
+from engine.notify.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from tests.engine.conftest import VERIFIER, Desk
 from tests.engine.test_lifecycle import accept, respond, wib
 

@@ -1,4 +1,4 @@
-"""Deploying, versioning and activating lifecycles and shared decisions (engine.processes)."""
+"""Deploying, versioning and activating lifecycles and shared decisions (engine.processes.registry)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine import lifecycle, processes
-from engine.cases import Case
+from engine.cases import lifecycle
+from engine.cases.case import Case
 from engine.errors import InvalidProcess, NotFound
+from engine.processes import registry as processes
 from engine.settings import DEFAULT_SETTINGS
 from tests.data import bundle_with, fixture, shipped_bundle
 from tests.engine.conftest import DLH, VERIFIER, Desk

@@ -1,4 +1,4 @@
-"""Checking an upload before anything is stored (engine.validation, engine.dry_run).
+"""Checking an upload before anything is stored (engine.processes.validation, engine.processes.dry_run).
 
 Each invalid upload is the shipped lifecycle with one mistake a process owner could make in the modeler;
 the finding names the file, the element and the line.
@@ -11,8 +11,9 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy.orm import Session
 
-from engine import dry_run, processes, validation
 from engine.errors import InvalidProcess
+from engine.processes import dry_run, validation
+from engine.processes import registry as processes
 from tests.data import DATA, shipped_bundle
 
 Files = dict[str, str]

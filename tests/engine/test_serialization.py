@@ -7,9 +7,10 @@ import zlib
 
 from SpiffWorkflow.util.task import TaskState
 
-from engine import processes, serialization
-from engine.calendar import WorkingCalendar
-from engine.scripting import CaseEffects, script_engine
+from engine.calendar.working_days import WorkingCalendar
+from engine.processes import registry as processes
+from engine.processes import serialization
+from engine.processes.scripting import CaseEffects, script_engine
 from tests.engine.conftest import VERIFIER, Desk
 
 

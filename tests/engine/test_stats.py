@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine import stats
+from engine.stats import figures as stats
 
 
 @pytest.mark.parametrize(

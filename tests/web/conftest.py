@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 
 from api import create_app
 from api.extensions import db
-from engine import demo
+from engine.directory import demo
 from tests.conftest import DEMO_PASSWORD
 
 CHROMIUM = os.environ.get("ADUAN_CHROMIUM", "/usr/bin/chromium")

@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from api.extensions import db
-from engine import lifecycle, tasks
-from engine.access import Actor
-from engine.cases import Case
+from engine.cases import lifecycle, tasks
+from engine.cases.access import Actor
+from engine.cases.case import Case
 from engine.db import utcnow
 from tests.conftest import DEMO_PASSWORD
 from tests.web.conftest import PHONE, WIDE, Server, sign_in

@@ -11,11 +11,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from engine import audit, lifecycle, tasks
-from engine.access import Actor
-from engine.cases import Case
-from engine.processes import get_version
-from engine.users import User
+from engine.audit import chain as audit
+from engine.cases import lifecycle, tasks
+from engine.cases.access import Actor
+from engine.cases.case import Case
+from engine.directory.users import User
+from engine.processes.registry import get_version
 from tests.conftest import DEMO_PASSWORD
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -26,9 +26,11 @@ from sqlalchemy.orm import Session
 
 from api import create_app
 from api.extensions import db
-from engine import audit, demo, lifecycle
-from engine.cases import Case
-from engine.tasks import TaskRecord
+from engine.audit import chain as audit
+from engine.cases import lifecycle
+from engine.cases.case import Case
+from engine.cases.tasks import TaskRecord
+from engine.directory import demo
 from tests.conftest import DEMO_PASSWORD, _truncate
 
 REDIS_URL = os.environ.get("ADUAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine import lifecycle
+from engine.cases import lifecycle
 
 _original_save = lifecycle._save
 

@@ -22,8 +22,8 @@ from flask import Flask
 from rq import Queue
 
 from api.extensions import db
-from engine import webhooks
-from engine.outbox import OutboxKind, OutboxMessage, OutboxStatus
+from engine.notify import webhooks
+from engine.notify.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from tests.workers.conftest import make_app, submit_due_case
 from tests.workers.test_timers import burst
 from workers import scheduler
@@ -98,7 +98,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def mail_app(backend: str, smtp: tuple[str, Inbox]) -> Iterator[Flask]:
-    from engine import demo
+    from engine.directory import demo
     from tests.conftest import DEMO_PASSWORD, _truncate
 
     app = make_app(backend, SMTP_URL=smtp[0], MAIL_FROM="lapor@batam.go.id", OUTBOX_BACKOFF=[1])

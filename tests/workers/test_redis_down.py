@@ -10,8 +10,8 @@ from flask import Flask
 from redis.exceptions import RedisError
 
 from api.extensions import db
-from engine import demo
-from engine.outbox import OutboxMessage, OutboxStatus
+from engine.directory import demo
+from engine.notify.outbox import OutboxMessage, OutboxStatus
 from tests.conftest import DEMO_PASSWORD, _truncate
 from tests.workers.conftest import DOWN_REDIS_URL, escalations, make_app, submit_due_case
 from tests.workers.test_timers import burst

@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 
 from api.extensions import db
-from engine import demo
-from engine.outbox import OutboxMessage, OutboxStatus
+from engine.directory import demo
+from engine.notify.outbox import OutboxMessage, OutboxStatus
 from tests.conftest import DEMO_PASSWORD, _truncate
 from tests.workers.conftest import escalations, make_app, submit_due_case, wait_until
 from workers import scheduler

@@ -11,7 +11,7 @@ from flask import Flask
 from rq import Queue
 
 from api.extensions import db
-from engine.cases import Case
+from engine.cases.case import Case
 from tests.workers.conftest import escalations, fired_events, make_app, submit_due_case
 from workers import scheduler
 from workers.queue import InlineDispatcher, RqDispatcher, connect, queue_names
@@ -98,7 +98,7 @@ def test_eight_concurrent_firings_of_one_deadline_escalate_once(rq_app: Flask) -
 def test_sweeps_page_through_batches_inline(backend: str, prefix: str) -> None:
     app = make_app(backend, SWEEP_BATCH=2)
     with app.app_context():
-        from engine import demo
+        from engine.directory import demo
         from tests.conftest import DEMO_PASSWORD, _truncate
 
         _truncate(db.session)

@@ -1,6 +1,6 @@
 """KPIs (`/stats`): SQL aggregates over the case read model, overall and grouped, plus an agency ranking.
 
-Every figure comes from columns `engine.kpi` keeps on the case row (no workflow is deserialized, no event
+Every figure comes from columns `engine.stats.kpi` keeps on the case row (no workflow is deserialized, no event
 is scanned): one query per grouping. Durations are in working days; medians are exact (PostgreSQL
 `percentile_cont`, SQLite an aggregate function registered on the connection). The definitions are in
 the README's "KPIs" section.
@@ -17,11 +17,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from engine.access import Actor
-from engine.cases import Case, Status
-from engine.directory import subtree_clause
-from engine.tasks import TaskRecord, TaskStatus
-from engine.visibility import staff_scope
+from engine.cases.access import Actor
+from engine.cases.case import Case, Status
+from engine.cases.tasks import TaskRecord, TaskStatus
+from engine.cases.visibility import staff_scope
+from engine.directory.agencies import subtree_clause
 
 GROUPS = ("agency", "category", "kind", "month")
 FINAL = (Status.CLOSED.value, Status.ARCHIVED.value)

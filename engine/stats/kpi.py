@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from engine.access import Role
-from engine.calendar import WorkingCalendar
-from engine.cases import Case, Status
-from engine.tasks import TaskRecord
+from engine.calendar.working_days import WorkingCalendar
+from engine.cases.access import Role
+from engine.cases.case import Case, Status
+from engine.cases.tasks import TaskRecord
 
 DESK_STATUSES = frozenset({Status.SUBMITTED, Status.NEEDS_INFO})
 """The case is with the verifiers' desk (or waits on the reporter to complete it)."""

@@ -31,8 +31,8 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import Conflict
-from engine.serialization import REGISTRY
-from engine.validation import ParsedProcess
+from engine.processes.serialization import REGISTRY
+from engine.processes.validation import ParsedProcess
 
 RESET_MASK = TaskState.READY | TaskState.WAITING | TaskState.STARTED  # spiff-arena's
 HAS_RUN = TaskState.COMPLETED | TaskState.STARTED

@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, load_only, mapped_column
 
-from engine.access import Actor
-from engine.cases import Case
+from engine.cases.access import Actor
+from engine.cases.case import Case
 from engine.db import Base, JSONType, UTCDateTime, utcnow
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from engine import categories, directory, processes, users
-from engine.directory import Agency
+from engine.directory import agencies as directory
+from engine.directory import categories, users
+from engine.directory.agencies import Agency
+from engine.processes import registry as processes
 
 AGENCIES = [
     ("batam", "Pemerintah Kota Batam", None, False),

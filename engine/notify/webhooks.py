@@ -13,10 +13,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.audit import Event
-from engine.cases import Case
+from engine.audit.chain import Event
+from engine.cases.case import Case
 from engine.db import Base, UTCDateTime, utcnow
-from engine.directory import Agency, in_subtree
+from engine.directory.agencies import Agency, in_subtree
 from engine.errors import InvalidData
 
 ENDPOINT_PREFIX = "endpoint:"

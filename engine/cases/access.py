@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from engine.directory import in_subtree
+from engine.directory.agencies import in_subtree
 
 
 class Role(StrEnum):

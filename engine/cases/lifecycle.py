@@ -25,19 +25,30 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import audit, forms, kpi, migration, outbox, serialization, tasks, timers
-from engine.access import SYSTEM, Actor
-from engine.calendar import WorkingCalendar
-from engine.calendar_days import load_calendar
-from engine.cases import Case, FollowUp, Status, new_reporter_token, new_tracking_id
-from engine.categories import Category
+from engine.audit import chain as audit
+from engine.calendar.days import load_calendar
+from engine.calendar.working_days import WorkingCalendar
+from engine.cases import forms, tasks, timers
+from engine.cases.access import SYSTEM, Actor
+from engine.cases.case import Case, FollowUp, Status, new_reporter_token, new_tracking_id
+from engine.cases.tasks import TaskRecord
 from engine.db import utcnow
-from engine.directory import Agency, desk_for, in_subtree
+from engine.directory.agencies import Agency, desk_for, in_subtree
+from engine.directory.categories import Category
 from engine.errors import Conflict, InvalidData
-from engine.processes import DEFAULT_KEY, ParsedProcess, ProcessVersion, active_version, get_version, parsed_for
-from engine.scripting import CaseEffects, script_engine
+from engine.notify import outbox
+from engine.processes import migration, serialization
+from engine.processes.registry import (
+    DEFAULT_KEY,
+    ParsedProcess,
+    ProcessVersion,
+    active_version,
+    get_version,
+    parsed_for,
+)
+from engine.processes.scripting import CaseEffects, script_engine
 from engine.settings import DEFAULT_SETTINGS, Settings
-from engine.tasks import TaskRecord
+from engine.stats import kpi
 
 KINDS = ("complaint", "aspiration", "information_request", "complaint_investigation")
 REPLY_MESSAGE = "reporter_replied"
@@ -203,7 +214,7 @@ def _save(
         event_data["notifications"] = run.effects.notifications
     event = audit.link(case, event_type, actor, event_data, task=task)
     # One UPDATE of the case row (state, read models, chain head: one version bump), flushed before the
-    # event is added: the unit of work writes `engine.cases.Case` before its follow-ups and tasks (mappers
+    # event is added: the unit of work writes `engine.cases.case.Case` before its follow-ups and tasks (mappers
     # without relationships go in module.class order), so the case is locked before its children
     session.flush()
     session.add(event)
@@ -423,7 +434,7 @@ def migrate_case(
     dry_run: bool = False,
     settings: Settings = DEFAULT_SETTINGS,
 ) -> migration.Report:
-    """Move a running case onto version `to_version` of its process, only when safe (see engine.migration).
+    """Move a running case onto version `to_version` of its process, only when safe (see engine.processes.migration).
 
     `migration.Refused` (a Conflict) lists the reasons otherwise. A dry run changes nothing and reports
     `migratable` or `refused`; a migration is audited as `migrated` with both versions and the diff.

@@ -12,8 +12,8 @@ from typing import BinaryIO
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.access import Actor
-from engine.cases import Case
+from engine.cases.access import Actor
+from engine.cases.case import Case
 from engine.db import Base, UTCDateTime, utcnow
 from engine.errors import InvalidData, NotFound
 

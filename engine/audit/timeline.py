@@ -14,10 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine import audit
-from engine.cases import Case
-from engine.processes import ProcessVersion
-from engine.tasks import TaskRecord, TaskStatus
+from engine.audit import chain as audit
+from engine.cases.case import Case
+from engine.cases.tasks import TaskRecord, TaskStatus
+from engine.processes.registry import ProcessVersion
 
 STRUCTURED = ("changes", "elements", "opened")
 """Event data keys the timeline lifts out of `data`; the rest (input, reply, follow-ups…) stays in `data`."""

@@ -16,10 +16,10 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.task import Task
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine import forms
-from engine.access import Actor
+from engine.cases import forms
+from engine.cases.access import Actor
 from engine.db import Base, UTCDateTime, utcnow
-from engine.directory import subtree_clause
+from engine.directory.agencies import subtree_clause
 from engine.errors import Conflict, NotFound
 
 

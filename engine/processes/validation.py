@@ -26,9 +26,10 @@ from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.dmn.specs.model import DecisionTable
 from SpiffWorkflow.spiff.parser.process import BpmnValidator, SpiffBpmnParser
 
-from engine import dry_run, forms
-from engine.access import LANE_ROLES
+from engine.cases import forms
+from engine.cases.access import LANE_ROLES
 from engine.errors import InvalidProcess
+from engine.processes import dry_run
 
 EXTENSIONS = (".bpmn", ".dmn", ".json")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")

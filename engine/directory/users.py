@@ -10,9 +10,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.access import Actor, Role
+from engine.cases.access import Actor, Role
 from engine.db import Base, UTCDateTime, utcnow
-from engine.directory import Agency
+from engine.directory.agencies import Agency
 from engine.errors import InvalidData
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")

@@ -17,10 +17,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine import notify, webhooks
-from engine.audit import Event
-from engine.cases import Case
+from engine.audit.chain import Event
+from engine.cases.case import Case
 from engine.db import Base, JSONType, UTCDateTime, utcnow
+from engine.notify import delivery as notify
+from engine.notify import webhooks
 
 NEW_ROWS = "aduan.outbox.new"  # session.info key: (id, kind) of rows written in the open transaction
 BACKOFF = (10, 60, 300, 1800)  # seconds before the 2nd, 3rd, … attempt

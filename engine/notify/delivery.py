@@ -26,8 +26,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.cases import Case
-from engine.users import User
+from engine.cases.case import Case
+from engine.directory.users import User
 
 log = logging.getLogger(__name__)
 REPORTER = "reporter"

@@ -17,11 +17,11 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, load_only
 
-from engine import audit
-from engine.access import Actor
-from engine.cases import Case
+from engine.audit import chain as audit
+from engine.cases.access import Actor
+from engine.cases.case import Case
+from engine.cases.visibility import reporter_view, staff_audience
 from engine.db import UTCDateTime
-from engine.visibility import reporter_view, staff_audience
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 HISTORY_COLUMNS = (

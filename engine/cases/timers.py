@@ -11,7 +11,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.task import Task
 from sqlalchemy.orm import Session
 
-from engine.cases import Case
+from engine.cases.case import Case
 
 
 def _has_timer(definition: object) -> bool:

@@ -27,16 +27,17 @@ from SpiffWorkflow.dmn.specs import BusinessRuleTaskMixin
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
-from engine import forms, migration, validation
-from engine.cases import Case
+from engine.cases import forms
+from engine.cases.case import Case
 from engine.db import Base, JSONType, UTCDateTime, utcnow
 from engine.errors import Conflict, InvalidProcess, NotFound
-from engine.serialization import REGISTRY
-from engine.validation import Binding, ParsedDecision
-from engine.validation import ParsedProcess as ParsedProcess
-from engine.validation import user_tasks as user_tasks
+from engine.processes import migration, validation
+from engine.processes.serialization import REGISTRY
+from engine.processes.validation import Binding, ParsedDecision
+from engine.processes.validation import ParsedProcess as ParsedProcess
+from engine.processes.validation import user_tasks as user_tasks
 
-DEFAULT_BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
+DEFAULT_BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 SHARED_DIR = "decisions"  # under a process folder: .dmn files deployed on their own
 DEFAULT_KEY = "complaint"
 FINAL_STATUSES = ("closed", "archived")
@@ -98,7 +99,7 @@ def content_hash(files: Mapping[str, str]) -> str:
 
 
 def parse(files: Mapping[str, str], key: str | None = None, shared: Mapping[str, str] | None = None) -> ParsedProcess:
-    """Parse and check a lifecycle upload (see engine.validation); InvalidProcess lists every finding."""
+    """Parse and check a lifecycle upload (see engine.processes.validation); InvalidProcess lists every finding."""
     return validation.parse_process(files, shared, key)
 
 

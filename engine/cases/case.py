@@ -68,7 +68,7 @@ class Case(Base):
     event_seq: Mapped[int] = mapped_column(default=0)
     event_hash: Mapped[str] = mapped_column(sa.String(64), default="")
 
-    # KPI facts (engine.kpi keeps them on every save; /stats aggregates them in SQL)
+    # KPI facts (engine.stats.kpi keeps them on every save; /stats aggregates them in SQL)
     created_on: Mapped[date | None] = mapped_column(sa.Date, index=True)
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

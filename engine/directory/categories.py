@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
-from engine.directory import Agency
+from engine.directory.agencies import Agency
 from engine.errors import InvalidData
 
 CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")

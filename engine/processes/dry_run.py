@@ -29,13 +29,13 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine import forms
-from engine.calendar import WorkingCalendar
+from engine.calendar.working_days import WorkingCalendar
+from engine.cases import forms
 from engine.errors import InvalidData
-from engine.scripting import CaseEffects, script_engine
+from engine.processes.scripting import CaseEffects, script_engine
 
 if TYPE_CHECKING:
-    from engine.validation import ParsedProcess
+    from engine.processes.validation import ParsedProcess
 
 # what the engine puts into a new case's start task (lifecycle.start_case); a plausible complaint
 SAMPLE_START: dict[str, Any] = {

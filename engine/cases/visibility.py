@@ -15,9 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.access import Actor
-from engine.cases import Case, Status, hash_token
-from engine.directory import Agency, in_subtree, jurisdiction, subtree_clause
+from engine.cases.access import Actor
+from engine.cases.case import Case, Status, hash_token
+from engine.directory.agencies import Agency, in_subtree, jurisdiction, subtree_clause
 from engine.errors import NotFound
 
 
