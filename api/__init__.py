@@ -9,9 +9,9 @@ from typing import Any
 
 from flask import Flask
 
-from api import config as app_config
 from api import observability, rest, web
 from api.extensions import db, limiter, migrate
+from engine import config as app_config
 
 
 def _secret_key(instance_path: str) -> str:
@@ -42,7 +42,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register(rest.api)
     cli.register(app)
-    from workers import queue
+    from workers import host, queue
 
+    with app.app_context():  # jobs share the app's connection pool
+        app.extensions["aduan.host"] = host.Host(app.config, app.extensions["aduan.settings"], bind=db.engine)
+    host.install(app.extensions["aduan.host"])
     queue.install()  # outbox rows go to their jobs right after the command's commit
     return app
+
+
+def host_of(app: Flask) -> Any:
+    """The workers' host of `app` (configuration, settings, its connection pool)."""
+    return app.extensions["aduan.host"]

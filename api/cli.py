@@ -70,7 +70,7 @@ def serve(host: str, port: int, timer_interval: float) -> None:
     upgrade()
     processes.deploy_defaults(db.session())
     db.session().commit()
-    start_in_process(app, timer_interval)
+    start_in_process(app.extensions["aduan.host"], timer_interval)
     from waitress import serve as waitress_serve
 
     click.echo(f"Aduan is running: pages at http://{host}:{port}/ , API at http://{host}:{port}/api/v1")
@@ -266,10 +266,12 @@ def timers_run_due() -> None:
     from workers.queue import InlineDispatcher
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    fired = scheduler.sweep_timers(app, InlineDispatcher())
+    fired = scheduler.sweep_timers(app.extensions["aduan.host"], InlineDispatcher())
     click.echo(f"fired timers of {fired} case(s)")
     if not app.config.get("REDIS_URL"):
-        click.echo(f"delivered {scheduler.relay_outbox(app, InlineDispatcher())} outbox message(s)")
+        click.echo(
+            f"delivered {scheduler.relay_outbox(app.extensions['aduan.host'], InlineDispatcher())} outbox message(s)"
+        )
 
 
 @click.command("worker")
@@ -283,7 +285,7 @@ def worker(burst: bool, name: str | None) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set: without Redis, `aduan serve` runs the jobs in-process")
-    work(app, burst=burst, name=name)
+    work(app.extensions["aduan.host"], burst=burst, name=name)
 
 
 @click.command("scheduler")
@@ -298,10 +300,10 @@ def scheduler_command(once: bool, interval: float | None) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if once:
-        result = scheduler.run_once(app)
+        result = scheduler.run_once(app.extensions["aduan.host"])
         click.echo(f"due cases: {result.timers}; outbox rows: {result.outbox}")
         return
-    scheduler.run(app, interval or float(app.config["SCHEDULER_INTERVAL"]), threading.Event())
+    scheduler.run(app.extensions["aduan.host"], interval or float(app.config["SCHEDULER_INTERVAL"]), threading.Event())
 
 
 @click.group("webhooks")

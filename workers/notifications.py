@@ -7,12 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.extensions import db
 from engine.cases.case import Case
 from engine.notify import delivery as notify
 from engine.notify import outbox
 from engine.notify.outbox import OutboxMessage, OutboxStatus
-from workers.app import job_context
+from workers.host import current
 
 
 class RetryLater(Exception):
@@ -33,11 +32,13 @@ def _send(config: dict[str, Any]) -> outbox.Send:
 
 def run_attempt(outbox_id: int, send_factory: Callable[[dict[str, Any]], outbox.Send]) -> OutboxStatus | None:
     """One delivery attempt of row `outbox_id` with the app's retry policy; RetryLater if still pending."""
-    with job_context() as app:
+    host = current()
+    config = dict(host.config)
+    with host.session() as session:
         status = outbox.attempt(
-            db.session(), outbox_id, send_factory(app.config),
-            max_attempts=int(app.config.get("OUTBOX_MAX_ATTEMPTS", outbox.MAX_ATTEMPTS)),
-            schedule=app.config.get("OUTBOX_BACKOFF") or outbox.BACKOFF,
+            session, outbox_id, send_factory(config),
+            max_attempts=int(config.get("OUTBOX_MAX_ATTEMPTS", outbox.MAX_ATTEMPTS)),
+            schedule=config.get("OUTBOX_BACKOFF") or outbox.BACKOFF,
         )  # fmt: skip
     if status == OutboxStatus.PENDING:
         raise RetryLater(f"outbox {outbox_id}: delivery failed, retrying later")

@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from flask import Flask, current_app, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
@@ -28,6 +27,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy.orm import Session
 
 from engine.notify import outbox
+from workers.host import Host, installed, of_session
 
 log = logging.getLogger(__name__)
 PREFIX = re.compile(r"[A-Za-z0-9_-]+")
@@ -158,32 +158,33 @@ def _outbox_job(kind: str) -> Callable[[int], Any]:
     return deliver_webhook if kind == outbox.OutboxKind.WEBHOOK else send_notification
 
 
-def dispatcher_for(app: Flask) -> Dispatcher:
-    """The app's dispatcher: rq when `REDIS_URL` is configured, else inline."""
-    found: Dispatcher | None = app.extensions.get("aduan.dispatcher")
+def dispatcher_for(host: Host) -> Dispatcher:
+    """The host's dispatcher: rq when `REDIS_URL` is configured, else inline."""
+    found: Dispatcher | None = host.state.get("dispatcher")
     if found is None:
-        found = RqDispatcher(app.config) if app.config.get("REDIS_URL") else InlineDispatcher()
-        app.extensions["aduan.dispatcher"] = found
+        config = dict(host.config)
+        found = RqDispatcher(config) if config.get("REDIS_URL") else InlineDispatcher()
+        host.state["dispatcher"] = found
     return found
 
 
-def wake_event(app: Flask) -> threading.Event:
+def wake_event(host: Host) -> threading.Event:
     """Set when new outbox rows wait for the in-process loop (embedded default)."""
-    event: threading.Event = app.extensions.setdefault("aduan.wake", threading.Event())
+    event: threading.Event = host.state.setdefault("wake", threading.Event())
     return event
 
 
 def _after_commit(session: Session) -> None:
     """Dispatch the rows a command just committed; never raise (the command has already happened)."""
     new = outbox.take_new(session)
-    if not new or not has_app_context():
+    host = of_session(session) or installed()
+    if not new or host is None:
         return
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    if not app.config.get("REDIS_URL"):
-        wake_event(app).set()
+    if not host.config.get("REDIS_URL"):
+        wake_event(host).set()
         return
     try:
-        dispatcher = dispatcher_for(app)
+        dispatcher = dispatcher_for(host)
         for outbox_id, kind in new:
             dispatcher.outbox(outbox_id, kind)
     except RedisError as exc:
@@ -197,7 +198,7 @@ def _after_rollback(session: Session, previous_transaction: Any) -> None:
 
 
 def install() -> None:
-    """Dispatch outbox rows after every commit (idempotent; called by the app factory)."""
+    """Dispatch outbox rows after every commit (idempotent; called by whoever installs a host)."""
     if not sa.event.contains(Session, "after_commit", _after_commit):
         sa.event.listen(Session, "after_commit", _after_commit)
         sa.event.listen(Session, "after_soft_rollback", _after_rollback)

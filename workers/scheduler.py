@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Flask
 from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
-from api.extensions import db
 from engine.cases.case import Case
 from engine.db import utcnow
 from engine.notify import outbox
+from workers.host import Host
 from workers.queue import Dispatcher, InlineDispatcher, dispatcher_for, wake_event
 
 log = logging.getLogger(__name__)
@@ -56,25 +55,26 @@ def claim_due(
     return [(row.id, row.next_timer_at) for row in session.execute(query)]
 
 
-def sweep_timers(app: Flask, dispatcher: Dispatcher, now: datetime | None = None) -> int:
+def sweep_timers(host: Host, dispatcher: Dispatcher, now: datetime | None = None) -> int:
     """Hand every case due at `now` to `dispatcher`, batch by batch; returns how many were handed on."""
-    now, limit = now or utcnow(), int(app.config.get("SWEEP_BATCH", 500))
+    now, limit = now or utcnow(), int(host.config.get("SWEEP_BATCH", 500))
     inline = isinstance(dispatcher, InlineDispatcher)
-    session, after, handed = db.session(), None, 0
-    while True:
-        try:
-            batch = claim_due(session, now, limit, after)
-            if inline:
-                session.rollback()  # each firing is its own transaction, locking its case
-            handed += sum(dispatcher.timer(case_id, due) for case_id, due in batch)
-        finally:
-            session.rollback()  # releases the batch's row locks once its jobs are enqueued
-        if len(batch) < limit:
-            return handed
-        after = (batch[-1][1], batch[-1][0])
+    after, handed = None, 0
+    with host.session() as session:
+        while True:
+            try:
+                batch = claim_due(session, now, limit, after)
+                if inline:
+                    session.rollback()  # each firing is its own transaction, locking its case
+                handed += sum(dispatcher.timer(case_id, due) for case_id, due in batch)
+            finally:
+                session.rollback()  # releases the batch's row locks once its jobs are enqueued
+            if len(batch) < limit:
+                return handed
+            after = (batch[-1][1], batch[-1][0])
 
 
-def relay_outbox(app: Flask, dispatcher: Dispatcher, now: datetime | None = None) -> int:
+def relay_outbox(host: Host, dispatcher: Dispatcher, now: datetime | None = None) -> int:
     """Hand pending outbox rows whose attempt is due to `dispatcher`.
 
     Under rq a fresh row is left alone for OUTBOX_RELAY_AFTER_SECONDS, the time its after-commit
@@ -82,31 +82,24 @@ def relay_outbox(app: Flask, dispatcher: Dispatcher, now: datetime | None = None
     """
     now = now or utcnow()
     inline = isinstance(dispatcher, InlineDispatcher)
-    grace = 0 if inline else float(app.config.get("OUTBOX_RELAY_AFTER_SECONDS", 10))
-    session = db.session()
-    try:
-        rows = outbox.due(session, now - timedelta(seconds=grace), int(app.config.get("SWEEP_BATCH", 500)))
-    finally:
-        session.rollback()
+    grace = 0 if inline else float(host.config.get("OUTBOX_RELAY_AFTER_SECONDS", 10))
+    with host.session() as session:
+        rows = outbox.due(session, now - timedelta(seconds=grace), int(host.config.get("SWEEP_BATCH", 500)))
     return sum(dispatcher.outbox(outbox_id, kind) for outbox_id, kind in rows)
 
 
-def run_once(app: Flask, now: datetime | None = None) -> SweepResult:
-    """One pass: due timers, then the outbox relay (inside an app context of `app`)."""
-    with app.app_context():
-        dispatcher = dispatcher_for(app)
-        try:
-            return SweepResult(sweep_timers(app, dispatcher, now), relay_outbox(app, dispatcher, now))
-        finally:
-            db.session.remove()
+def run_once(host: Host, now: datetime | None = None) -> SweepResult:
+    """One pass: due timers, then the outbox relay."""
+    dispatcher = dispatcher_for(host)
+    return SweepResult(sweep_timers(host, dispatcher, now), relay_outbox(host, dispatcher, now))
 
 
-def run(app: Flask, interval: float, stop: threading.Event) -> None:
+def run(host: Host, interval: float, stop: threading.Event) -> None:
     """Sweep every `interval` seconds (sooner when a command leaves outbox rows) until `stop` is set."""
-    wake = wake_event(app)
+    wake = wake_event(host)
     while not stop.is_set():
         try:
-            result = run_once(app)
+            result = run_once(host)
             if result.timers or result.outbox:
                 log.info("handed on %d due case(s), %d outbox row(s)", result.timers, result.outbox)
         except RedisError as exc:
@@ -117,8 +110,8 @@ def run(app: Flask, interval: float, stop: threading.Event) -> None:
         wake.clear()
 
 
-def start_in_process(app: Flask, interval: float) -> threading.Event:
+def start_in_process(host: Host, interval: float) -> threading.Event:
     """Run the scheduler loop in a daemon thread (the embedded default); set the returned event to stop it."""
     stop = threading.Event()
-    threading.Thread(target=run, args=(app, interval, stop), name="aduan-scheduler", daemon=True).start()
+    threading.Thread(target=run, args=(host, interval, stop), name="aduan-scheduler", daemon=True).start()
     return stop

@@ -11,12 +11,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from api.extensions import db
-from api.observability import observe_timer_lateness
 from engine.cases import lifecycle
 from engine.db import utcnow
 from engine.errors import Conflict
-from workers.app import job_context
+from workers.host import current
+from workers.metrics import observe_timer_lateness
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +26,15 @@ def fire_case_timers(case_id: int, due_at: str | None = None) -> bool:
     `due_at` (ISO time) names the deadline the job was enqueued for; it shows in job listings and
     logs, but the case row decides what is due.
     """
-    with job_context() as app:
+    host = current()
+    with host.session() as session:
         try:
-            fired = lifecycle.fire_timers(db.session(), case_id, settings=app.extensions["aduan.settings"])
+            fired = lifecycle.fire_timers(session, case_id, settings=host.settings)
         except Conflict:
             log.info("case %s: timers fired by another worker", case_id)
             return False
-        if fired and due_at:  # the `aduan_timer_lateness_seconds` histogram of /metrics
-            observe_timer_lateness(app.config, (utcnow() - datetime.fromisoformat(due_at)).total_seconds())
+    if fired and due_at:  # the `aduan_timer_lateness_seconds` histogram of /metrics
+        observe_timer_lateness(dict(host.config), (utcnow() - datetime.fromisoformat(due_at)).total_seconds())
     if fired:
         log.info("case %s: timers due %s fired", case_id, due_at or "now")
     return fired

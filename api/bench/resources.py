@@ -20,6 +20,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from SpiffWorkflow.util.task import TaskState
 
+from api import host_of
+
 
 @dataclass
 class WorkerRun:
@@ -67,7 +69,7 @@ def enqueue_due(database: str, redis_url: str, prefix: str) -> int:
     config = {"SQLALCHEMY_DATABASE_URI": database, "REDIS_URL": redis_url, "QUEUE_PREFIX": prefix}
     app = create_app({**config, "SECRET_KEY": "bench-due"})
     with app.app_context():
-        handed = sweep_timers(app, RqDispatcher(app.config))
+        handed = sweep_timers(host_of(app), RqDispatcher(app.config))
         db.session.remove()
         db.engine.dispose()
     return handed

@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import Flask
 from rq import Queue
 
+from api import host_of
 from api.extensions import db
 from tests.workers.conftest import (
     Processes,
@@ -34,7 +35,7 @@ def test_a_worker_killed_mid_job_leaves_the_timer_to_fire_once(
 ) -> None:
     case_id = submit_due_case(db.session())
     db.session.remove()
-    assert scheduler.run_once(rq_app).timers == 1
+    assert scheduler.run_once(host_of(rq_app)).timers == 1
     hang = tmp_path / "hanging"
     env = process_env(rq_app, ADUAN_TEST_HANG_FILE=str(hang))
     name = f"{rq_app.config['QUEUE_PREFIX']}-crashing"
@@ -50,7 +51,7 @@ def test_a_worker_killed_mid_job_leaves_the_timer_to_fire_once(
     db.session.remove()
 
     time.sleep(1.2)  # TIMER_JOB_STALE_SECONDS=1: the dead worker's job is now stale
-    assert scheduler.run_once(rq_app).timers == 1  # enqueued again, under the same job id
+    assert scheduler.run_once(host_of(rq_app)).timers == 1  # enqueued again, under the same job id
     rescuer = processes.start(["-m", "api.cli", "worker", "--burst"], process_env(rq_app), tmp_path / "w2.log")
     assert rescuer.wait(timeout=120) == 0, (tmp_path / "w2.log").read_text()
 
@@ -59,7 +60,7 @@ def test_a_worker_killed_mid_job_leaves_the_timer_to_fire_once(
     assert escalations(session, case_id) == 1
     [event] = fired_events(session, case_id)
     assert event.data["elements"].count("flag_verify_breach") == 1
-    assert scheduler.run_once(rq_app).timers == 0
+    assert scheduler.run_once(host_of(rq_app)).timers == 0
     assert fire_case_timers(case_id) is False
 
 

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask import Flask
 from rq import Queue
 
+from api import host_of
 from api.extensions import db
 from engine.notify import webhooks
 from engine.notify.outbox import OutboxKind, OutboxMessage, OutboxStatus
@@ -112,6 +113,7 @@ def mail_app(backend: str, smtp: tuple[str, Inbox]) -> Iterator[Flask]:
 
 
 def outbox_rows(**where: Any) -> list[OutboxMessage]:
+    db.session.rollback()  # jobs write in sessions of their own: read what they committed
     return list(db.session.scalars(sa.select(OutboxMessage).filter_by(**where).order_by(OutboxMessage.id)))
 
 
@@ -156,7 +158,7 @@ def test_sms_goes_to_the_gateway_with_its_token(mail_app: Flask, receiver: Recei
 
 def test_the_inline_loop_delivers_what_commands_leave(mail_app: Flask, smtp: tuple[str, Inbox]) -> None:
     submit_due_case(db.session(), reporter=REPORTER)
-    result = scheduler.run_once(mail_app)  # no REDIS_URL: fires and delivers in this thread
+    result = scheduler.run_once(host_of(mail_app))  # no REDIS_URL: fires and delivers in this thread
     assert (result.timers, result.outbox) == (1, 1)
     assert [m["To"] for m in smtp[1].messages] == ["siti@example.id"]
 
@@ -180,7 +182,7 @@ def test_a_failing_webhook_is_retried_by_rq_with_backoff_then_dead_lettered(rq_a
     failing = Receiver([500, 503, 500])
     try:
         rq_app.config.update(OUTBOX_BACKOFF=[0], OUTBOX_MAX_ATTEMPTS=3)
-        rq_app.extensions.pop("aduan.dispatcher", None)
+        host_of(rq_app).state.pop("dispatcher", None)
         webhooks.add_endpoint(db.session(), "batam", failing.url, "s")
         db.session.commit()
         submit_due_case(db.session())  # the after-commit hook enqueues the webhook job

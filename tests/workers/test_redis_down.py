@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import Flask
 from redis.exceptions import RedisError
 
+from api import host_of
 from api.extensions import db
 from engine.directory import demo
 from engine.notify.outbox import OutboxMessage, OutboxStatus
@@ -50,14 +51,14 @@ def test_intake_and_tasks_work_while_redis_is_down_and_catch_up_when_it_returns(
 
     overdue = submit_due_case(db.session())  # a deadline passes during the outage
     with pytest.raises(RedisError):
-        scheduler.run_once(down_app)
+        scheduler.run_once(host_of(down_app))
     pending = db.session.scalars(sa.select(OutboxMessage.status)).all()
     assert pending and set(pending) == {OutboxStatus.PENDING}
     assert escalations(db.session(), overdue) == 0
 
     back = make_app(backend, REDIS_URL=redis_url, QUEUE_PREFIX=prefix, OUTBOX_RELAY_AFTER_SECONDS=0)
     with back.app_context():
-        result = scheduler.run_once(back)
+        result = scheduler.run_once(host_of(back))
         assert (result.timers, result.outbox) == (1, len(pending))
         burst(back)
         statuses = db.session.scalars(sa.select(OutboxMessage.status)).all()

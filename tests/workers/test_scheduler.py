@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
+from api import host_of
 from api.extensions import db
 from engine.directory import demo
 from engine.notify.outbox import OutboxMessage, OutboxStatus
@@ -30,7 +31,7 @@ def embedded(backend: str) -> Iterator[Flask]:
 
 
 def test_the_in_process_loop_fires_due_timers_and_delivers_what_commands_leave(embedded: Flask) -> None:
-    stop = scheduler.start_in_process(embedded, interval=60)  # only the first pass and wake-ups run
+    stop = scheduler.start_in_process(host_of(embedded), interval=60)  # only the first pass and wake-ups run
     try:
         # the receipt to the reporter wakes the loop, which delivers it and fires the overdue deadline
         overdue = submit_due_case(db.session(), reporter={"name": "Siti", "email": "siti@example.id"})
@@ -46,7 +47,7 @@ def test_the_in_process_loop_fires_due_timers_and_delivers_what_commands_leave(e
         wait_until(done, 30, "the loop to deliver the receipt and fire the overdue case")
     finally:
         stop.set()
-        wake_event(embedded).set()
+        wake_event(host_of(embedded)).set()
 
 
 def test_scheduler_once_without_redis_fires_inline(embedded: Flask) -> None:

@@ -10,13 +10,14 @@ import sqlalchemy as sa
 from flask import Flask
 from rq import Queue
 
+from api import host_of
 from api.extensions import db
 from engine.cases.case import Case
 from tests.workers.conftest import escalations, fired_events, make_app, submit_due_case
 from workers import scheduler
 from workers.queue import InlineDispatcher, RqDispatcher, connect, queue_names
 from workers.timers import fire_case_timers
-from workers.worker import AppWorker
+from workers.worker import HostWorker
 
 
 def timer_queue(app: Flask) -> Queue:
@@ -26,8 +27,8 @@ def timer_queue(app: Flask) -> Queue:
 def burst(app: Flask) -> None:
     """Run an rq worker of `app`'s queues in this process until they are empty."""
     connection = connect(app.config["REDIS_URL"])
-    worker = AppWorker([Queue(n, connection=connection) for n in queue_names(app.config)], connection=connection)
-    worker.app = app
+    worker = HostWorker([Queue(n, connection=connection) for n in queue_names(app.config)], connection=connection)
+    worker.host = host_of(app)
     worker.work(burst=True)
 
 
@@ -35,8 +36,8 @@ def test_the_scheduler_enqueues_each_due_case_once_and_a_worker_fires_it(rq_app:
     session = db.session()
     due = [submit_due_case(session) for _ in range(3)]
     submit_due_case(session, days_ago=0)  # not due yet
-    assert scheduler.run_once(rq_app).timers == 3
-    assert scheduler.run_once(rq_app).timers == 0  # the same deadlines are already queued
+    assert scheduler.run_once(host_of(rq_app)).timers == 3
+    assert scheduler.run_once(host_of(rq_app)).timers == 0  # the same deadlines are already queued
     queue = timer_queue(rq_app)
     assert sorted(queue.job_ids) == sorted(
         f"{queue.name}-case{case_id}-due{int(db.session.get_one(Case, case_id).next_timer_at.timestamp())}"
@@ -47,7 +48,7 @@ def test_the_scheduler_enqueues_each_due_case_once_and_a_worker_fires_it(rq_app:
     assert [escalations(session, case_id) for case_id in due] == [1, 1, 1]
     assert [len(fired_events(session, case_id)) for case_id in due] == [1, 1, 1]
     assert all(session.get_one(Case, case_id).escalated for case_id in due)
-    assert scheduler.run_once(rq_app).timers == 0
+    assert scheduler.run_once(host_of(rq_app)).timers == 0
 
 
 def test_a_job_for_a_deadline_already_fired_does_nothing(rq_app: Flask) -> None:
@@ -105,7 +106,7 @@ def test_sweeps_page_through_batches_inline(backend: str, prefix: str) -> None:
         demo.seed(db.session(), DEMO_PASSWORD)
         db.session.commit()
         due = [submit_due_case(db.session()) for _ in range(5)]
-        assert scheduler.sweep_timers(app, InlineDispatcher()) == 5
+        assert scheduler.sweep_timers(host_of(app), InlineDispatcher()) == 5
         assert [escalations(db.session(), case_id) for case_id in due] == [1] * 5
         db.session.remove()
         db.engine.dispose()

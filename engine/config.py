@@ -1,4 +1,7 @@
-"""Configuration: embedded defaults, overridden by the environment, overridden by `create_app(config)`."""
+"""Service configuration: embedded defaults, overridden by the environment, overridden by `create_app(config)`.
+
+A plain dict shared by the API and the workers (neither needs the other to read it).
+"""
 
 from __future__ import annotations
 
