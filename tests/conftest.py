@@ -21,12 +21,38 @@ from api.extensions import db
 from engine.db import Base
 from engine.directory import demo
 
-POSTGRES_URL = os.environ.get("ADUAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BASE_POSTGRES_URL = os.environ.get("ADUAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _worker_url(base: str, worker: str | None) -> str:
+    """One database per pytest-xdist worker (`test_gw0`, `test_gw1`, …); the base database without xdist."""
+    if not worker:
+        return base
+    url = sa.make_url(base)
+    return url.set(database=f"{url.database}_{worker}").render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _worker_url(BASE_POSTGRES_URL, os.environ.get("PYTEST_XDIST_WORKER"))
 DEMO_PASSWORD = "rahasia-demo-1"
+
+
+def _create_database(url: str) -> None:
+    """Create the worker's database when it is missing (through the server's `postgres` database)."""
+    target = sa.make_url(url)
+    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database})
+            if exists.first() is None:
+                conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        admin.dispose()
 
 
 def _postgres_available() -> str | None:
     try:
+        if POSTGRES_URL != BASE_POSTGRES_URL:
+            _create_database(POSTGRES_URL)
         with sa.create_engine(POSTGRES_URL).connect() as conn:
             conn.execute(sa.text("select 1"))
         return None
