@@ -29,7 +29,7 @@ from engine import audit, forms, kpi, migration, outbox, serialization, tasks, t
 from engine.access import SYSTEM, Actor
 from engine.calendar import WorkingCalendar
 from engine.calendar_days import load_calendar
-from engine.cases import Case, FollowUp, Status, new_reporter_token, new_tracking_id
+from engine.cases import Case, FollowUp, Status, contact_keys, new_reporter_token, new_tracking_id
 from engine.categories import Category
 from engine.db import utcnow
 from engine.directory import Agency, desk_for, in_subtree
@@ -61,6 +61,7 @@ class Submission:
     confidential: bool = False
     reporter: dict[str, Any] | None = None
     reporter_username: str | None = None
+    entered_by: str | None = None  # the staff member who typed it in (kotak_saran, loket, telepon, surat)
 
 
 @dataclass
@@ -248,6 +249,7 @@ def start_case(
             status=Status.SUBMITTED,
             desk=desk.code,
             **{k: getattr(sub, k) for k in _SUBMISSION_COLUMNS},
+            **contact_keys(sub.reporter),
         )
         session.add(case)
         session.flush()
@@ -261,7 +263,7 @@ def start_case(
 
 _SUBMISSION_COLUMNS = (
     "title", "body", "kind", "category", "agency", "location", "occurred_on", "channel",
-    "anonymous", "confidential", "reporter", "reporter_username",
+    "anonymous", "confidential", "reporter", "reporter_username", "entered_by",
 )  # fmt: skip
 
 

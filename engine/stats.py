@@ -23,7 +23,7 @@ from engine.directory import subtree_clause
 from engine.tasks import TaskRecord, TaskStatus
 from engine.visibility import staff_scope
 
-GROUPS = ("agency", "category", "kind", "month")
+GROUPS = ("agency", "category", "kind", "channel", "month")
 FINAL = (Status.CLOSED.value, Status.ARCHIVED.value)
 DIGITS = 4
 

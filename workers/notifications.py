@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from api.extensions import db
 from engine import notify, outbox
 from engine.cases import Case
+from engine.channels import mail
 from engine.outbox import OutboxMessage, OutboxStatus
 from workers.app import job_context
 
@@ -25,6 +27,8 @@ def _send(config: dict[str, Any]) -> outbox.Send:
         case = session.get_one(Case, row.case_id)
         to = notify.address_of(session, case, row.recipient, row.channel)
         message = notify.render(case, row.payload["template"], row.payload.get("params", {}), to, row.key)
+        if row.channel == notify.ChannelName.EMAIL:  # under the citizen's own first mail, when it came by mail
+            message = replace(message, in_reply_to=mail.opening_message_id(session, case))
         chosen[row.channel].send(message)
 
     return send

@@ -28,6 +28,7 @@ from api.schemas.complaints import (
 from engine import attachments, audit, lifecycle
 from engine.access import Actor
 from engine.cases import Case
+from engine.channels import counters
 from engine.errors import Forbidden, NotFound
 from engine.visibility import Audience, get_for, sees_attachments, staff_scope
 
@@ -65,10 +66,14 @@ class Complaints(MethodView):
     @blp.arguments(ComplaintCreateSchema)
     @blp.response(201, ComplaintCreatedSchema)
     def post(self, body: dict[str, Any]) -> Any:
-        """File a complaint (guest or signed in). Keep the `reporter_token`: it is shown only once."""
+        """File a complaint (guest or signed in). Keep the `reporter_token`: it is shown only once.
+
+        Staff type in what came by suggestion box, counter, phone or letter (`channel` `kotak_saran`,
+        `loket`, `telepon`, `surat`) and are recorded as `entered_by`; others file on `web`, `app`, `api`.
+        """
         actor, username = intake_actor(body)
         submission = lifecycle.Submission(**body, reporter_username=username)
-        outcome = lifecycle.start_case(db.session(), submission, actor, settings())
+        outcome = counters.file(db.session(), submission, actor, settings())
         view = views.complaint(db.session(), outcome.case, Audience.REPORTER)
         view["reporter_token"] = outcome.reporter_token
         return view, 201, {"Location": f"/api/v1/complaints/{outcome.case.tracking_id}"}
