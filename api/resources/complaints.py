@@ -65,6 +65,7 @@ class Complaints(MethodView):
 
     @blp.arguments(ComplaintCreateSchema)
     @blp.response(201, ComplaintCreatedSchema)
+    @blp.alt_response(403, description="A channel the caller may not file on (staff channels, adapters' channels)")
     def post(self, body: dict[str, Any]) -> Any:
         """File a complaint (guest or signed in). Keep the `reporter_token`: it is shown only once.
 
