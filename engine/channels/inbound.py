@@ -140,6 +140,7 @@ REPLIES = {
     "open_cases": "Aduan Anda: {list}. Tidak ada yang menunggu balasan Anda; ikuti di {site}/lacak. "
     "Untuk aduan baru, awali pesan dengan LAPOR.",
     "several_waiting": "Beberapa aduan Anda menunggu balasan: {list}. Kirim ulang dengan menyebut nomor aduan.",
+    "received": "Pesan Anda sudah diterima dan sedang diproses.",
     "unknown": "Nomor aduan itu tidak ditemukan untuk pengirim ini. Lacak aduan Anda di {site}/lacak.",
     "too_short": "Untuk melapor, kirim uraian masalah Anda (paling sedikit {min} huruf): apa, di mana, sejak kapan.",
     "refused": "Pesan Anda tidak dapat dicatat ({reason}). Silakan coba lagi atau lapor di {site}/lapor.",
@@ -160,7 +161,8 @@ def logged(session: Session, channel: str, external_id: str) -> ChannelMessage |
 
 def _repeat(session: Session, row: ChannelMessage) -> Result:
     case = session.get(Case, row.case_id) if row.case_id is not None else None
-    return Result(Outcome(row.outcome), row.reply or "", case, repeated=True)
+    # the first delivery records its answer just after its command commits: a repeat in between says so
+    return Result(Outcome(row.outcome), row.reply or REPLIES["received"], case, repeated=True)
 
 
 def _log_row(message: Message) -> ChannelMessage:

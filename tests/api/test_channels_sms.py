@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -125,6 +126,27 @@ def test_a_replayed_callback_changes_nothing(gateway: Gateway) -> None:
         old = gateway.body("gw-old", "Jalan berlubang di Batu Aji, lagi.", received_at="2026-01-01T00:00:00+00:00")
         assert gateway.post(old).status_code == 409
     assert counts()[0] == before[0]  # the fresh one answered "you have an open case", it opened nothing
+
+
+def test_two_concurrent_deliveries_of_one_message_open_one_case(app: Flask, gateway: Gateway) -> None:
+    body = gateway.body("gw-1", "Sampah menumpuk di pasar Jodoh sejak Senin.")
+    answers: list[TestResponse] = []
+    start = threading.Barrier(2)
+
+    def deliver() -> None:
+        with app.test_client() as client:
+            start.wait()
+            headers = {"Content-Type": "application/json", "X-Aduan-Signature": sign(SECRET, body)}
+            answers.append(client.post(f"{API}/channels/sms", data=body, headers=headers))
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(a.status_code for a in answers) == [200, 200]
+    db.session.rollback()
+    assert counts()[::2] == (1, 1)  # one case, one logged message
 
 
 def test_a_bad_or_missing_signature_is_401_and_changes_nothing(app: Flask, gateway: Gateway) -> None:

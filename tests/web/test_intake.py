@@ -51,6 +51,16 @@ def test_the_form_names_what_is_missing_and_keeps_what_was_typed(client: FlaskCl
     assert answer.status_code == 422 and 'aria-invalid="true"' in answer.text
 
 
+def test_the_dashboard_counts_complaints_by_channel(client: FlaskClient, session: Session) -> None:  # noqa: F811
+    sign_in(client, "verifier")
+    for channel in ("loket", "loket", "surat"):
+        client.post("/catat", data=slip(csrf(client, "/catat"), channel=channel))
+    page = client.get("/statistik").text
+    table = page[page.index('id="by-channel"') :]
+    assert "Loket layanan (datang langsung)</td>" in table and "Surat</td>" in table
+    assert session.scalar(sa.select(sa.func.count()).select_from(Case).where(Case.channel == "loket")) == 2
+
+
 def test_only_staff_who_handle_complaints_record_them(client: FlaskClient) -> None:  # noqa: F811
     assert client.get("/catat").status_code == 302  # to the sign-in page
     sign_in(client, "auditor")
