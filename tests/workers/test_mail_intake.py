@@ -213,3 +213,9 @@ def test_untrusted_mail_is_refused_or_ignored_and_the_server_keeps_working(
     assert (case.title, attachments.list_for(db.session(), case)) == ("Jalan rusak di Batu Aji", [])
     [answer] = outgoing[1].messages  # only the broken mail was answered, naming the refused file
     assert "x.jpg" in answer.get_content() and case.tracking_id in answer["Subject"]
+
+
+def test_mail_serve_says_which_setting_it_needs(backend: str) -> None:
+    app = make_app(backend, MAIL_INTAKE_ADDRESS=None)
+    result = app.test_cli_runner().invoke(args=["mail", "serve", "--port", str(free_port())])
+    assert result.exit_code == 1 and "MAIL_INTAKE_ADDRESS is not set" in result.output
