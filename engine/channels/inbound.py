@@ -143,7 +143,7 @@ REPLIES = {
     "received": "Pesan Anda sudah diterima dan sedang diproses.",
     "unknown": "Nomor aduan itu tidak ditemukan untuk pengirim ini. Lacak aduan Anda di {site}/lacak.",
     "too_short": "Untuk melapor, kirim uraian masalah Anda (paling sedikit {min} huruf): apa, di mana, sejak kapan.",
-    "refused": "Pesan Anda tidak dapat dicatat ({reason}). Silakan coba lagi atau lapor di {site}/lapor.",
+    "refused": "Pesan Anda tidak dapat dicatat saat ini. Silakan kirim lagi, atau lapor di {site}/lapor.",
 }
 
 
@@ -189,10 +189,10 @@ def receive(session: Session, message: Message, context: Context) -> Result:
         return _repeat(session, earlier)
     try:
         result = _act(session, message, context)  # the command's transaction commits the log row with it
-    except (Conflict, InvalidData) as exc:  # rolled back, log row included: log it again as answered
+    except (Conflict, InvalidData):  # a lost race, or refused data: rolled back, log row included
         row = _log_row(message)
         session.add(row)
-        result = Result(Outcome.ANSWERED, _text("refused", context, reason=exc.message))
+        result = Result(Outcome.ANSWERED, _text("refused", context))
     if result.case is not None and result.outcome != Outcome.ANSWERED:
         result.refused_files = _attach(session, result.case, message, context)
     row.outcome, row.reply = result.outcome, result.reply
