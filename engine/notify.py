@@ -172,7 +172,7 @@ class Message:
     key: str
     data: dict[str, Any] = field(default_factory=dict)
     secret: str | None = None
-    thread: str | None = None  # the case's tracking id: e-mail threads every message of a case under it
+    thread: str | None = None  # to the reporter: the case's tracking id, every mail of the case threads under it
     in_reply_to: str | None = None  # the Message-ID of the citizen's mail this answers, if any
 
 
@@ -203,7 +203,8 @@ def render(case: Case, template: str, params: dict[str, Any], to: str, key: str)
     """The message of `template` about `case` (never naming the reporter)."""
     spec = TEMPLATES[template]
     values = {"tracking_id": case.tracking_id, "title": case.title, "agency": case.agency or "-", **params}
-    return Message(to, spec.subject.format_map(values), spec.body.format_map(values), key, thread=case.tracking_id)
+    thread = case.tracking_id if spec.audience == REPORTER else None  # the reporter's answers thread back
+    return Message(to, spec.subject.format_map(values), spec.body.format_map(values), key, thread=thread)
 
 
 class Channel(Protocol):
@@ -234,8 +235,8 @@ def thread_headers(tracking_id: str, domain: str, in_reply_to: str | None = None
 
 
 def compose(message: Message, sender: str, reply_to: str | None = None) -> EmailMessage:
-    """The e-mail of `message`: a case's mail names `[ADU-…]` in its subject and its thread root in
-    References, and asks for replies at the intake address, so the citizen's answer threads back."""
+    """The e-mail of `message`: a mail to the reporter about a case (`thread`) names `[ADU-…]` in its subject
+    and its thread root in References, and asks for replies at the intake address, so the answer threads back."""
     email = EmailMessage()
     subject = message.subject
     if message.thread and message.thread not in subject:
@@ -243,9 +244,9 @@ def compose(message: Message, sender: str, reply_to: str | None = None) -> Email
     email["From"], email["To"], email["Subject"] = sender, message.to, subject
     email["Message-ID"] = f"<{message.key}@aduan>"
     email["Auto-Submitted"] = "auto-generated"  # RFC 3834: vacation responders do not answer it
-    if reply_to:
-        email["Reply-To"] = reply_to
     if message.thread:
+        if reply_to:
+            email["Reply-To"] = reply_to
         domain = sender.rsplit("@", 1)[-1].strip("<> ") or "aduan"
         for name, value in thread_headers(message.thread, domain, message.in_reply_to).items():
             email[name] = value

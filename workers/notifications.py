@@ -27,7 +27,7 @@ def _send(config: dict[str, Any]) -> outbox.Send:
         case = session.get_one(Case, row.case_id)
         to = notify.address_of(session, case, row.recipient, row.channel)
         message = notify.render(case, row.payload["template"], row.payload.get("params", {}), to, row.key)
-        if row.channel == notify.ChannelName.EMAIL:  # under the citizen's own first mail, when it came by mail
+        if row.channel == notify.ChannelName.EMAIL and row.recipient == notify.REPORTER:  # under their first mail
             message = replace(message, in_reply_to=mail.opening_message_id(session, case))
         chosen[row.channel].send(message)
 
