@@ -97,7 +97,7 @@ class Complaints(MethodView):
 
 def filters(query: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
-    for name in ("status", "agency", "category", "escalated"):
+    for name in ("status", "agency", "category", "channel", "escalated"):
         if name in query:
             conditions.append(getattr(Case, name) == query[name])
     if "q" in query:

@@ -98,6 +98,7 @@ class ComplaintQuerySchema(ma.Schema):
     status = ma.fields.String(validate=validate.OneOf(STATUSES))
     agency = ma.fields.String(validate=validate.Length(1, 200))
     category = ma.fields.String(validate=validate.Length(1, 64))
+    channel = ma.fields.String(validate=validate.OneOf(CHANNELS))
     q = ma.fields.String(validate=validate.Length(1, 200))
     escalated = ma.fields.Boolean()
     page = ma.fields.Integer(load_default=1, validate=validate.Range(1, 100_000))

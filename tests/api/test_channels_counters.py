@@ -81,6 +81,8 @@ def test_each_channel_appears_in_stats_and_in_the_export(client: FlaskClient, au
     assert {row["channel"]: row["counts"]["total"] for row in stats["by_channel"]} == {
         "loket": 2, "telepon": 1, "web": 1,
     }  # fmt: skip
+    listed = client.get(f"{API}/complaints?channel=loket", headers=auth("auditor")).json
+    assert listed["total"] == 2
     export = client.get(f"{API}/exports/complaints.csv", headers=auth("auditor"))
     assert export.status_code == 200
     rows = list(csv.DictReader(io.StringIO(export.text)))
