@@ -325,6 +325,37 @@ def webhooks_add(agency: str, url: str, secret: str | None) -> None:
     click.echo(f"webhook {endpoint.id}: {agency} → {url}")
 
 
+@click.group("mail")
+def mail_group() -> None:
+    """The e-mail channel: complaints and replies sent to the intake address."""
+
+
+@mail_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8025, show_default=True, type=int)
+@click.option("--lmtp", is_flag=True, help="speak LMTP (a local transport from Postfix) instead of SMTP")
+@with_appcontext
+def mail_serve(host: str, port: int, lmtp: bool) -> None:
+    """Receive mail for MAIL_INTAKE_ADDRESS: a new mail opens a complaint, a reply threads into its case."""
+    import threading
+
+    from workers import mail_intake
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        controller = mail_intake.start(app.extensions["aduan.host"], host, port, lmtp)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    addresses = ", ".join(sorted(mail_intake.intake_addresses(app.config)))
+    click.echo(f"receiving mail for {addresses} on {host}:{port} ({'LMTP' if lmtp else 'SMTP'})")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+
+
 @click.group("audit")
 def audit_group() -> None:
     """Check the audit trail."""
@@ -365,7 +396,7 @@ def register(app: Flask) -> None:
     load_subcommands()
     for command in (bench, serve, agencies, users_group, seed_group, processes_group, timers_group, worker):
         app.cli.add_command(command)
-    for command in (scheduler_command, webhooks_group, audit_group):
+    for command in (scheduler_command, webhooks_group, audit_group, mail_group):
         app.cli.add_command(command)
 
 

@@ -14,18 +14,22 @@ from flask_smorest import Api
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from engine.errors import Conflict, EngineError, Forbidden, InvalidData, InvalidProcess, NotFound
+from engine.errors import Conflict, EngineError, Forbidden, InvalidData, InvalidProcess, NotFound, Unauthenticated
 
 log = logging.getLogger(__name__)
 
 STATUS_OF: dict[type[EngineError], int] = {
     NotFound: 404,
+    Unauthenticated: 401,
     Forbidden: 403,
     Conflict: 409,
     InvalidData: 422,
     InvalidProcess: 422,
 }
-NAMES = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 422: "Unprocessable Entity"}
+NAMES = {
+    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
+    422: "Unprocessable Entity",
+}  # fmt: skip
 
 
 def error_body(code: int, message: str, errors: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ SUMMARY_FIELDS = (
     "tracking_id", "status", "kind", "title", "category", "agency", "anonymous", "confidential", "escalated",
     "created_at", "updated_at",
 )  # fmt: skip
+STAFF_AUDIENCES = frozenset({Audience.AGENCY, Audience.DESK, Audience.AUDITOR})
 DETAIL_FIELDS = (*SUMMARY_FIELDS, "body", "location", "occurred_on", "channel", "close_reason", "rating")
 
 
@@ -32,6 +33,8 @@ def complaint(session: Session, case: Case, audience: Audience) -> dict[str, Any
     view["follow_ups"] = [{"at": f.at, "agency": f.agency, "message": f.message} for f in follow_ups(session, case)]
     if sees_attachments(audience):
         view["attachments"] = attachments.list_for(session, case)
+    if audience in STAFF_AUDIENCES:
+        view["entered_by"] = case.entered_by
     reporter = reporter_view(case, audience)
     if reporter is not None:
         view["reporter"] = reporter

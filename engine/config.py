@@ -27,6 +27,12 @@ ENV_KEYS = {
     "MAIL_FROM": "MAIL_FROM",
     "SMS_GATEWAY_URL": "SMS_GATEWAY_URL",
     "SMS_GATEWAY_TOKEN": "SMS_GATEWAY_TOKEN",
+    "SMS_GATEWAY_SECRET": "SMS_GATEWAY_SECRET",
+    "WHATSAPP_GATEWAY_URL": "WHATSAPP_GATEWAY_URL",
+    "WHATSAPP_GATEWAY_TOKEN": "WHATSAPP_GATEWAY_TOKEN",
+    "MAIL_INTAKE_ADDRESS": "MAIL_INTAKE_ADDRESS",
+    "MAIL_REPLY_TO": "MAIL_REPLY_TO",
+    "PUBLIC_URL": "PUBLIC_URL",
     "WEBHOOK_SECRET": "WEBHOOK_SECRET",
     "ADUAN_NODE_MODULES": "NODE_MODULES_DIR",
 }
@@ -65,6 +71,13 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MAIL_FROM": "aduan@localhost",
         "SMS_GATEWAY_URL": None,
         "SMS_GATEWAY_TOKEN": None,
+        "SMS_GATEWAY_SECRET": None,  # HMAC secret of inbound gateway callbacks; unset: every callback is refused
+        "WHATSAPP_GATEWAY_URL": None,  # unset: WhatsApp goes through SMS_GATEWAY_URL with "channel": "whatsapp"
+        "WHATSAPP_GATEWAY_TOKEN": None,
+        "MAIL_INTAKE_ADDRESS": None,  # e.g. lapor@batam.go.id: `aduan mail serve` accepts mail for it
+        "MAIL_REPLY_TO": None,  # Reply-To of outgoing mail (default MAIL_INTAKE_ADDRESS)
+        "MAIL_MAX_BYTES": 25 * 1024 * 1024,
+        "PUBLIC_URL": None,  # the site's address in messages (default: the request's host)
         "WEBHOOK_SECRET": None,
         "DELIVERY_TIMEOUT": 10.0,
     }

@@ -22,6 +22,10 @@ class NotFound(EngineError):
     """The thing does not exist or is not visible to the caller (HTTP 404)."""
 
 
+class Unauthenticated(EngineError):
+    """The caller could not be authenticated: a bad or missing signature (HTTP 401)."""
+
+
 class Forbidden(EngineError):
     """The caller is known but may not do this (HTTP 403)."""
 

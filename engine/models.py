@@ -4,6 +4,7 @@ from engine.audit.chain import Event
 from engine.calendar.days import CalendarDay
 from engine.cases.case import Case, FollowUp
 from engine.cases.tasks import TaskRecord
+from engine.channels.inbound import ChannelMessage
 from engine.db import Base
 from engine.directory.agencies import Agency
 from engine.directory.categories import Category
@@ -18,6 +19,7 @@ __all__ = [
     "CalendarDay",
     "Case",
     "Category",
+    "ChannelMessage",
     "Event",
     "FollowUp",
     "OutboxMessage",

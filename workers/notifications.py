@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from engine.cases.case import Case
+from engine.channels import mail
 from engine.notify import delivery as notify
 from engine.notify import outbox
 from engine.notify.outbox import OutboxMessage, OutboxStatus
@@ -25,6 +27,8 @@ def _send(config: dict[str, Any]) -> outbox.Send:
         case = session.get_one(Case, row.case_id)
         to = notify.address_of(session, case, row.recipient, row.channel)
         message = notify.render(case, row.payload["template"], row.payload.get("params", {}), to, row.key)
+        if row.channel == notify.ChannelName.EMAIL and row.recipient == notify.REPORTER:  # under their first mail
+            message = replace(message, in_reply_to=mail.opening_message_id(session, case))
         chosen[row.channel].send(message)
 
     return send

@@ -30,6 +30,7 @@ from engine.cases import attachments, lifecycle
 from engine.cases.access import Actor
 from engine.cases.case import Case
 from engine.cases.visibility import Audience, get_for, sees_attachments, staff_scope
+from engine.channels import counters
 from engine.errors import Forbidden, NotFound
 
 blp = Blueprint("complaints", __name__, description="Complaints (aduan)")
@@ -65,11 +66,16 @@ class Complaints(MethodView):
 
     @blp.arguments(ComplaintCreateSchema)
     @blp.response(201, ComplaintCreatedSchema)
+    @blp.alt_response(403, description="A channel the caller may not file on (staff channels, adapters' channels)")
     def post(self, body: dict[str, Any]) -> Any:
-        """File a complaint (guest or signed in). Keep the `reporter_token`: it is shown only once."""
+        """File a complaint (guest or signed in). Keep the `reporter_token`: it is shown only once.
+
+        Staff type in what came by suggestion box, counter, phone or letter (`channel` `kotak_saran`,
+        `loket`, `telepon`, `surat`) and are recorded as `entered_by`; others file on `web`, `app`, `api`.
+        """
         actor, username = intake_actor(body)
         submission = lifecycle.Submission(**body, reporter_username=username)
-        outcome = lifecycle.start_case(db.session(), submission, actor, settings())
+        outcome = counters.file(db.session(), submission, actor, settings())
         view = views.complaint(db.session(), outcome.case, Audience.REPORTER)
         view["reporter_token"] = outcome.reporter_token
         return view, 201, {"Location": f"/api/v1/complaints/{outcome.case.tracking_id}"}
@@ -92,7 +98,7 @@ class Complaints(MethodView):
 
 def filters(query: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
-    for name in ("status", "agency", "category", "escalated"):
+    for name in ("status", "agency", "category", "channel", "escalated"):
         if name in query:
             conditions.append(getattr(Case, name) == query[name])
     if "q" in query:

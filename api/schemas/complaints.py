@@ -8,8 +8,8 @@ import marshmallow as ma
 from marshmallow import validate
 
 from engine.cases.lifecycle import KINDS
+from engine.channels.counters import CHANNELS
 
-CHANNELS = ("web", "mobile", "sms", "email", "social_media", "suggestion_box", "walk_in", "letter", "phone", "api")
 STATUSES = ("submitted", "needs_info", "dispositioned", "in_progress", "awaiting_reporter", "closed", "archived")
 
 
@@ -34,7 +34,11 @@ class ComplaintCreateSchema(ma.Schema):
     agency = ma.fields.String(validate=validate.Length(1, 200))
     location = ma.fields.String(validate=validate.Length(1, 300))
     occurred_on = ma.fields.Date(validate=not_in_future)
-    channel = ma.fields.String(load_default="web", validate=validate.OneOf(CHANNELS))
+    channel = ma.fields.String(
+        load_default="web", validate=validate.OneOf(CHANNELS),
+        metadata={"description": "kotak_saran, loket, telepon, surat: staff typing it in; sms, whatsapp, email, "
+                  "open311 arrive through their channels"},
+    )  # fmt: skip
     anonymous = ma.fields.Boolean(load_default=False)
     confidential = ma.fields.Boolean(load_default=False)
     reporter = ma.fields.Nested(ReporterSchema)
@@ -76,6 +80,7 @@ class ComplaintSchema(ComplaintSummarySchema):
     location = ma.fields.String(allow_none=True)
     occurred_on = ma.fields.Date(allow_none=True)
     channel = ma.fields.String(required=True)
+    entered_by = ma.fields.String(allow_none=True, metadata={"description": "staff who typed it in (staff only)"})
     process_key = ma.fields.String()
     process_version = ma.fields.Integer()
     close_reason = ma.fields.String(allow_none=True)
@@ -93,6 +98,7 @@ class ComplaintQuerySchema(ma.Schema):
     status = ma.fields.String(validate=validate.OneOf(STATUSES))
     agency = ma.fields.String(validate=validate.Length(1, 200))
     category = ma.fields.String(validate=validate.Length(1, 64))
+    channel = ma.fields.String(validate=validate.OneOf(CHANNELS))
     q = ma.fields.String(validate=validate.Length(1, 200))
     escalated = ma.fields.Boolean()
     page = ma.fields.Integer(load_default=1, validate=validate.Range(1, 100_000))

@@ -75,6 +75,10 @@ class KindFiguresSchema(FiguresSchema):
     kind = ma.fields.String(allow_none=True)
 
 
+class ChannelFiguresSchema(FiguresSchema):
+    channel = ma.fields.String(allow_none=True, metadata={"description": "web, sms, email, kotak_saran, loket, …"})
+
+
 class MonthFiguresSchema(FiguresSchema):
     month = ma.fields.String(allow_none=True, metadata={"description": "local month of submission, YYYY-MM"})
 
@@ -93,5 +97,6 @@ class StatsSchema(FiguresSchema):
     by_agency = ma.fields.List(ma.fields.Nested(AgencyFiguresSchema))
     by_category = ma.fields.List(ma.fields.Nested(CategoryFiguresSchema))
     by_kind = ma.fields.List(ma.fields.Nested(KindFiguresSchema))
+    by_channel = ma.fields.List(ma.fields.Nested(ChannelFiguresSchema))
     by_month = ma.fields.List(ma.fields.Nested(MonthFiguresSchema))
     ranking = ma.fields.List(ma.fields.Nested(RankingSchema))

@@ -81,6 +81,19 @@ KIND_HELP = {
     "aspiration": _l("A suggestion or an idea to improve a public service."),
     "information_request": _l("You want information that a government body holds."),
 }
+CHANNEL = {
+    "web": _l("Web form"),
+    "app": _l("Mobile app"),
+    "sms": _l("SMS"),
+    "whatsapp": _l("WhatsApp"),
+    "email": _l("E-mail"),
+    "kotak_saran": _l("Suggestion box"),
+    "loket": _l("Service counter (walk-in)"),
+    "telepon": _l("Phone call"),
+    "surat": _l("Letter"),
+    "open311": _l("Open311 app"),
+    "api": _l("Agency system (API)"),
+}
 ROLE = {
     "reporter": _l("Reporter"),
     "verifier": _l("Verifier"),

@@ -30,7 +30,7 @@ HISTORY_COLUMNS = (
 )  # fmt: skip
 CASE_COLUMNS = (
     "tracking_id", "created_at", "created_on", "status", "kind", "category", "agency", "desk", "channel",
-    "anonymous", "confidential", "escalated", "escalation_level", "close_reason", "rating", "title",
+    "entered_by", "anonymous", "confidential", "escalated", "escalation_level", "close_reason", "rating", "title",
     "verified_at", "verification_working_days", "dispositioned_at", "disposition_count", "rerouted_count",
     "first_follow_up_due_at", "first_follow_up_at", "followup_working_days", "closed_at",
 )  # fmt: skip

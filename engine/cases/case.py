@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import date, datetime
 from enum import StrEnum
@@ -15,6 +16,7 @@ from engine.db import Base, JSONType, UTCDateTime, utcnow
 from engine.errors import NotFound
 
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+TRACKING_PATTERN = re.compile(r"\bADU-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}\b", re.IGNORECASE)
 
 
 class Status(StrEnum):
@@ -55,6 +57,11 @@ class Case(Base):
     confidential: Mapped[bool] = mapped_column(default=False)
     reporter: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     reporter_username: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    # the reporter's contact as channels match it (engine.cases.case.phone_key / email_key): an SMS or an e-mail
+    # from the same number or address finds its cases without reading the `reporter` JSON of every case
+    contact_phone: Mapped[str | None] = mapped_column(sa.String(20), index=True)
+    contact_email: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    entered_by: Mapped[str | None] = mapped_column(sa.String(64))  # staff who typed in a slip, letter or call
 
     escalated: Mapped[bool] = mapped_column(default=False, index=True)
     escalation_level: Mapped[int] = mapped_column(default=0)
@@ -98,6 +105,26 @@ class FollowUp(Base):
     agency: Mapped[str | None] = mapped_column(sa.String(200), index=True)
     message: Mapped[str] = mapped_column(sa.Text)
     author: Mapped[str] = mapped_column(sa.String(64))
+
+
+def phone_key(phone: str | None) -> str | None:
+    """A phone number as channels match it: digits only, Indonesian trunk `0…` as `62…` (None if no number)."""
+    digits = re.sub(r"\D", "", phone or "")
+    if digits.startswith("0"):
+        digits = "62" + digits[1:]
+    return digits[:20] if len(digits) >= 6 else None
+
+
+def email_key(email: str | None) -> str | None:
+    """An e-mail address as channels match it: trimmed and lower-cased (None if none)."""
+    address = (email or "").strip().lower()
+    return address[:200] if "@" in address else None
+
+
+def contact_keys(reporter: dict[str, Any] | None) -> dict[str, str | None]:
+    """The `contact_phone` and `contact_email` columns of a case filed with this reporter contact."""
+    reporter = reporter or {}
+    return {"contact_phone": phone_key(reporter.get("phone")), "contact_email": email_key(reporter.get("email"))}
 
 
 def new_tracking_id() -> str:

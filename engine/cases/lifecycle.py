@@ -30,7 +30,7 @@ from engine.calendar.days import load_calendar
 from engine.calendar.working_days import WorkingCalendar
 from engine.cases import forms, tasks, timers
 from engine.cases.access import SYSTEM, Actor
-from engine.cases.case import Case, FollowUp, Status, new_reporter_token, new_tracking_id
+from engine.cases.case import Case, FollowUp, Status, contact_keys, new_reporter_token, new_tracking_id
 from engine.cases.tasks import TaskRecord
 from engine.db import utcnow
 from engine.directory.agencies import Agency, desk_for, in_subtree
@@ -72,6 +72,7 @@ class Submission:
     confidential: bool = False
     reporter: dict[str, Any] | None = None
     reporter_username: str | None = None
+    entered_by: str | None = None  # the staff member who typed it in (kotak_saran, loket, telepon, surat)
 
 
 @dataclass
@@ -259,6 +260,7 @@ def start_case(
             status=Status.SUBMITTED,
             desk=desk.code,
             **{k: getattr(sub, k) for k in _SUBMISSION_COLUMNS},
+            **contact_keys(sub.reporter),
         )
         session.add(case)
         session.flush()
@@ -272,7 +274,7 @@ def start_case(
 
 _SUBMISSION_COLUMNS = (
     "title", "body", "kind", "category", "agency", "location", "occurred_on", "channel",
-    "anonymous", "confidential", "reporter", "reporter_username",
+    "anonymous", "confidential", "reporter", "reporter_username", "entered_by",
 )  # fmt: skip
 
 

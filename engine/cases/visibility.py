@@ -2,7 +2,8 @@
 
 Audiences (Perpres 76/2013): the public sees verified, non-confidential complaints without any reporter
 identity; the reporter (token or account) sees their own; agency staff see cases disposed to their
-subtree, with the reporter's identity unless anonymous; the verifiers' desk (verifiers, desk supervisors)
+subtree (and the staff member who typed a complaint in sees that one), with the reporter's identity unless
+anonymous; the verifiers' desk (verifiers, desk supervisors)
 sees every case of its jurisdiction, identity included; auditors and admins see everything.
 """
 
@@ -63,6 +64,8 @@ def staff_audience(session: Session, actor: Actor, case: Case) -> Audience | Non
         return Audience.AGENCY if actor.role == "process_owner" else Audience.DESK
     if actor.role in ("officer", "supervisor") and in_subtree(case.agency, actor.agency):
         return Audience.AGENCY
+    if case.entered_by is not None and case.entered_by == actor.username:
+        return Audience.AGENCY  # the clerk who typed in a slip or a call may open it (to attach the scan)
     return None
 
 

@@ -39,6 +39,7 @@ DELIVERY_HEADER = "X-Aduan-Delivery"
 class ChannelName(StrEnum):
     EMAIL = "email"
     SMS = "sms"
+    WHATSAPP = "whatsapp"
     WEBHOOK = "webhook"
 
 
@@ -86,6 +87,8 @@ TEMPLATES: dict[str, Template] = {
 
 # What the reporter hears about, by audit event type or by the case status a command set.
 REPORTER_ON_EVENT = {"submitted": "received"}
+# Channels that answer their sender themselves (engine.channels): no separate "received" message.
+SELF_ANSWERING_CHANNELS = frozenset({"sms", "whatsapp", "email"})
 REPORTER_ON_STATUS = {
     "needs_info": "info_requested",
     "awaiting_reporter": "answered",
@@ -94,9 +97,12 @@ REPORTER_ON_STATUS = {
 }
 
 
-def reporter_templates(event_type: str, changes: dict[str, Any]) -> list[str]:
-    """Templates the reporter is sent after an event with these `changes` ({column: [old, new]})."""
+def reporter_templates(event_type: str, changes: dict[str, Any], channel: str | None = None) -> list[str]:
+    """Templates the reporter is sent after an event with these `changes` ({column: [old, new]}); a case
+    that came by a self-answering `channel` was already told its number by that channel."""
     names = [REPORTER_ON_EVENT[event_type]] if event_type in REPORTER_ON_EVENT else []
+    if event_type == "submitted" and channel in SELF_ANSWERING_CHANNELS:
+        names = []
     status = changes.get("status")
     if status and status[1] in REPORTER_ON_STATUS:
         names.append(REPORTER_ON_STATUS[status[1]])
@@ -123,6 +129,13 @@ def _channel_for(email: str | None, phone: str | None) -> ChannelName | None:
     return ChannelName.EMAIL if email else ChannelName.SMS if phone else None
 
 
+def _reporter_channel(case: Case, email: str | None, phone: str | None) -> ChannelName | None:
+    """A complaint that came by WhatsApp is answered on WhatsApp; otherwise e-mail first, then SMS."""
+    if case.channel == ChannelName.WHATSAPP and phone:
+        return ChannelName.WHATSAPP
+    return _channel_for(email, phone)
+
+
 def reporter_contact(session: Session, case: Case) -> tuple[str | None, str | None]:
     """(email, phone) of the case's reporter: the complaint's own contact, else the registered account's."""
     contact = case.reporter or {}
@@ -141,7 +154,7 @@ def recipients(session: Session, case: Case, template: str, params: dict[str, An
         log.warning("no template %r; notification of %s dropped", template, case.tracking_id)
         return []
     if spec.audience == REPORTER:
-        channel = _channel_for(*reporter_contact(session, case))
+        channel = _reporter_channel(case, *reporter_contact(session, case))
         return [(REPORTER, channel)] if channel else []
     role = str(params.get("role") or spec.audience)
     agency = params.get("agency") or getattr(case, spec.agency_of)
@@ -159,6 +172,8 @@ class Message:
     key: str
     data: dict[str, Any] = field(default_factory=dict)
     secret: str | None = None
+    thread: str | None = None  # to the reporter: the case's tracking id, every mail of the case threads under it
+    in_reply_to: str | None = None  # the Message-ID of the citizen's mail this answers, if any
 
 
 class DeliveryError(Exception):
@@ -178,7 +193,7 @@ def address_of(session: Session, case: Case, recipient: str, channel: str) -> st
         email, phone = (user.email, user.phone) if user is not None and user.active else (None, None)
     else:
         raise DeliveryError(f"unknown recipient {recipient!r}", permanent=True)
-    address = email if channel == ChannelName.EMAIL else phone
+    address = email if channel == ChannelName.EMAIL else phone  # SMS and WhatsApp: the phone
     if not address:
         raise DeliveryError(f"{recipient} has no {channel} address", permanent=True)
     return address
@@ -188,7 +203,8 @@ def render(case: Case, template: str, params: dict[str, Any], to: str, key: str)
     """The message of `template` about `case` (never naming the reporter)."""
     spec = TEMPLATES[template]
     values = {"tracking_id": case.tracking_id, "title": case.title, "agency": case.agency or "-", **params}
-    return Message(to, spec.subject.format_map(values), spec.body.format_map(values), key)
+    thread = case.tracking_id if spec.audience == REPORTER else None  # the reporter's answers thread back
+    return Message(to, spec.subject.format_map(values), spec.body.format_map(values), key, thread=thread)
 
 
 class Channel(Protocol):
@@ -207,22 +223,50 @@ class ConsoleChannel:
         log.info("[%s] to %s: %s — %s", self.name, message.to, message.subject, message.body)
 
 
+def thread_root(tracking_id: str, domain: str) -> str:
+    """The Message-ID every mail about a case refers to, so a reply carries the tracking id back."""
+    return f"<{tracking_id}@{domain}>"
+
+
+def thread_headers(tracking_id: str, domain: str, in_reply_to: str | None = None) -> dict[str, str]:
+    """`In-Reply-To` and `References` of a mail about a case (under the citizen's own first mail, if any)."""
+    root = thread_root(tracking_id, domain)
+    return {"In-Reply-To": in_reply_to or root, "References": f"{in_reply_to} {root}" if in_reply_to else root}
+
+
+def compose(message: Message, sender: str, reply_to: str | None = None) -> EmailMessage:
+    """The e-mail of `message`: a mail to the reporter about a case (`thread`) names `[ADU-…]` in its subject
+    and its thread root in References, and asks for replies at the intake address, so the answer threads back."""
+    email = EmailMessage()
+    subject = message.subject
+    if message.thread and message.thread not in subject:
+        subject = f"[{message.thread}] {subject}"
+    email["From"], email["To"], email["Subject"] = sender, message.to, subject
+    email["Message-ID"] = f"<{message.key}@aduan>"
+    email["Auto-Submitted"] = "auto-generated"  # RFC 3834: vacation responders do not answer it
+    if message.thread:
+        if reply_to:
+            email["Reply-To"] = reply_to
+        domain = sender.rsplit("@", 1)[-1].strip("<> ") or "aduan"
+        for name, value in thread_headers(message.thread, domain, message.in_reply_to).items():
+            email[name] = value
+    email.set_content(message.body)
+    return email
+
+
 class SmtpChannel:
     """E-mail over SMTP: `smtp://user:pass@host:port` (`smtps://` for TLS, `?starttls=1` to upgrade)."""
 
-    def __init__(self, url: str, sender: str, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, sender: str, timeout: float = 10.0, reply_to: str | None = None) -> None:
         parts = urlsplit(url)
         self.host, self.port = parts.hostname or "localhost", parts.port
         self.tls = parts.scheme == "smtps"
         self.starttls = parse_qs(parts.query).get("starttls", ["0"])[0] in ("1", "true")
         self.user, self.password = unquote(parts.username or ""), unquote(parts.password or "")
-        self.sender, self.timeout = sender, timeout
+        self.sender, self.timeout, self.reply_to = sender, timeout, reply_to
 
     def send(self, message: Message) -> None:
-        email = EmailMessage()
-        email["From"], email["To"], email["Subject"] = self.sender, message.to, message.subject
-        email["Message-ID"] = f"<{message.key}@aduan>"
-        email.set_content(message.body)
+        email = compose(message, self.sender, self.reply_to)
         try:
             with self._connect() as smtp:
                 if self.starttls:
@@ -262,15 +306,18 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> None
 
 
 class SmsGatewayChannel:
-    """SMS through an HTTP gateway: POST `{"to", "text"}` to its URL (with a bearer token if configured)."""
+    """SMS or WhatsApp through an HTTP gateway: POST `{"to", "text"}` to its URL (with a bearer token if
+    configured). The provider profile `whatsapp` adds `"channel": "whatsapp"` for gateways that carry both."""
 
-    def __init__(self, url: str, token: str | None = None, timeout: float = 10.0) -> None:
-        self.url, self.token, self.timeout = url, token, timeout
+    def __init__(self, url: str, token: str | None = None, timeout: float = 10.0, profile: str = "sms") -> None:
+        self.url, self.token, self.timeout, self.profile = url, token, timeout, profile
 
     def send(self, message: Message) -> None:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        text = f"{message.subject}. {message.body}"
-        post(self.url, json.dumps({"to": message.to, "text": text}).encode(), headers, self.timeout)
+        body: dict[str, str] = {"to": message.to, "text": f"{message.subject}. {message.body}"}
+        if self.profile != ChannelName.SMS:
+            body["channel"] = self.profile
+        post(self.url, json.dumps(body).encode(), headers, self.timeout)
 
 
 class WebhookChannel:
@@ -287,17 +334,25 @@ class WebhookChannel:
         post(message.to, body, headers, self.timeout)
 
 
+def _gateway(config: dict[str, Any], profile: str, timeout: float) -> Channel:
+    """The gateway of a provider profile: `<PROFILE>_GATEWAY_URL` / `_TOKEN` (WhatsApp falls back to the SMS
+    gateway's URL and token: one gateway carrying both), else the console."""
+    prefix = profile.upper()
+    url = config.get(f"{prefix}_GATEWAY_URL") or config.get("SMS_GATEWAY_URL")
+    token = config.get(f"{prefix}_GATEWAY_TOKEN") or config.get("SMS_GATEWAY_TOKEN")
+    return SmsGatewayChannel(url, token, timeout, profile) if url else ConsoleChannel(profile)
+
+
 def channels_from_config(config: dict[str, Any]) -> dict[str, Channel]:
-    """Channels by name: SMTP when `SMTP_URL` is set (else the console), the SMS gateway likewise."""
+    """Channels by name: SMTP when `SMTP_URL` is set (else the console), the SMS and WhatsApp gateway likewise."""
     timeout = float(config.get("DELIVERY_TIMEOUT", 10.0))
-    email: Channel = (
-        SmtpChannel(config["SMTP_URL"], config.get("MAIL_FROM") or "aduan@localhost", timeout)
-        if config.get("SMTP_URL")
-        else ConsoleChannel("email")
-    )
-    sms: Channel = (
-        SmsGatewayChannel(config["SMS_GATEWAY_URL"], config.get("SMS_GATEWAY_TOKEN"), timeout)
-        if config.get("SMS_GATEWAY_URL")
-        else ConsoleChannel("sms")
-    )
-    return {ChannelName.EMAIL: email, ChannelName.SMS: sms, ChannelName.WEBHOOK: WebhookChannel(timeout)}
+    sender = config.get("MAIL_FROM") or "aduan@localhost"
+    reply_to = config.get("MAIL_REPLY_TO") or config.get("MAIL_INTAKE_ADDRESS")
+    smtp_url = config.get("SMTP_URL")
+    email: Channel = SmtpChannel(smtp_url, sender, timeout, reply_to) if smtp_url else ConsoleChannel("email")
+    return {
+        ChannelName.EMAIL: email,
+        ChannelName.SMS: _gateway(config, ChannelName.SMS, timeout),
+        ChannelName.WHATSAPP: _gateway(config, ChannelName.WHATSAPP, timeout),
+        ChannelName.WEBHOOK: WebhookChannel(timeout),
+    }

@@ -75,7 +75,8 @@ def _row(case: Case, event: Event, kind: OutboxKind, channel: str, recipient: st
 def record(session: Session, case: Case, event: Event, notifications: Sequence[dict[str, Any]]) -> None:
     """Write the outbox rows of one command's event: the diagram's notifications, the reporter's, webhooks."""
     requested = [(n["template"], dict(n.get("params") or {})) for n in notifications]
-    requested += [(name, {}) for name in notify.reporter_templates(event.type, event.data.get("changes", {}))]
+    changes, channel = event.data.get("changes", {}), event.data.get("channel")
+    requested += [(name, {}) for name in notify.reporter_templates(event.type, changes, channel)]
     rows = [
         _row(case, event, OutboxKind.NOTIFICATION, channel, who, {"template": template, "params": params})
         for template, params in requested

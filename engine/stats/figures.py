@@ -23,7 +23,7 @@ from engine.cases.tasks import TaskRecord, TaskStatus
 from engine.cases.visibility import staff_scope
 from engine.directory.agencies import subtree_clause
 
-GROUPS = ("agency", "category", "kind", "month")
+GROUPS = ("agency", "category", "kind", "channel", "month")
 FINAL = (Status.CLOSED.value, Status.ARCHIVED.value)
 DIGITS = 4
 

@@ -23,6 +23,8 @@ from rq import Queue
 
 from api import host_of
 from api.extensions import db
+from engine.cases import lifecycle, tasks
+from engine.cases.access import Actor
 from engine.notify import webhooks
 from engine.notify.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from tests.workers.conftest import make_app, submit_due_case
@@ -154,6 +156,23 @@ def test_sms_goes_to_the_gateway_with_its_token(mail_app: Flask, receiver: Recei
     [(headers, body)] = receiver.requests
     assert headers["Authorization"] == "Bearer gw-token"
     assert json.loads(body)["to"] == "+62812"
+
+
+def test_a_whatsapp_complaint_is_answered_on_whatsapp_through_the_same_gateway(
+    mail_app: Flask, receiver: Receiver
+) -> None:
+    mail_app.config.update(SMS_GATEWAY_URL=receiver.url, SMS_GATEWAY_TOKEN="gw-token")
+    case_id = submit_due_case(db.session(), reporter={"name": "Budi", "phone": "+62812"}, channel="whatsapp")
+    assert outbox_rows() == []  # the channel told the sender the number itself: no "received" message
+    verifier = Actor("verifier", "verifier", "batam.diskominfo")
+    [task] = tasks.open_tasks(db.session(), case_id)
+    lifecycle.complete_task(db.session(), verifier, task.id, {"decision": "need_info", "reason": "Di mana?"})
+    [row] = outbox_rows()
+    assert (row.channel, row.payload["template"]) == ("whatsapp", "info_requested")
+    assert send_notification(row.id) == "sent"
+    [(headers, body)] = receiver.requests
+    assert headers["Authorization"] == "Bearer gw-token"
+    assert {k: v for k, v in json.loads(body).items() if k != "text"} == {"to": "+62812", "channel": "whatsapp"}
 
 
 def test_the_inline_loop_delivers_what_commands_leave(mail_app: Flask, smtp: tuple[str, Inbox]) -> None:
