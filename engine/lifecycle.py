@@ -61,6 +61,11 @@ class Submission:
     confidential: bool = False
     reporter: dict[str, Any] | None = None
     reporter_username: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    area: str | None = None
+    attributes: dict[str, Any] | None = None  # answers to the category's form
+    media_url: str | None = None
 
 
 @dataclass
@@ -261,7 +266,8 @@ def start_case(
 
 _SUBMISSION_COLUMNS = (
     "title", "body", "kind", "category", "agency", "location", "occurred_on", "channel",
-    "anonymous", "confidential", "reporter", "reporter_username",
+    "anonymous", "confidential", "reporter", "reporter_username", "latitude", "longitude", "area", "attributes",
+    "media_url",
 )  # fmt: skip
 
 

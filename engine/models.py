@@ -4,6 +4,9 @@ from engine.audit import Event
 from engine.calendar_days import CalendarDay
 from engine.cases import Case, FollowUp
 from engine.categories import Category
+from engine.channels.clients import ServiceClient
+from engine.channels.idempotency import IdempotencyKey
+from engine.channels.open311 import Open311Key
 from engine.db import Base
 from engine.directory import Agency
 from engine.outbox import OutboxMessage
@@ -20,8 +23,11 @@ __all__ = [
     "Category",
     "Event",
     "FollowUp",
+    "IdempotencyKey",
+    "Open311Key",
     "OutboxMessage",
     "ProcessVersion",
+    "ServiceClient",
     "TaskRecord",
     "User",
     "WebhookEndpoint",

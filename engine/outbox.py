@@ -20,7 +20,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine import notify, webhooks
 from engine.audit import Event
 from engine.cases import Case
+from engine.channels import clients
 from engine.db import Base, JSONType, UTCDateTime, utcnow
+from engine.directory import in_subtree
 
 NEW_ROWS = "aduan.outbox.new"  # session.info key: (id, kind) of rows written in the open transaction
 BACKOFF = (10, 60, 300, 1800)  # seconds before the 2nd, 3rd, … attempt
@@ -71,6 +73,11 @@ def _row(case: Case, event: Event, kind: OutboxKind, channel: str, recipient: st
     )  # fmt: skip
 
 
+def _webhook_row(case: Case, event: Event, endpoint: webhooks.WebhookEndpoint, payload: dict[str, Any]) -> Any:
+    recipient = f"{webhooks.ENDPOINT_PREFIX}{endpoint.id}"
+    return _row(case, event, OutboxKind.WEBHOOK, notify.ChannelName.WEBHOOK, recipient, payload)
+
+
 def record(session: Session, case: Case, event: Event, notifications: Sequence[dict[str, Any]]) -> None:
     """Write the outbox rows of one command's event: the diagram's notifications, the reporter's, webhooks."""
     requested = [(n["template"], dict(n.get("params") or {})) for n in notifications]
@@ -81,10 +88,11 @@ def record(session: Session, case: Case, event: Event, notifications: Sequence[d
         for who, channel in notify.recipients(session, case, template, params)
     ]
     data = webhooks.payload(case, event)
-    rows += [
-        _row(case, event, OutboxKind.WEBHOOK, notify.ChannelName.WEBHOOK, f"{webhooks.ENDPOINT_PREFIX}{e.id}", data)
-        for e in webhooks.endpoints_for(session, case)
-    ]
+    endpoints = webhooks.endpoints_for(session, case)
+    rows += [_webhook_row(case, event, e, data) for e in endpoints]
+    handover = clients.handover_payload(session, event.data.get("changes", {}), data)
+    if handover is not None:  # the external agency's own systems take the case over
+        rows += [_webhook_row(case, event, e, handover) for e in endpoints if in_subtree(case.agency, e.agency)]
     if rows:
         session.add_all(rows)
         session.flush()
