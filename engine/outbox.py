@@ -22,7 +22,6 @@ from engine.audit import Event
 from engine.cases import Case
 from engine.channels import clients
 from engine.db import Base, JSONType, UTCDateTime, utcnow
-from engine.directory import in_subtree
 
 NEW_ROWS = "aduan.outbox.new"  # session.info key: (id, kind) of rows written in the open transaction
 BACKOFF = (10, 60, 300, 1800)  # seconds before the 2nd, 3rd, … attempt
@@ -92,7 +91,7 @@ def record(session: Session, case: Case, event: Event, notifications: Sequence[d
     rows += [_webhook_row(case, event, e, data) for e in endpoints]
     handover = clients.handover_payload(session, event.data.get("changes", {}), data)
     if handover is not None:  # the external agency's own systems take the case over
-        rows += [_webhook_row(case, event, e, handover) for e in endpoints if in_subtree(case.agency, e.agency)]
+        rows += [_webhook_row(case, event, e, handover) for e in endpoints if e.agency == case.agency]
     if rows:
         session.add_all(rows)
         session.flush()
