@@ -52,12 +52,14 @@ def _fill(element: ET.Element, item: Any) -> None:
 
 
 def _xml(root: ET.Element, status: int) -> Response:
-    body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return Response(body, status=status, mimetype="text/xml")
+    """UTF-8 with the declaration the standard asks for (`encoding="UTF-8"`)."""
+    body = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
+    return Response(body.encode(), status=status, content_type="text/xml; charset=utf-8")
 
 
 def _json(document: Any, status: int) -> Response:
-    return Response(json.dumps(document, default=_text, ensure_ascii=False), status=status, mimetype="application/json")
+    body = json.dumps(document, default=_text, ensure_ascii=False).encode()
+    return Response(body, status=status, content_type="application/json; charset=utf-8")
 
 
 def render_list(kind: str, items: list[dict[str, Any]], fmt: str, status: int = 200) -> Response:

@@ -178,6 +178,9 @@ def _answers(category: Category, given: Mapping[str, str | list[str]]) -> dict[s
             raise InvalidData("invalid attributes", problems)
         return None
     props = form.get("properties", {})
+    unknown = {f"attribute[{code}]": ["not an attribute of this service"] for code in given if code not in props}
+    if unknown:
+        raise InvalidData("invalid attributes", unknown)
     data = {code: _coerce(props.get(code, {}), value) for code, value in given.items()}
     try:
         return forms.validate(form, data)
