@@ -25,6 +25,17 @@ from engine.errors import EngineError
 F = TypeVar("F", bound=Callable[..., Any])
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
+DOC: dict[str, Any] = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": HEADER,
+            "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+            "description": "a retry with the same key and request answers the first answer and changes nothing",
+        }
+    ]
+}  # `@blp.doc(**DOC)` beside `@idempotent`
 
 
 def _owner() -> str | None:

@@ -14,6 +14,7 @@ from flask_smorest import Blueprint
 from api import views
 from api.auth import current_actor, require, staff
 from api.extensions import db, limiter
+from api.idempotency import DOC as IDEMPOTENCY_DOC
 from api.idempotency import idempotent
 from api.schemas.complaints import (
     AttachmentSchema,
@@ -185,6 +186,7 @@ def reporter_event(event: audit.Event) -> dict[str, Any]:
 @blp.route("/complaints/<tracking_id>/attachments")
 class Attachments(MethodView):
     @idempotent
+    @blp.doc(**IDEMPOTENCY_DOC)
     @blp.arguments(AttachmentUploadSchema, location="files")
     @blp.response(201, AttachmentSchema)
     def post(self, files: dict[str, Any], tracking_id: str) -> Any:

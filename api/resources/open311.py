@@ -113,7 +113,7 @@ def list_requests(fmt: str) -> Response:
         end=query.get("end_date"),
     )
     session = db.session()
-    items = [open311.request_view(session, case) for case in open311.find_requests(session, app, filters)]
+    items = [open311.request_view(session, case, app) for case in open311.find_requests(session, app, filters)]
     return georeport.render_list("requests", items, fmt)
 
 
@@ -122,8 +122,9 @@ def get_request(service_request_id: str, fmt: str) -> Response:
     """One request: public, or filed by the asking app (`api_key`); 404 otherwise."""
     query = _load(KeyQuerySchema(), request.args.to_dict())
     session = db.session()
-    case = open311.get_request(session, _app(query.get("api_key")), service_request_id)
-    return georeport.render_list("requests", [open311.request_view(session, case)], fmt)
+    app = _app(query.get("api_key"))
+    case = open311.get_request(session, app, service_request_id)
+    return georeport.render_list("requests", [open311.request_view(session, case, app)], fmt)
 
 
 @blp.get(f"/tokens/<token>.{FMT}")

@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from api import views
 from api.auth import require, staff
 from api.extensions import db
+from api.idempotency import DOC as IDEMPOTENCY_DOC
 from api.idempotency import idempotent
 from api.schemas.tasks import CompletedSchema, CompleteSchema, InboxQuerySchema, TaskDetailSchema, TaskSchema
 from engine import lifecycle, processes, tasks
@@ -77,7 +78,9 @@ class TaskItem(MethodView):
 class Claim(MethodView):
     @require(*TASK_ROLES)
     @idempotent
+    @blp.doc(**IDEMPOTENCY_DOC)
     @blp.response(200, TaskSchema)
+    @blp.alt_response(422, description="A malformed Idempotency-Key, or one used for another request")
     @blp.alt_response(409, description="Claimed by someone else, or no longer ready")
     def post(self, task_id: str) -> dict[str, Any]:
         """Take the task: others see it as yours and cannot complete it.
@@ -92,6 +95,7 @@ class Claim(MethodView):
 class Complete(MethodView):
     @require(*TASK_ROLES)
     @idempotent
+    @blp.doc(**IDEMPOTENCY_DOC)
     @blp.arguments(CompleteSchema)
     @blp.response(200, CompletedSchema)
     @blp.alt_response(409, description="No longer ready, or claimed by someone else")

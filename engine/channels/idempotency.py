@@ -71,8 +71,9 @@ def begin(session: Session, owner: str, key: str, request_fingerprint: str) -> R
     """Reserve the key for this request (commits), or answer what its first use left."""
     check_key(key)
     session.rollback()  # the reservation must be its own transaction, before the command's
-    session.add(IdempotencyKey(owner=owner, key=key, fingerprint=request_fingerprint, created_at=utcnow()))
+    values = {"owner": owner, "key": key, "fingerprint": request_fingerprint, "created_at": utcnow()}
     try:
+        session.execute(sa.insert(IdempotencyKey).values(**values))  # a statement: the unique key decides the race
         session.commit()
         return Reservation(owner, key)
     except IntegrityError:

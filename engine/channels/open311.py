@@ -252,8 +252,9 @@ def status_of(case: Case) -> str:
     return "closed" if case.status in FINAL_STATUSES else "open"
 
 
-def request_view(session: Session, case: Case) -> dict[str, Any]:
-    """A complaint as a GeoReport service request: no reporter identity, whoever asks."""
+def request_view(session: Session, case: Case, app: Actor | None = None) -> dict[str, Any]:
+    """A complaint as a GeoReport service request: no reporter identity, whoever asks; the media link
+    only to the app that filed it (a photo may show faces: files of a case are never public)."""
     notes = follow_ups(session, case)
     category = session.get(Category, case.category) if case.category else None
     agency = session.get(Agency, case.agency) if case.agency else None
@@ -275,7 +276,7 @@ def request_view(session: Session, case: Case) -> dict[str, Any]:
         "zipcode": None,
         "lat": case.latitude,
         "long": case.longitude,
-        "media_url": case.media_url,
+        "media_url": case.media_url if app is not None and case.reporter_username == app.username else None,
     }
 
 

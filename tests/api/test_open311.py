@@ -275,6 +275,21 @@ def test_a_request_is_followed_from_open_to_closed_with_the_public_follow_up_as_
     assert set(item) == REQUEST_FIELDS and item["status"] == "open" and item["lat"] == "1.1456"
 
 
+def test_the_media_link_is_shown_to_the_filing_app_and_the_cases_staff_only(
+    client: FlaskClient, auth: Auth, api_key: str
+) -> None:
+    photo = "https://foto.example.id/wajah.jpg"
+    tracking_id = file(client, api_key, media_url=photo).json[0]["service_request_id"]
+    verify(client, auth, tracking_id)
+    own = client.get(f"{BASE}/requests/{tracking_id}.json", query_string={"api_key": api_key}).json[0]
+    assert own["media_url"] == photo
+    assert client.get(f"{BASE}/requests/{tracking_id}.json").json[0]["media_url"] is None
+    staff = client.get(f"{API}/complaints/{tracking_id}", headers=auth("dishub")).json
+    assert (staff["media_url"], staff["attributes"]) == (photo, {"jenis": "liar"})
+    public = client.get(f"{API}/complaints/{tracking_id}").json
+    assert "media_url" not in public and "attributes" not in public
+
+
 def test_a_closed_case_is_closed(client: FlaskClient, auth: Auth, api_key: str, session: Session) -> None:
     tracking_id = file(client, api_key).json[0]["service_request_id"]
     verify(client, auth, tracking_id)
