@@ -5,9 +5,14 @@ The agency system is a separate HTTP client (`requests`) talking to a live serve
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any, ClassVar
 
 import pytest
 import requests
@@ -286,6 +291,57 @@ def test_a_case_disposed_to_an_external_agency_is_handed_to_its_system_and_its_d
         sa.select(TaskRecord).where(TaskRecord.case_id == case.id, TaskRecord.name == "respond")
     ).one()
     assert respond.due_at is not None and case.next_timer_at is not None
+
+
+class WebhookReceiver(BaseHTTPRequestHandler):
+    """The agency system's webhook endpoint: keeps each delivery whose signature checks out."""
+
+    secret = "rahasia-sistem-dlh"
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        expected = "sha256=" + hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
+        signed = hmac.compare_digest(self.headers.get("X-Aduan-Signature", ""), expected)
+        if signed:
+            self.received.append(json.loads(body))
+        self.send_response(204 if signed else 401)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    WebhookReceiver.received = []
+    server = HTTPServer(("127.0.0.1", 0), WebhookReceiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/aduan"
+    server.shutdown()
+    thread.join(10)
+
+
+def test_an_external_agencys_system_is_handed_the_case_by_a_signed_webhook_and_answers_it(
+    app: Flask, client: FlaskClient, auth: Auth, live: str, receiver: str
+) -> None:
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["agencies", "external", "batam.dlh"]).exit_code == 0
+    added = runner.invoke(args=["webhooks", "add", "batam.dlh", receiver, "--secret", WebhookReceiver.secret])
+    assert added.exit_code == 0, added.output
+    ours = file_and_dispose(client, auth, "batam.dlh")
+    delivered = runner.invoke(args=["timers", "run-due"])  # embedded mode: the scheduler's pass delivers
+    assert "delivered" in delivered.output, delivered.output
+
+    handed = [w for w in WebhookReceiver.received if w["event"] == "handed_over"]
+    assert [w["complaint"]["tracking_id"] for w in handed] == [ours]
+    assert "reporter" not in json.dumps(handed[0])
+    system = AgencySystem(live, *create_client(app, "batam.dlh"))
+    (task,) = [t for t in system.get("/tasks", since="").json() if t["complaint"]["tracking_id"] == ours]
+    assert task["due_at"] is not None  # the follow-up deadline runs in Aduan
+    body = {"data": {"decision": "respond", "message": "Ditangani lewat sistem DLH."}}
+    assert system.post(f"/tasks/{task['id']}/complete", key="dlh-1", json=body).status_code == 200
 
 
 def test_an_internal_agency_gets_no_hand_over(client: FlaskClient, auth: Auth, app: Flask, session: Session) -> None:
