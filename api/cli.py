@@ -140,6 +140,18 @@ def open311_key(name: str) -> None:
     click.echo(key)
 
 
+@clients_group.command("revoke")
+@click.argument("client_id")
+@with_appcontext
+def clients_revoke(client_id: str) -> None:
+    """Deactivate CLIENT_ID: its tokens are refused from now on."""
+    from engine.channels import clients
+
+    with committed() as session:
+        clients.revoke(session, client_id)
+    click.echo(f"client {client_id} revoked")
+
+
 @click.group("users")
 def users_group() -> None:
     """Manage staff and reporter accounts."""

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine.access import Actor, Role
 from engine.db import Base, UTCDateTime, utcnow
 from engine.directory import Agency
-from engine.errors import InvalidData
+from engine.errors import InvalidData, NotFound
 
 ACTOR_PREFIX = "client:"
 HANDED_OVER = "handed_over"
@@ -71,6 +71,16 @@ def authenticate(session: Session, client_id: str, secret: str) -> ServiceClient
     expected = client.secret_hash if client is not None else _digest("no such client")
     matches = hmac.compare_digest(expected, _digest(secret))
     return client if client is not None and client.active and matches else None
+
+
+def revoke(session: Session, client_id: str) -> ServiceClient:
+    """Deactivate a client: its tokens stop working at once (flushes; the caller commits)."""
+    client = session.get(ServiceClient, client_id) if len(client_id) <= 40 else None
+    if client is None:
+        raise NotFound(f"no client {client_id!r}")
+    client.active = False
+    session.flush()
+    return client
 
 
 def actor_of(session: Session, client_id: str) -> Actor | None:

@@ -221,12 +221,14 @@ def test_a_clients_token_is_an_officers_only(client: FlaskClient, app: Flask) ->
     assert client.get(f"{API}/tasks", headers=headers).status_code == 200
 
 
-def test_a_deactivated_clients_token_is_401(client: FlaskClient, app: Flask, session: Session) -> None:
+def test_a_revoked_clients_token_is_401(client: FlaskClient, app: Flask, session: Session) -> None:
     client_id, secret = create_client(app, "batam.dlh")
     token = token_answer(client, client_id=client_id, client_secret=secret).json["access_token"]
-    session.get_one(ServiceClient, client_id).active = False
-    session.commit()
+    assert app.test_cli_runner().invoke(args=["clients", "revoke", client_id]).exit_code == 0
+    assert session.get_one(ServiceClient, client_id, populate_existing=True).active is False
     assert client.get(f"{API}/tasks", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert token_answer(client, client_id=client_id, client_secret=secret).status_code == 401
+    assert app.test_cli_runner().invoke(args=["clients", "revoke", "nobody"]).exit_code != 0
 
 
 def test_creating_a_client_for_an_unknown_agency_fails_naming_it(app: Flask, client: FlaskClient) -> None:
