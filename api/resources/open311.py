@@ -91,7 +91,7 @@ def file_request(fmt: str) -> Response:
     data = _load(NewRequestSchema(), fields)
     app = _app(data.pop("api_key"))
     assert app is not None
-    for ignored in ("jurisdiction_id", "device_id", "account_id", "address_id"):
+    for ignored in ("jurisdiction_id", "device_id", "account_id"):
         data.pop(ignored, None)
     settings = current_app.extensions["aduan.settings"]
     case = open311.file_request(db.session(), app, open311.NewRequest(**data, attributes=answers), settings)

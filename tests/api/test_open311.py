@@ -205,6 +205,14 @@ def test_a_request_is_filed_as_an_open311_complaint_with_its_place_and_answers(
     assert case.reporter_username == "open311:kota-app"
 
 
+def test_an_address_alone_is_a_location(client: FlaskClient, api_key: str, session: Session) -> None:
+    for place in ({"address_string": "Pasar Jodoh"}, {"address_id": "BTM-0042"}):
+        answer = file(client, api_key, lat=None, long=None, **place)
+        assert answer.status_code == 201, answer.json
+        case = session.scalars(sa.select(Case).where(Case.tracking_id == answer.json[0]["service_request_id"])).one()
+        assert case.location == next(iter(place.values())) and case.latitude is None
+
+
 def test_filing_answers_xml_too(client: FlaskClient, api_key: str) -> None:
     answer = file(client, api_key, "xml")
     assert answer.status_code == 201
