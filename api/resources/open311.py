@@ -113,7 +113,7 @@ def list_requests(fmt: str) -> Response:
         end=query.get("end_date"),
     )
     session = db.session()
-    items = [open311.request_view(session, case, app) for case in open311.find_requests(session, app, filters)]
+    items = open311.request_views(session, open311.find_requests(session, app, filters), app)
     return georeport.render_list("requests", items, fmt)
 
 
@@ -124,7 +124,7 @@ def get_request(service_request_id: str, fmt: str) -> Response:
     session = db.session()
     app = _app(query.get("api_key"))
     case = open311.get_request(session, app, service_request_id)
-    return georeport.render_list("requests", [open311.request_view(session, case, app)], fmt)
+    return georeport.render_list("requests", open311.request_views(session, [case], app), fmt)
 
 
 @blp.get(f"/tokens/<token>.{FMT}")

@@ -22,11 +22,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, defer, mapped_column
 
 from engine import forms
 from engine.access import Actor, Role
-from engine.cases import Case, follow_ups
+from engine.cases import Case, FollowUp
 from engine.categories import Category
 from engine.db import Base, UTCDateTime, utcnow
 from engine.directory import Agency
@@ -252,21 +252,31 @@ def status_of(case: Case) -> str:
     return "closed" if case.status in FINAL_STATUSES else "open"
 
 
-def request_view(session: Session, case: Case, app: Actor | None = None) -> dict[str, Any]:
-    """A complaint as a GeoReport service request: no reporter identity, whoever asks; the media link
-    only to the app that filed it (a photo may show faces: files of a case are never public)."""
-    notes = follow_ups(session, case)
-    category = session.get(Category, case.category) if case.category else None
-    agency = session.get(Agency, case.agency) if case.agency else None
+def _latest_notes(session: Session, cases: list[Case]) -> dict[int, str]:
+    """The latest follow-up message of each case, in one query."""
+    query = sa.select(FollowUp.case_id, FollowUp.message).where(FollowUp.case_id.in_([c.id for c in cases]))
+    return {case_id: message for case_id, message in session.execute(query.order_by(FollowUp.id))}
+
+
+def request_views(session: Session, cases: list[Case], app: Actor | None = None) -> list[dict[str, Any]]:
+    """Complaints as GeoReport service requests: no reporter identity, whoever asks; the media link only
+    to the app that filed it (a photo may show faces: files of a case are never public)."""
+    notes = _latest_notes(session, cases) if cases else {}
+    names = {c.code: c.name for c in session.scalars(sa.select(Category))}
+    names.update({f"agency:{a.code}": a.name for a in session.scalars(sa.select(Agency))})
+    return [_view(case, notes.get(case.id), names, app) for case in cases]
+
+
+def _view(case: Case, note: str | None, names: dict[str, str], app: Actor | None) -> dict[str, Any]:
     expected = case.first_follow_up_due_at if case.status not in FINAL_STATUSES else None
     return {
         "service_request_id": case.tracking_id,
         "status": status_of(case),
-        "status_notes": notes[-1].message if notes else (case.close_reason or None),
-        "service_name": category.name if category else None,
+        "status_notes": note or case.close_reason or None,
+        "service_name": names.get(case.category or ""),
         "service_code": case.category,
         "description": case.body,
-        "agency_responsible": agency.name if agency else None,
+        "agency_responsible": names.get(f"agency:{case.agency}") if case.agency else None,
         "service_notice": None,
         "requested_datetime": case.created_at,
         "updated_datetime": case.updated_at,
@@ -310,7 +320,7 @@ def _window(query: RequestQuery) -> tuple[datetime, datetime]:
 def find_requests(session: Session, app: Actor | None, query: RequestQuery) -> list[Case]:
     """Requests matching `query` that the caller may see, newest first (at most 1000)."""
     visible = public_scope() if app is None else sa.or_(public_scope(), Case.reporter_username == app.username)
-    select = sa.select(Case).where(visible)
+    select = sa.select(Case).where(visible).options(defer(Case.state))  # the workflow is not needed here
     if query.ids:
         select = select.where(Case.tracking_id.in_(query.ids[:MAX_RESULTS]))
     else:
