@@ -38,9 +38,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     observability.init_app(app)  # request ids, JSON logs, /metrics
     web.init_app(app)  # the pages at /, with their session login and CSRF protection
     from api import cli
-    from api.resources import register
+    from api.resources import register, register_standards
 
     register(rest.api)
+    register_standards(app)
     cli.register(app)
     from workers import host, queue
 

@@ -19,6 +19,8 @@ from werkzeug.exceptions import Unauthorized
 
 from api.extensions import db
 from engine.cases.access import Actor
+from engine.channels import clients
+from engine.channels.clients import ServiceClient
 from engine.db import utcnow
 from engine.directory.users import User
 
@@ -35,6 +37,14 @@ def issue_token(user: User) -> tuple[str, int]:
     return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm=ALGORITHM), lifetime
 
 
+def issue_client_token(client: ServiceClient) -> tuple[str, int]:
+    """A signed token for an agency system: it acts as an officer of its agency (`cid` names the client)."""
+    lifetime = int(current_app.config.get("TOKEN_LIFETIME_SECONDS", 3600))
+    now = utcnow()
+    claims = {"cid": client.client_id, "role": "officer", "iat": now, "exp": now + timedelta(seconds=lifetime)}
+    return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm=ALGORITHM), lifetime
+
+
 def _unauthorized(message: str) -> NoReturn:
     raise Unauthorized(message, www_authenticate=WWWAuthenticate("bearer", {"realm": "aduan"}))
 
@@ -46,6 +56,11 @@ def _decode(token: str) -> Actor:
         _unauthorized("token expired")
     except jwt.InvalidTokenError:
         _unauthorized("invalid token")
+    if "cid" in claims:
+        actor = clients.actor_of(db.session(), str(claims["cid"]))
+        if actor is None:
+            _unauthorized("token no longer valid")
+        return actor
     user = db.session.get(User, str(claims.get("sub", "")))
     if user is None or not user.active or user.role != claims.get("role"):
         _unauthorized("token no longer valid")

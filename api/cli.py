@@ -95,6 +95,66 @@ def agencies_create(code: str, name: str, parent: str | None, desk: bool) -> Non
     click.echo(f"agency {code} created")
 
 
+@agencies.command("external")
+@click.argument("code")
+@click.option("--off", is_flag=True, help="the agency answers in Aduan again")
+@with_appcontext
+def agencies_external(code: str, off: bool) -> None:
+    """Mark agency CODE as answering through its own integrated system (cases are handed over to it)."""
+    with committed() as session:
+        directory.set_external(session, code, not off)
+    click.echo(f"agency {code} {'answers in Aduan' if off else 'is external: its cases are handed to its system'}")
+
+
+@click.group("clients")
+def clients_group() -> None:
+    """Service accounts of integrated agency systems (OAuth2 client credentials)."""
+
+
+@clients_group.command("create")
+@click.option("--agency", required=True, help="the agency whose subtree the system answers for")
+@click.option("--name", default="", help="what the system is (default: the agency code)")
+@with_appcontext
+def clients_create(agency: str, name: str) -> None:
+    """Create a client; prints its id and its secret (shown only now: store it in the agency's system)."""
+    from engine.channels import clients
+
+    with committed() as session:
+        client, secret = clients.create_client(session, agency, name)
+    click.echo(f"client_id: {client.client_id}")
+    click.echo(f"client_secret: {secret}")
+
+
+@click.group("open311")
+def open311_group() -> None:
+    """Open311 GeoReport v2: API keys of civic apps."""
+
+
+@open311_group.command("key")
+@click.argument("name")
+@with_appcontext
+def open311_key(name: str) -> None:
+    """Create the API key of the app NAME; the key is printed last (shown only now)."""
+    from engine.channels import open311
+
+    with committed() as session:
+        key = open311.create_key(session, name)
+    click.echo(f"Open311 key for {name} (its requests are filed as open311:{name}):")
+    click.echo(key)
+
+
+@clients_group.command("revoke")
+@click.argument("client_id")
+@with_appcontext
+def clients_revoke(client_id: str) -> None:
+    """Deactivate CLIENT_ID: its tokens are refused from now on."""
+    from engine.channels import clients
+
+    with committed() as session:
+        clients.revoke(session, client_id)
+    click.echo(f"client {client_id} revoked")
+
+
 @click.group("users")
 def users_group() -> None:
     """Manage staff and reporter accounts."""
@@ -396,7 +456,7 @@ def register(app: Flask) -> None:
     load_subcommands()
     for command in (bench, serve, agencies, users_group, seed_group, processes_group, timers_group, worker):
         app.cli.add_command(command)
-    for command in (scheduler_command, webhooks_group, audit_group, mail_group):
+    for command in (scheduler_command, webhooks_group, audit_group, mail_group, clients_group, open311_group):
         app.cli.add_command(command)
 
 

@@ -31,10 +31,11 @@ def complaint(session: Session, case: Case, audience: Audience) -> dict[str, Any
     if version is not None:
         view["process_key"], view["process_version"] = version.key, version.version
     view["follow_ups"] = [{"at": f.at, "agency": f.agency, "message": f.message} for f in follow_ups(session, case)]
-    if sees_attachments(audience):
+    if sees_attachments(audience):  # files, a linked photo and form answers: the case's people only
         view["attachments"] = attachments.list_for(session, case)
     if audience in STAFF_AUDIENCES:
         view["entered_by"] = case.entered_by
+        view.update(attributes=case.attributes, media_url=case.media_url)
     reporter = reporter_view(case, audience)
     if reporter is not None:
         view["reporter"] = reporter

@@ -56,6 +56,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "TOKEN_LIFETIME_SECONDS": 3600,
+        # GET /tasks?since=: tasks younger than this wait for the next poll (a slower commit may land before them)
+        "TASK_CURSOR_SETTLE_SECONDS": 2.0,
         # a Redis outage must not stop intake: limits fall back to memory, then to no limit
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,

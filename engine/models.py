@@ -4,7 +4,10 @@ from engine.audit.chain import Event
 from engine.calendar.days import CalendarDay
 from engine.cases.case import Case, FollowUp
 from engine.cases.tasks import TaskRecord
+from engine.channels.clients import ServiceClient
+from engine.channels.idempotency import IdempotencyKey
 from engine.channels.inbound import ChannelMessage
+from engine.channels.open311 import Open311Key
 from engine.db import Base
 from engine.directory.agencies import Agency
 from engine.directory.categories import Category
@@ -22,8 +25,11 @@ __all__ = [
     "ChannelMessage",
     "Event",
     "FollowUp",
+    "IdempotencyKey",
+    "Open311Key",
     "OutboxMessage",
     "ProcessVersion",
+    "ServiceClient",
     "TaskRecord",
     "User",
     "WebhookEndpoint",

@@ -1,7 +1,8 @@
-"""One blueprint per resource, all under /api/v1."""
+"""One blueprint per resource, all under /api/v1; Open311 GeoReport v2 on its own at /open311/v2."""
 
 from __future__ import annotations
 
+from flask import Flask
 from flask_smorest import Api
 
 PREFIX = "/api/v1"
@@ -12,3 +13,10 @@ def register(api: Api) -> None:
 
     for module in (auth, health, directory, complaints, tasks, timeline, stats, exports, processes, channels):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
+
+
+def register_standards(app: Flask) -> None:
+    """Blueprints that speak another standard's wire format, outside the JSON API and its document."""
+    from api.resources import open311
+
+    app.register_blueprint(open311.blp)

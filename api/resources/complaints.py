@@ -14,6 +14,8 @@ from flask_smorest import Blueprint
 from api import views
 from api.auth import current_actor, require, staff
 from api.extensions import db, limiter
+from api.idempotency import DOC as IDEMPOTENCY_DOC
+from api.idempotency import idempotent
 from api.schemas.complaints import (
     AttachmentSchema,
     AttachmentUploadSchema,
@@ -190,10 +192,15 @@ def reporter_event(event: audit.Event) -> dict[str, Any]:
 
 @blp.route("/complaints/<tracking_id>/attachments")
 class Attachments(MethodView):
+    @idempotent
+    @blp.doc(**IDEMPOTENCY_DOC)
     @blp.arguments(AttachmentUploadSchema, location="files")
     @blp.response(201, AttachmentSchema)
     def post(self, files: dict[str, Any], tracking_id: str) -> Any:
-        """Attach a file (JPEG, PNG, WebP, PDF or MP4; at most 10 MB)."""
+        """Attach a file (JPEG, PNG, WebP, PDF or MP4; at most 10 MB).
+
+        With an `Idempotency-Key` header a retried upload answers the first one and stores nothing again.
+        """
         case, audience = visible(tracking_id)
         if audience == Audience.PUBLIC:
             raise _not_found(tracking_id)

@@ -18,6 +18,7 @@ from api.auth import require, staff
 from api.extensions import db
 from api.schemas.directory import (
     AgencyInSchema,
+    AgencyPatchSchema,
     AgencySchema,
     CalendarDayInSchema,
     CalendarDaySchema,
@@ -69,6 +70,19 @@ class AgencyByCode(MethodView):
     def get(self, code: str) -> Agency:
         """One agency; 404 when there is none of that code."""
         return directory.get_agency(db.session(), code)
+
+    @require("admin")
+    @blp.arguments(AgencyPatchSchema)
+    @blp.response(200, AgencySchema)
+    def patch(self, data: dict[str, Any], code: str) -> Agency:
+        """Mark an agency `external` (it answers through its own integrated system) or not. Admins only.
+
+        A case disposed to an external agency is handed to its system (a `handed_over` webhook); its
+        tasks and deadlines stay in Aduan.
+        """
+        agency = directory.set_external(db.session(), code, data["external"])
+        db.session.commit()
+        return agency
 
 
 # Users ------------------------------------------------------------------------
@@ -128,8 +142,11 @@ class Categories(MethodView):
     @blp.arguments(CategoryInSchema)
     @blp.response(201, CategorySchema)
     def post(self, data: dict[str, Any]) -> categories.Category:
-        """Add a category routed by default to `agency` (none: the verifier decides). Admins only."""
-        category = categories.create_category(db.session(), data["code"], data["name"], data["agency"])
+        """Add a category routed by default to `agency` (none: the verifier decides). Admins only.
+
+        `form` (optional) is a JSON Schema object of extra questions; Open311 publishes it as attributes.
+        """
+        category = categories.create_category(db.session(), data["code"], data["name"], data["agency"], data["form"])
         db.session.commit()
         return category
 

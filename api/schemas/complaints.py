@@ -87,6 +87,8 @@ class ComplaintSchema(ComplaintSummarySchema):
     rating = ma.fields.Integer(allow_none=True)
     follow_ups = ma.fields.List(ma.fields.Nested(FollowUpSchema), required=True)
     attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema))
+    attributes = ma.fields.Dict(allow_none=True, metadata={"description": "answers to the category's form"})
+    media_url = ma.fields.String(allow_none=True, metadata={"description": "a photo hosted by the reporter's app"})
     reporter = ma.fields.Nested(ReporterSchema)
 
 

@@ -45,6 +45,13 @@ class AgencySchema(ma.Schema):
     name = ma.fields.String(required=True)
     parent = ma.fields.String(attribute="parent_code", allow_none=True)
     desk = ma.fields.Boolean(required=True)
+    external = ma.fields.Boolean(required=True, metadata={"description": "answers through its own system"})
+
+
+class AgencyPatchSchema(ma.Schema):
+    external = ma.fields.Boolean(
+        required=True, metadata={"description": "cases disposed to it are handed to its integrated system"}
+    )
 
 
 class UserInSchema(ma.Schema):
@@ -79,12 +86,16 @@ class CategoryInSchema(ma.Schema):
     agency = ma.fields.String(
         load_default=None, validate=validate.Length(1, 200), metadata={"description": "default route"}
     )
+    form = ma.fields.Dict(
+        load_default=None, metadata={"description": "JSON Schema (an object) of the category's extra questions"}
+    )
 
 
 class CategorySchema(ma.Schema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
     agency = ma.fields.String(allow_none=True)
+    form = ma.fields.Dict(allow_none=True)
 
 
 class HolidayQuerySchema(ma.Schema):

@@ -34,6 +34,9 @@ class TaskDetailSchema(TaskSchema):
 class InboxQuerySchema(ma.Schema):
     assigned = ma.fields.String(validate=validate.OneOf(["me"]))
     limit = ma.fields.Integer(load_default=100, validate=validate.Range(1, 500))
+    since = ma.fields.String(
+        validate=validate.Length(0, 200), metadata={"description": "cursor from X-Next-Cursor; empty: the start"}
+    )
 
 
 class CompleteSchema(ma.Schema):

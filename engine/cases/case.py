@@ -51,6 +51,11 @@ class Case(Base):
     title: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text)
     location: Mapped[str | None] = mapped_column(sa.String(300))
+    latitude: Mapped[float | None] = mapped_column(sa.Float)  # WGS84 degrees
+    longitude: Mapped[float | None] = mapped_column(sa.Float)
+    area: Mapped[str | None] = mapped_column(sa.String(64))
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # answers to the category's form
+    media_url: Mapped[str | None] = mapped_column(sa.String(500))  # a photo the reporter's app hosts
     occurred_on: Mapped[date | None] = mapped_column(sa.Date)
     channel: Mapped[str] = mapped_column(sa.String(32), default="web")
     anonymous: Mapped[bool] = mapped_column(default=False)

@@ -73,6 +73,11 @@ class Submission:
     reporter: dict[str, Any] | None = None
     reporter_username: str | None = None
     entered_by: str | None = None  # the staff member who typed it in (kotak_saran, loket, telepon, surat)
+    latitude: float | None = None
+    longitude: float | None = None
+    area: str | None = None
+    attributes: dict[str, Any] | None = None  # answers to the category's form
+    media_url: str | None = None
 
 
 @dataclass
@@ -274,7 +279,8 @@ def start_case(
 
 _SUBMISSION_COLUMNS = (
     "title", "body", "kind", "category", "agency", "location", "occurred_on", "channel",
-    "anonymous", "confidential", "reporter", "reporter_username", "entered_by",
+    "anonymous", "confidential", "reporter", "reporter_username", "entered_by", "latitude", "longitude", "area",
+    "attributes", "media_url",
 )  # fmt: skip
 
 

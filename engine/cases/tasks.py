@@ -7,6 +7,7 @@ longer ready (409) instead of not found, and the history of who did what stays q
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -20,7 +21,7 @@ from engine.cases import forms
 from engine.cases.access import Actor
 from engine.db import Base, UTCDateTime, utcnow
 from engine.directory.agencies import subtree_clause
-from engine.errors import Conflict, NotFound
+from engine.errors import Conflict, InvalidData, NotFound
 
 
 class TaskStatus(StrEnum):
@@ -128,6 +129,42 @@ def inbox_query(actor: Actor, assigned_to_me: bool = False) -> sa.Select[Any]:
     if assigned_to_me:
         query = query.where(TaskRecord.assignee == actor.username)
     return query.order_by(TaskRecord.due_at.asc().nulls_last(), TaskRecord.created_at)
+
+
+def encode_cursor(row: TaskRecord) -> str:
+    """An opaque position after `row` in the order tasks opened."""
+    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str] | None:
+    """The position a cursor names (None for "" = the beginning); InvalidData naming `since` otherwise."""
+    if not cursor:
+        return None
+    try:
+        at, task_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
+        moment = datetime.fromisoformat(at)
+    except ValueError as exc:  # also binascii.Error and UnicodeDecodeError, both ValueErrors
+        raise InvalidData("invalid cursor", {"since": ["a cursor from X-Next-Cursor, or empty"]}) from exc
+    if moment.tzinfo is None:
+        raise InvalidData("invalid cursor", {"since": ["a cursor from X-Next-Cursor, or empty"]})
+    return moment, task_id
+
+
+def opened_since(actor: Actor, cursor: str, settled_before: datetime) -> sa.Select[Any]:
+    """READY tasks the actor may do that opened after `cursor`, in the order they opened.
+
+    A sync client walks this with the cursor of the last row it saw. Tasks newer than `settled_before`
+    are held back for the next call: a command that began earlier may still commit a task stamped
+    before them, and a cursor handed out past it would skip that task for good.
+    """
+    query = sa.select(TaskRecord).where(TaskRecord.state == TaskStatus.READY, TaskRecord.role == actor.role)
+    query = query.where(subtree_clause(TaskRecord.agency, actor.agency), TaskRecord.created_at < settled_before)
+    position = decode_cursor(cursor)
+    if position is not None:
+        at, task_id = position
+        after = sa.or_(TaskRecord.created_at > at, sa.and_(TaskRecord.created_at == at, TaskRecord.id > task_id))
+        query = query.where(after)
+    return query.order_by(TaskRecord.created_at, TaskRecord.id)
 
 
 def open_tasks(session: Session, case_id: int) -> list[TaskRecord]:

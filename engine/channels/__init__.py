@@ -6,11 +6,14 @@ the lifecycle.
   idempotent log of inbound messages (`ChannelMessage`) and the answer to the sender;
 - `sms`: the SMS / WhatsApp gateway's signed callback (HMAC, replay window, idempotent on the id);
 - `mail`: an untrusted e-mail parsed into an inbound message, its attachments, its thread;
-- `counters`: which caller may file on which channel; staff typing in a slip, a letter or a call.
-- (h15b) `clients`, `idempotency`, `open311`: integrated agency systems and Open311 GeoReport v2.
+- `counters`: which caller may file on which channel; staff typing in a slip, a letter or a call;
+- `clients`: service accounts of integrated agency systems (OAuth2 client credentials, agency-scoped
+  officers), the hand-over of cases disposed to an `external` agency;
+- `idempotency`: `Idempotency-Key` records, so a retried command answers its first result;
+- `open311`: Open311 GeoReport v2 (services from categories, requests as complaints, API keys).
 
 Others import from here: `receive`, `Message`, `File`, `Context`, `Result`, `Outcome`, `ChannelMessage`,
-and the modules `sms`, `mail`, `counters`.
+and the modules `sms`, `mail`, `counters`, `clients`, `idempotency`, `open311` (by their module path).
 """
 
 from engine.channels import counters, mail, sms

@@ -29,6 +29,8 @@ class Agency(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     parent_code: Mapped[str | None] = mapped_column(sa.ForeignKey("agency.code"), index=True)
     desk: Mapped[bool] = mapped_column(default=False)
+    # answers through its own system (engine.channels.clients): cases disposed to it are handed over
+    external: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -93,3 +95,11 @@ def desk_for(session: Session, agency_code: str | None, default_jurisdiction: st
     if desk is None:
         raise InvalidData("no verification desk", {"agency": [f"no desk agency serves {root or 'any jurisdiction'}"]})
     return desk
+
+
+def set_external(session: Session, code: str, external: bool) -> Agency:
+    """Mark an agency as answering through its own integrated system, or not (flushes; the caller commits)."""
+    agency = get_agency(session, code)
+    agency.external = external
+    session.flush()
+    return agency

@@ -23,6 +23,24 @@ CATEGORIES = [
     ("kesehatan", "Kesehatan", "batam.dinkes"),
     ("lainnya", "Lainnya", None),
 ]
+CATEGORY_FORMS = {
+    "parkir": {
+        "type": "object",
+        "properties": {
+            "jenis": {
+                "type": "string",
+                "title": "Jenis masalah",
+                "oneOf": [
+                    {"const": "liar", "title": "Parkir liar"},
+                    {"const": "tarif", "title": "Tarif tidak sesuai"},
+                    {"const": "karcis", "title": "Tanpa karcis"},
+                ],
+            },
+            "plat_nomor": {"type": "string", "title": "Nomor polisi kendaraan", "maxLength": 12},
+        },
+        "required": ["jenis"],
+    }
+}
 USERS = [
     ("verifier", "verifier", "batam.diskominfo"),
     ("verifier.head", "supervisor", "batam.diskominfo"),
@@ -43,7 +61,7 @@ def seed(session: Session, password: str) -> None:
             directory.create_agency(session, code, name, parent, desk)
     for code, name, agency in CATEGORIES:
         if session.get(categories.Category, code) is None:
-            categories.create_category(session, code, name, agency)
+            categories.create_category(session, code, name, agency, CATEGORY_FORMS.get(code))
     for username, role, agency in USERS:
         if session.get(users.User, username) is None:
             users.create_user(session, username, role, password, agency)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.audit.chain import Event
 from engine.cases.case import Case
+from engine.channels import clients
 from engine.db import Base, JSONType, UTCDateTime, utcnow
 from engine.notify import delivery as notify
 from engine.notify import webhooks
@@ -72,6 +73,11 @@ def _row(case: Case, event: Event, kind: OutboxKind, channel: str, recipient: st
     )  # fmt: skip
 
 
+def _webhook_row(case: Case, event: Event, endpoint: webhooks.WebhookEndpoint, payload: dict[str, Any]) -> Any:
+    recipient = f"{webhooks.ENDPOINT_PREFIX}{endpoint.id}"
+    return _row(case, event, OutboxKind.WEBHOOK, notify.ChannelName.WEBHOOK, recipient, payload)
+
+
 def record(session: Session, case: Case, event: Event, notifications: Sequence[dict[str, Any]]) -> None:
     """Write the outbox rows of one command's event: the diagram's notifications, the reporter's, webhooks."""
     requested = [(n["template"], dict(n.get("params") or {})) for n in notifications]
@@ -83,10 +89,11 @@ def record(session: Session, case: Case, event: Event, notifications: Sequence[d
         for who, channel in notify.recipients(session, case, template, params)
     ]
     data = webhooks.payload(case, event)
-    rows += [
-        _row(case, event, OutboxKind.WEBHOOK, notify.ChannelName.WEBHOOK, f"{webhooks.ENDPOINT_PREFIX}{e.id}", data)
-        for e in webhooks.endpoints_for(session, case)
-    ]
+    endpoints = webhooks.endpoints_for(session, case)
+    rows += [_webhook_row(case, event, e, data) for e in endpoints]
+    handover = clients.handover_payload(session, event.data.get("changes", {}), data)
+    if handover is not None:  # the external agency's own systems take the case over
+        rows += [_webhook_row(case, event, e, handover) for e in endpoints if e.agency == case.agency]
     if rows:
         session.add_all(rows)
         session.flush()

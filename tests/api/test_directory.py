@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from api.extensions import db
 from engine.calendar.days import CalendarDay
 from engine.db import Base
-from engine.directory import users
+from engine.directory import demo, users
 from engine.directory.agencies import Agency
 from engine.directory.categories import Category
 from engine.directory.users import User
@@ -136,13 +136,25 @@ def test_an_unknown_field_is_422_naming_it_and_stores_nothing(
 def test_agencies_are_listed_in_tree_order(client: FlaskClient, auth: Auth) -> None:
     answer = client.get(f"{API}/agencies", headers=auth("dlh"))
     assert [agency["code"] for agency in answer.json] == DEMO_AGENCIES
-    assert answer.json[0] == {"code": "batam", "name": "Pemerintah Kota Batam", "parent": None, "desk": False}
+    assert answer.json[0] == {
+        "code": "batam",
+        "name": "Pemerintah Kota Batam",
+        "parent": None,
+        "desk": False,
+        "external": False,
+    }
 
 
 def test_an_admin_creates_an_agency_under_its_parent(client: FlaskClient, auth: Auth) -> None:
     answer = client.post(f"{API}/agencies", json=NEW_AGENCY, headers=auth("admin"))
     assert answer.status_code == 201
-    assert answer.json == {"code": "batam.disdik", "name": "Dinas Pendidikan", "parent": "batam", "desk": False}
+    assert answer.json == {
+        "code": "batam.disdik",
+        "name": "Dinas Pendidikan",
+        "parent": "batam",
+        "desk": False,
+        "external": False,
+    }
     assert client.get(f"{API}/agencies/batam.disdik", headers=auth("admin")).json == answer.json
 
 
@@ -151,7 +163,7 @@ def test_an_admin_creates_a_root_agency_with_a_verification_desk(client: FlaskCl
         f"{API}/agencies", json={"code": "riau", "name": "Provinsi Riau", "desk": True}, headers=auth("admin")
     )
     assert answer.status_code == 201
-    assert answer.json == {"code": "riau", "name": "Provinsi Riau", "parent": None, "desk": True}
+    assert answer.json == {"code": "riau", "name": "Provinsi Riau", "parent": None, "desk": True, "external": False}
 
 
 def test_an_agency_is_found_by_its_code(client: FlaskClient, auth: Auth) -> None:
@@ -162,6 +174,7 @@ def test_an_agency_is_found_by_its_code(client: FlaskClient, auth: Auth) -> None
         "name": "Puskesmas Sekupang",
         "parent": "batam.dinkes",
         "desk": False,
+        "external": False,
     }
 
 
@@ -377,24 +390,34 @@ def test_anyone_lists_the_categories_without_signing_in(client: FlaskClient) -> 
     answer = client.get(f"{API}/categories")
     assert answer.status_code == 200
     assert answer.json == [
-        {"code": "kebersihan", "name": "Kebersihan", "agency": "batam.dlh"},
-        {"code": "kesehatan", "name": "Kesehatan", "agency": "batam.dinkes"},
-        {"code": "lainnya", "name": "Lainnya", "agency": None},
-        {"code": "parkir", "name": "Parkir", "agency": "batam.dishub"},
+        {"code": "kebersihan", "name": "Kebersihan", "agency": "batam.dlh", "form": None},
+        {"code": "kesehatan", "name": "Kesehatan", "agency": "batam.dinkes", "form": None},
+        {"code": "lainnya", "name": "Lainnya", "agency": None, "form": None},
+        {"code": "parkir", "name": "Parkir", "agency": "batam.dishub", "form": demo.CATEGORY_FORMS["parkir"]},
     ]
 
 
 def test_an_admin_creates_a_category_routed_to_an_agency(client: FlaskClient, auth: Auth) -> None:
     answer = client.post(f"{API}/categories", json=NEW_CATEGORY, headers=auth("admin"))
     assert answer.status_code == 201
-    assert answer.json == NEW_CATEGORY
-    assert NEW_CATEGORY in client.get(f"{API}/categories").json
+    assert answer.json == {**NEW_CATEGORY, "form": None}
+    assert {**NEW_CATEGORY, "form": None} in client.get(f"{API}/categories").json
 
 
 def test_a_category_without_an_agency_leaves_routing_to_the_verifier(client: FlaskClient, auth: Auth) -> None:
     answer = client.post(f"{API}/categories", json={"code": "umum", "name": "Umum"}, headers=auth("admin"))
     assert answer.status_code == 201
-    assert answer.json == {"code": "umum", "name": "Umum", "agency": None}
+    assert answer.json == {"code": "umum", "name": "Umum", "agency": None, "form": None}
+
+
+def test_a_category_form_is_a_json_schema_of_an_object(client: FlaskClient, auth: Auth) -> None:
+    form = {"type": "object", "properties": {"ruas": {"type": "string", "title": "Ruas jalan"}}}
+    answer = client.post(f"{API}/categories", json={**NEW_CATEGORY, "form": form}, headers=auth("admin"))
+    assert answer.status_code == 201 and answer.json["form"] == form
+    bad = client.post(
+        f"{API}/categories", json={"code": "x", "name": "X", "form": {"type": "string"}}, headers=auth("admin")
+    )
+    assert bad.status_code == 422 and "form" in bad.json["errors"]
 
 
 @pytest.mark.parametrize(
