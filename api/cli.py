@@ -15,12 +15,12 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.orm import Session
 
 from api.extensions import db
-from engine import demo, directory, lifecycle, processes, users
+from engine import demo, directory, lifecycle, processes, users, validation
 from engine.access import Actor, Role
 from engine.categories import Category
 from engine.db import Base
 from engine.directory import Agency
-from engine.errors import EngineError
+from engine.errors import EngineError, InvalidProcess
 from engine.users import User
 
 
@@ -173,18 +173,48 @@ def _describe(deployment: processes.Deployment) -> str:
     return f"{v.key} ({v.kind}) version {v.version} {state}{', active' if v.active else ''} ({v.hash[:12]})"
 
 
+def _read_sources(files: tuple[Path, ...]) -> dict[str, str]:
+    """The files as text by base name (XML in its declared encoding), as the HTTP upload reads them."""
+    findings, sources = validation.Findings(), {}
+    for path in files:
+        text = validation.decode(path.name, path.read_bytes(), findings)
+        if text is not None:
+            sources[path.name] = text
+    findings.raise_if_any("invalid upload")
+    return sources
+
+
+@processes_group.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def processes_validate(files: tuple[Path, ...]) -> None:
+    """Check FILES as a deploy would, storing nothing; each finding on a line, exit status 1 if any."""
+    try:
+        found = processes.validate_files(db.session(), _read_sources(files))
+    except InvalidProcess as exc:
+        found = validation.findings_of(exc)
+    db.session.rollback()
+    for finding in found:
+        click.echo(f"{finding.file}: {finding}")
+    if found:
+        click.echo(f"{len(found)} finding{'s' if len(found) > 1 else ''}", err=True)
+        sys.exit(1)
+    click.echo("valid: no findings")
+
+
 @processes_group.command("deploy")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--by", "deployed_by", default="cli", show_default=True)
+@click.option("--no-activate", is_flag=True, help="store the version without activating it")
 @with_appcontext
-def processes_deploy(files: tuple[Path, ...], deployed_by: str) -> None:
+def processes_deploy(files: tuple[Path, ...], deployed_by: str, no_activate: bool) -> None:
     """Deploy FILES as the next version: a lifecycle (.bpmn with its .dmn and form .json files) or one .dmn
     decision on its own. With no FILES, the shipped bpmn/ folder (its decisions/ first, each on its own)."""
     session = db.session()
     try:
         if files:
-            sources = {f.name: f.read_text(encoding="utf-8") for f in files}
-            done = [processes.deploy_files(session, sources, deployed_by)]
+            sources = _read_sources(files)
+            done = [processes.deploy_files(session, sources, deployed_by, activate=not no_activate)]
         else:
             done = processes.deploy_directory(session, processes.DEFAULT_BPMN_DIR, deployed_by)
         session.commit()

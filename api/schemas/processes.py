@@ -22,6 +22,27 @@ class UploadSchema(ma.Schema):
     )
 
 
+class ActivateSchema(ma.Schema):
+    activate = ma.fields.Boolean(
+        load_default=True,
+        truthy={"true"},
+        falsy={"false"},
+        metadata={"description": "false: store the version without activating it (new cases keep the active one)"},
+    )
+
+
+class FindingSchema(ma.Schema):
+    file = ma.fields.String(required=True, metadata={"description": "the file, or `files` for the upload as a whole"})
+    element = ma.fields.String(allow_none=True, metadata={"description": "the BPMN/DMN element id"})
+    line = ma.fields.Integer(allow_none=True, metadata={"description": "the line of the element in its file"})
+    message = ma.fields.String(required=True)
+
+
+class ValidatedSchema(ma.Schema):
+    valid = ma.fields.Boolean(required=True)
+    findings = ma.fields.List(ma.fields.Nested(FindingSchema), required=True)
+
+
 class KeySchema(ma.Schema):
     key = ma.fields.String(required=True)
     kind = ma.fields.String(required=True, metadata={"description": "process or decision"})

@@ -7,7 +7,6 @@ other diagrams) come from the version it was opened from, so the upload is a who
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict
 from typing import Any
 
@@ -20,28 +19,17 @@ from api.web.audit import main_diagram
 from api.web.blueprint import bp
 from api.web.common import PAGE_STATUS
 from api.web.login import staff, staff_required
-from engine import processes
+from engine import processes, validation
 from engine.errors import EngineError, InvalidProcess
 from engine.validation import MAX_FILE_CHARS
 
 OWNER = "process_owner"
 READERS = ("process_owner", "auditor")
-# engine.validation.Finding renders as "line 12, element 'verify': message"
-FINDING = re.compile(r"^(?:line (?P<line>\d+))?(?:, )?(?:element '(?P<element>[^']*)')?: (?P<message>.*)$", re.S)
 
 
 def findings_of(error: InvalidProcess) -> list[dict[str, Any]]:
     """The validation findings as {file, element, line, message}, so the editor can mark each element."""
-    found = []
-    for file, messages in error.errors.items():
-        for text in messages if isinstance(messages, list) else [messages]:
-            match = FINDING.match(str(text))
-            if match and (match["line"] or match["element"]):
-                line = int(match["line"]) if match["line"] else None
-                found.append({"file": file, "element": match["element"], "line": line, "message": match["message"]})
-            else:
-                found.append({"file": file, "element": None, "line": None, "message": str(text)})
-    return found
+    return [asdict(finding) for finding in validation.findings_of(error)]
 
 
 @bp.get("/proses")

@@ -104,7 +104,7 @@ def test_an_invalid_upload_is_422_with_the_finding_and_changes_nothing(
 @pytest.mark.parametrize(
     ("files", "errors"),
     [
-        ({"complaint.bpmn": b"\xff\xfe<x/>"}, {"complaint.bpmn": ["not UTF-8 text (byte 0)"]}),
+        ({"complaint.bpmn": b"<x>\xff</x>"}, {"complaint.bpmn": ["not UTF-8 text (byte 3)"]}),
         ({"notes.txt": "hello"}, {"notes.txt": ["unsupported file: expected .bpmn, .dmn or .json"]}),
         ({"a.dmn": "<a/>", "b.dmn": "<b/>"}, {"files": ["a .dmn uploaded without a diagram is one file"]}),
     ],
@@ -248,6 +248,89 @@ def test_every_process_operation_answers_as_documented_to_a_process_owner(
     app: Flask, client: FlaskClient, auth: Auth
 ) -> None:
     ops = [op for op in operations(app) if "/processes" in op.path or op.path.endswith("/migrate")]
-    assert len(ops) == 8
+    assert len(ops) == 9
     for operation in ops:
         fuzz(operation, auth("owner"))
+
+
+# Validating without deploying; deploying without activating -------------------------------------------
+
+
+def validate(client: FlaskClient, auth: Auth, files: Files, user: str = "owner") -> TestResponse:
+    parts = [(io.BytesIO(t.encode() if isinstance(t, str) else t), name) for name, t in files.items()]
+    return client.post(
+        f"{API}/processes/validate", data={"files": parts}, headers=auth(user), content_type="multipart/form-data"
+    )
+
+
+def test_validate_answers_every_finding_and_stores_nothing(client: FlaskClient, auth: Auth) -> None:
+    files = shipped_bundle()
+    files["complaint.bpmn"] = files["complaint.bpmn"].replace('name="officer"', 'name="clerk"')
+    files["complaint.bpmn"] = files["complaint.bpmn"].replace(
+        '<spiffworkflow:property name="dueAt" value="respond_due" />', ""
+    )
+    answer = validate(client, auth, files)
+    assert answer.status_code == 200, answer.json
+    assert answer.json is not None and answer.json["valid"] is False
+    assert {(f["file"], f["element"]) for f in answer.json["findings"]} == {
+        ("complaint.bpmn", "lane_officer"),
+        ("complaint.bpmn", "respond"),
+    }
+    assert all(set(f) == {"file", "element", "line", "message"} for f in answer.json["findings"])
+    assert all(isinstance(f["line"], int) for f in answer.json["findings"])
+    assert listing(client, auth)["complaint"]["versions"] == [1]
+
+
+def test_validate_says_valid_for_a_sound_version_without_storing_it(client: FlaskClient, auth: Auth) -> None:
+    answer = validate(client, auth, bundle_with("respond_3_days"))
+    assert (answer.status_code, answer.json) == (200, {"valid": True, "findings": []})
+    assert listing(client, auth)["complaint"]["versions"] == [1]
+    not_text = validate(client, auth, {"complaint.bpmn": b"<x>\xff</x>"})
+    assert not_text.json == {
+        "valid": False,
+        "findings": [{"file": "complaint.bpmn", "element": None, "line": None, "message": "not UTF-8 text (byte 3)"}],
+    }
+    assert validate(client, auth, shipped_bundle(), user="auditor").status_code == 403
+
+
+def test_a_version_deployed_with_activate_false_waits_for_activation(client: FlaskClient, auth: Auth) -> None:
+    parts = [(io.BytesIO(t.encode()), name) for name, t in bundle_with("respond_3_days").items()]
+    answer = client.post(
+        f"{API}/processes", data={"files": parts, "activate": "false"}, headers=auth("owner"),
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert answer.status_code == 201, answer.json
+    assert answer.json is not None and (answer.json["version"], answer.json["active"]) == (2, False)
+    assert listing(client, auth)["complaint"] == {
+        "key": "complaint",
+        "kind": "process",
+        "version": 1,
+        "versions": [1, 2],
+    }
+    assert get(client, auth, f"/complaints/{submit(client)}", user="verifier")["process_version"] == 1
+    activated = client.post(f"{API}/processes/complaint/versions/2/activate", headers=auth("owner"))
+    assert activated.status_code == 200 and listing(client, auth)["complaint"]["version"] == 2
+    again = upload(client, auth, bundle_with("respond_3_days"))  # identical files: that version, nothing stored
+    assert again.status_code == 200 and again.json is not None and (again.json["version"], again.json["created"]) == (
+        2, False,
+    )  # fmt: skip
+    assert listing(client, auth)["complaint"]["versions"] == [1, 2]
+    parts = [(io.BytesIO(t.encode()), name) for name, t in bundle_with("respond_3_days").items()]
+    bad = client.post(
+        f"{API}/processes", data={"files": parts, "activate": "maybe"}, headers=auth("owner"),
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert bad.status_code == 422 and bad.json is not None and "activate" in str(bad.json["errors"])
+
+
+def test_xml_in_another_encoding_is_read_as_declared(client: FlaskClient, auth: Auth) -> None:
+    files: Files = dict(shipped_bundle())
+    text = str(files["complaint.bpmn"]).replace('<?xml version="1.0" encoding="UTF-8"?>', "", 1)
+    text = '<?xml version="1.0" encoding="ISO-8859-1"?>' + text.replace(
+        'name="Verify complaint"', 'name="Vérifier la plainte"'
+    )
+    files["complaint.bpmn"] = text.encode("iso-8859-1", errors="xmlcharrefreplace")
+    answer = upload(client, auth, files)
+    assert answer.status_code == 201, answer.json
+    source = get(client, auth, "/processes/complaint/versions/2")["source"]["complaint.bpmn"]
+    assert 'name="Vérifier la plainte"' in source

@@ -72,3 +72,45 @@ def test_migrate_reports_each_case_and_moves_it_unless_a_dry_run(
     assert aduan(app, "processes", "migrate", "complaint", "2").output == "no running cases to move\n"
     unknown = aduan(app, "processes", "migrate", "complaint", "9")
     assert (unknown.exit_code, unknown.output) == (1, "Error: no version 9 of 'complaint'\n")
+
+
+def test_validate_prints_every_finding_and_exits_1(app: Flask, demo_directory: None, tmp_path: Path) -> None:
+    files = shipped_bundle()
+    files["complaint.bpmn"] = files["complaint.bpmn"].replace('name="officer"', 'name="clerk"')
+    del files["respond.schema.json"]
+    result = aduan(app, "processes", "validate", *write(tmp_path, files))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "complaint.bpmn: line 59, element 'lane_officer': lane 'clerk' is not a role"
+        " (officer, reporter, supervisor, verifier)",
+        "complaint.bpmn: line 278, element 'respond': form schema 'respond.schema.json' is not among the files",
+    ]
+    assert "complaint (process): active 1; versions 1" in aduan(app, "processes", "list").output
+
+
+def test_validate_a_sound_version_exits_0_and_stores_nothing(app: Flask, demo_directory: None, tmp_path: Path) -> None:
+    files = {**shipped_bundle(), "deadlines.dmn": (DATA / "respond_3_days" / "deadlines.dmn").read_text()}
+    result = aduan(app, "processes", "validate", *write(tmp_path, files))
+    assert (result.exit_code, result.output) == (0, "valid: no findings\n")
+    assert "complaint (process): active 1; versions 1" in aduan(app, "processes", "list").output
+
+
+def test_deploy_no_activate_stores_an_inactive_version(app: Flask, demo_directory: None, tmp_path: Path) -> None:
+    files = {**shipped_bundle(), "deadlines.dmn": (DATA / "respond_3_days" / "deadlines.dmn").read_text()}
+    result = aduan(app, "processes", "deploy", "--no-activate", *write(tmp_path, files))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("complaint (process) version 2 deployed (")
+    assert "complaint (process): active 1; versions 1, 2" in aduan(app, "processes", "list").output
+
+
+def test_a_file_in_another_declared_encoding_is_read_as_declared(
+    app: Flask, demo_directory: None, tmp_path: Path
+) -> None:
+    files = shipped_bundle()
+    paths = write(tmp_path, files)
+    text = files["complaint.bpmn"].replace('encoding="UTF-8"', 'encoding="ISO-8859-1"', 1)
+    text = text.replace('name="Verify complaint"', 'name="Vérifier"')
+    (tmp_path / "complaint.bpmn").write_bytes(text.encode("iso-8859-1", errors="xmlcharrefreplace"))
+    result = aduan(app, "processes", "deploy", *paths)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("complaint (process) version 2 deployed")
