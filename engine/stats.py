@@ -21,7 +21,7 @@ from engine.access import Actor
 from engine.cases import Case, Status
 from engine.directory import subtree_clause
 from engine.tasks import TaskRecord, TaskStatus
-from engine.visibility import staff_scope
+from engine.visibility import figures_scope
 
 GROUPS = ("agency", "category", "kind", "month")
 FINAL = (Status.CLOSED.value, Status.ARCHIVED.value)
@@ -39,7 +39,7 @@ class Query:
 
 def where(session: Session, actor: Actor, query: Query) -> sa.ColumnElement[bool]:
     """The SQL condition selecting the cases `actor` may count for `query` (dates are local, inclusive)."""
-    conditions = [staff_scope(session, actor)]
+    conditions = [figures_scope(session, actor)]
     if query.agency is not None:
         conditions.append(subtree_clause(Case.agency, query.agency))
     if query.start is not None:

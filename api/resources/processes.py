@@ -33,7 +33,7 @@ from api.schemas.processes import (
 from engine import lifecycle, migration, processes
 from engine.errors import Conflict, InvalidProcess, NotFound
 from engine.validation import MAX_FILE_CHARS, Findings, decode, findings_of
-from engine.visibility import get_for, staff_scope
+from engine.visibility import figures_scope, get_for_migration
 
 blp = Blueprint("processes", __name__, description="Process and decision versions; migration of running cases")
 OWNER = "process_owner"
@@ -170,7 +170,7 @@ class MigrateAll(MethodView):
         """
         session, actor = db.session(), staff()
         reports = lifecycle.migrate_cases(
-            session, actor, key[:100], number, body["dry_run"], body.get("status"), staff_scope(session, actor),
+            session, actor, key[:100], number, body["dry_run"], body.get("status"), figures_scope(session, actor),
             body["limit"], current_app.extensions["aduan.settings"],
         )  # fmt: skip
         counts = {"migrated": 0, "migratable": 0, "refused": 0}
@@ -190,7 +190,7 @@ class MigrateComplaint(MethodView):
     def post(self, body: dict[str, Any], tracking_id: str) -> dict[str, Any]:
         """Move a running complaint to another version of its process, when nothing it has done changes."""
         session, actor = db.session(), staff()
-        case, _ = get_for(session, actor, tracking_id)
+        case = get_for_migration(session, actor, tracking_id)
         settings = current_app.extensions["aduan.settings"]
         try:
             report = lifecycle.migrate_case(session, actor, case, body["to_version"], body["dry_run"], settings)
