@@ -258,15 +258,24 @@ def processes_activate(key: str, version: int, actor: str) -> None:
 @click.option("--status", "statuses", multiple=True, help="only cases in this status (repeatable)")
 @click.option("--limit", default=500, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--by", "actor", default="cli", show_default=True)
+@click.option("--map", "pairs", multiple=True, metavar="OLD=NEW", help="an element renamed in VERSION (repeatable)")
 @with_appcontext
-def processes_migrate(key: str, version: int, dry_run: bool, statuses: tuple[str, ...], limit: int, actor: str) -> None:
-    """Move the running cases of KEY to VERSION, each in its own transaction and only when safe."""
+def processes_migrate(
+    key: str, version: int, dry_run: bool, statuses: tuple[str, ...], limit: int, actor: str, pairs: tuple[str, ...]
+) -> None:
+    """Move the running cases of KEY to VERSION, each in its own transaction and only when safe.
+
+    Each case's moved deadlines are listed; the exit status is 1 when any case was refused."""
     session = db.session()
     owner = Actor(username=actor, role=Role.PROCESS_OWNER)
+    mapping = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+    if len(mapping) != len(pairs):
+        raise click.BadParameter("each --map is OLD=NEW", param_hint="--map")
     try:
         reports = lifecycle.migrate_cases(
-            session, owner, key, version, dry_run, list(statuses), None, limit, current_app.extensions["aduan.settings"]
-        )
+            session, owner, key, version, dry_run, list(statuses), None, limit,
+            current_app.extensions["aduan.settings"], mapping,
+        )  # fmt: skip
     except EngineError as exc:
         session.rollback()
         _fail_findings(exc)
@@ -276,8 +285,12 @@ def processes_migrate(key: str, version: int, dry_run: bool, statuses: tuple[str
         click.echo(f"{report.tracking_id} ({report.status}, version {report.from_version}): {report.result}")
         for reason in report.reasons:
             click.echo(f"  - {reason}")
+        for moved in report.deadlines:
+            click.echo(f"  deadline of {moved['name']}: {moved['from']} -> {moved['to']}")
     summary = ", ".join(f"{n} {result}" for result, n in sorted(counts.items())) or "no running cases to move"
     click.echo(f"{'dry run: ' if dry_run else ''}{summary}")
+    if counts.get("refused"):
+        sys.exit(1)
 
 
 @click.group("timers")

@@ -171,7 +171,7 @@ class MigrateAll(MethodView):
         session, actor = db.session(), staff()
         reports = lifecycle.migrate_cases(
             session, actor, key[:100], number, body["dry_run"], body.get("status"), figures_scope(session, actor),
-            body["limit"], current_app.extensions["aduan.settings"],
+            body["limit"], current_app.extensions["aduan.settings"], body["mapping"],
         )  # fmt: skip
         counts = {"migrated": 0, "migratable": 0, "refused": 0}
         for report in reports:
@@ -193,7 +193,9 @@ class MigrateComplaint(MethodView):
         case = get_for_migration(session, actor, tracking_id)
         settings = current_app.extensions["aduan.settings"]
         try:
-            report = lifecycle.migrate_case(session, actor, case, body["to_version"], body["dry_run"], settings)
+            report = lifecycle.migrate_case(
+                session, actor, case, body["to_version"], body["dry_run"], settings, body["mapping"]
+            )
         except migration.Refused as refused:
             raise Conflict(refused.message, refused.errors) from refused
         return asdict(report)

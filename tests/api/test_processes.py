@@ -202,15 +202,44 @@ def test_a_safe_complaint_migrates_and_an_unsafe_one_is_409_with_reasons(client:
     history = get(client, auth, f"/complaints/{old}/history", user="auditor")
     assert (history[-1]["type"], history[-1]["data"]["from_version"]) == ("migrated", 1)
 
-    files = {**bundle_with("thank_reporter"), **fixture("respond_3_days")}
-    assert upload(client, auth, files).status_code == 201  # version 3: shorter response deadline
+    files = bundle_with("thank_reporter")
+    files["complaint.bpmn"] = files["complaint.bpmn"].replace(
+        "proposed_agency = agency or proposed_agency", "proposed_agency = proposed_agency or agency"
+    )
+    assert upload(client, auth, files).status_code == 201  # version 3: a step the case has done changes
     refused = migrate(client, auth, old, to_version=3)
     assert refused.status_code == 409, refused.json
     assert refused.json is not None
     assert refused.json["errors"]["reasons"] == [
-        "'set_deadlines' (Look up deadlines) has already run, and version 3 changes it (decision_table)"
+        "'register' (Register complaint) has already run, and version 3 changes it (script)"
     ]
     assert get(client, auth, f"/complaints/{old}", user="verifier")["process_version"] == 2
+
+
+def test_a_deadline_change_reaches_running_cases_over_http_with_a_dry_run_per_case(
+    client: FlaskClient, auth: Auth
+) -> None:
+    cases = [submit(client), submit(client)]
+    inbox = client.get(f"{API}/tasks", headers=auth("verifier")).json
+    for task in inbox:  # type: ignore[union-attr]
+        body = {"data": {"decision": "accept", "agency": "batam.dlh"}}
+        assert client.post(f"{API}/tasks/{task['id']}/complete", json=body, headers=auth("verifier")).status_code == 200
+    respond = {t["complaint"]["tracking_id"]: t for t in client.get(f"{API}/tasks", headers=auth("dlh")).json}  # type: ignore[union-attr]
+    assert upload(client, auth, bundle_with("respond_3_days")).status_code == 201
+    url = f"{API}/processes/complaint/versions/2/migrate"
+    dry = client.post(url, json={"dry_run": True}, headers=auth("owner"))
+    assert dry.status_code == 200 and dry.json is not None
+    assert {c["tracking_id"]: c["result"] for c in dry.json["cases"]} == {t: "migratable" for t in cases}
+    for case in dry.json["cases"]:
+        (moved,) = case["deadlines"]
+        assert (moved["task"], moved["name"]) == (respond[case["tracking_id"]]["id"], "respond")
+        assert moved["to"] < moved["from"]  # earlier: 3 working days instead of 5
+        assert case["decisions"]["set_deadlines"] == {"followup_days": [5, 3]}
+    done = client.post(url, json={"dry_run": False}, headers=auth("owner"))
+    assert done.json is not None and done.json["counts"]["migrated"] == 2
+    after = {t["complaint"]["tracking_id"]: t["due_at"] for t in client.get(f"{API}/tasks", headers=auth("dlh")).json}  # type: ignore[union-attr]
+    for case in dry.json["cases"]:
+        assert after[case["tracking_id"]] < respond[case["tracking_id"]]["due_at"]  # two working days earlier
 
 
 def test_migrating_is_scoped_to_the_owners_jurisdiction_and_validated(

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from click.testing import Result
 from flask import Flask
+from flask.testing import FlaskClient
 
-from tests.api.conftest import API
+from tests.api.conftest import API, Auth
 from tests.data import DATA, shipped_bundle
 
 
@@ -114,3 +115,31 @@ def test_a_file_in_another_declared_encoding_is_read_as_declared(
     result = aduan(app, "processes", "deploy", *paths)
     assert result.exit_code == 0, result.output
     assert result.output.startswith("complaint (process) version 2 deployed")
+
+
+def test_migrate_lists_moved_deadlines_and_exits_1_when_a_case_is_refused(
+    app: Flask, client: FlaskClient, auth: Auth, tmp_path: Path
+) -> None:
+    tracking_id = client.post(f"{API}/complaints", json={"title": "Sampah", "body": "Belum diangkut."}).json[
+        "tracking_id"
+    ]  # type: ignore[index]
+    task = client.get(f"{API}/tasks", headers=auth("verifier")).json[0]  # type: ignore[index]
+    data = {"data": {"decision": "accept", "agency": "batam.dlh"}}
+    assert client.post(f"{API}/tasks/{task['id']}/complete", json=data, headers=auth("verifier")).status_code == 200
+    files = {**shipped_bundle(), "deadlines.dmn": (DATA / "respond_3_days" / "deadlines.dmn").read_text()}
+    assert aduan(app, "processes", "deploy", "--no-activate", *write(tmp_path, files)).exit_code == 0
+    dry = aduan(app, "processes", "migrate", "complaint", "2", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    lines = dry.output.splitlines()
+    assert lines[0] == f"{tracking_id} (dispositioned, version 1): migratable"
+    assert lines[1].startswith("  deadline of respond: ") and lines[-1] == "dry run: 1 migratable"
+    changed = shipped_bundle()
+    changed["complaint.bpmn"] = changed["complaint.bpmn"].replace(
+        "proposed_agency = agency or proposed_agency", "proposed_agency = proposed_agency or agency"
+    )
+    assert aduan(app, "processes", "deploy", "--no-activate", *write(tmp_path, changed)).exit_code == 0
+    refused = aduan(app, "processes", "migrate", "complaint", "3")
+    assert refused.exit_code == 1
+    assert refused.output.splitlines()[-1] == "1 refused"
+    bad_map = aduan(app, "processes", "migrate", "complaint", "3", "--map", "respond")
+    assert bad_map.exit_code == 2 and "OLD=NEW" in bad_map.output
