@@ -246,3 +246,14 @@ def test_only_process_owners_deploy_and_the_editor_needs_the_csrf_header(client:
 def test_unknown_vendor_files_are_not_served(client: FlaskClient) -> None:
     assert client.get("/vendor/../package.json").status_code == 404
     assert client.get("/vendor/bpmn-js/package.json").status_code == 404
+
+
+def test_the_verify_page_shows_and_prefills_the_agency_the_routing_table_proposes(
+    client: FlaskClient, session: Session
+) -> None:
+    case = file_case(session, category="kebersihan")
+    task = open_task(session, case)
+    sign_in(client, "verifier")
+    page = client.get(f"/tugas/{task.id}").get_data(as_text=True)
+    assert "Usulan tabel rute: Dinas Lingkungan Hidup" in page
+    assert re.search(r'<option value="batam\.dlh"\s+selected', page), "the agency field is pre-filled"
