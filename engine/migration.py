@@ -138,7 +138,32 @@ def decision_changes(before: DecisionTable, after: DecisionTable) -> dict[str, A
             "changed": sorted(r for r in set(old) & set(new) if old[r] != new[r]),
         },
         "outputs": {"added": sorted(new_outputs - old_outputs), "removed": sorted(old_outputs - new_outputs)},
+        "cells": changed_cells(before, after),
     }
+
+
+def changed_cells(before: DecisionTable, after: DecisionTable) -> list[dict[str, Any]]:
+    """Each cell of a rule kept in both tables whose text changed: {rule, column, from, to}, in table order.
+
+    Columns are named by the input's label (or expression) and the output's name; a column only one side
+    has is not a cell change (see `outputs`)."""
+    old, new = table_dict(before), table_dict(after)
+    old_rules = {rule["id"]: rule for rule in old["rules"]}
+    cells: list[dict[str, Any]] = []
+    for rule in new["rules"]:
+        previous = old_rules.get(rule["id"])
+        if previous is None:
+            continue
+        for kind, columns in (("inputs", new["inputs"]), ("outputs", new["outputs"])):
+            names = [c["label"] or c.get("expression") or c["name"] for c in columns]
+            old_names = [c["label"] or c.get("expression") or c["name"] for c in old[kind]]
+            for index, name in enumerate(names):
+                if name not in old_names or index >= len(rule[kind]):
+                    continue
+                was, now = previous[kind][old_names.index(name)], rule[kind][index]
+                if was != now:
+                    cells.append({"rule": rule["id"], "column": name, "from": was, "to": now})
+    return cells
 
 
 # Moving a case ------------------------------------------------------------------------------------------

@@ -519,3 +519,39 @@ def parsed_for(version: ProcessVersion) -> ParsedProcess:
     if not shared or session is None:
         return _CACHE.get(version)
     return effective(version, active_decisions(session, shared))
+
+
+# Comparing with the active version ---------------------------------------------------------------------
+
+
+def against_active(session: Session, version: ProcessVersion) -> dict[str, Any] | None:
+    """What activating `version` would change: its files, elements and decision tables (rules and cells)
+    against the key's active version; None when it is the active one or the key has none."""
+    active = active_version(session, version.key, required=False)
+    if active is None or active.id == version.id:
+        return None
+    changes: dict[str, Any] = {
+        "against": active.version,
+        "files": migration.file_changes(active.source, version.source),
+    }
+    if version.kind == Kind.DECISION:
+        changes["tables"] = {
+            _dmn_name(version): migration.decision_changes(decision_of(active).table, decision_of(version).table)
+        }
+        return changes
+    shared = active_decisions(session)
+    changes.update(migration.spec_changes(effective(active, shared), effective(version, shared)))
+    changes["tables"] = {
+        name: migration.decision_changes(_table(name, active.source[name]), _table(name, version.source[name]))
+        for name in changes["files"]["changed"]
+        if name.endswith(".dmn")
+    }
+    return changes
+
+
+def _dmn_name(version: ProcessVersion) -> str:
+    return next(iter(version.source))
+
+
+def _table(name: str, text: str) -> Any:
+    return validation.parse_decision(name, text).table

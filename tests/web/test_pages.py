@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from engine import audit, lifecycle, tasks
 from engine.access import Actor
 from engine.cases import Case
-from engine.processes import get_version
+from engine.processes import ProcessVersion, get_version
 from engine.users import User
 from tests.conftest import DEMO_PASSWORD
 
@@ -224,8 +224,41 @@ def test_deploying_from_the_editor_makes_the_next_version_with_the_other_files(
     assert answer.status_code == 201, answer.json
     assert answer.json["version"] == 2
     version = get_version(session, "complaint", 2)
-    assert set(version.source) == set(source) and version.active
-    assert client.get(answer.json["url"]).status_code == 200
+    assert set(version.source) == set(source) and not version.active  # activated only once confirmed
+    page = client.get(answer.json["url"]).get_data(as_text=True)
+    assert 'id="against-active"' in page and "verify" in page
+
+
+def test_a_changed_decision_table_is_checked_then_deployed_and_activated_only_when_confirmed(
+    client: FlaskClient, session: Session
+) -> None:
+    source = get_version(session, "complaint", 1).source
+    sign_in(client, "owner")
+    assert 'data-kind="dmn"' in client.get("/proses/complaint/1/ubah?file=deadlines.dmn").get_data(as_text=True)
+    token = csrf(client, "/proses")
+    cell = '<outputEntry id="deadlines_complaint_followup"><text>5</text></outputEntry>'
+    edited = source["deadlines.dmn"].replace(cell, cell.replace(">5<", ">3<"))
+    bad = edited.replace("<text>3</text></outputEntry>", "<text>3 +</text></outputEntry>", 1)
+    body = {"file": "deadlines.dmn", "xml": bad}
+    checked = client.post("/proses/complaint/1/periksa", json=body, headers={"X-CSRFToken": token}).json
+    assert checked["valid"] is False and checked["findings"][0]["element"] == "deadlines_aspiration_verify"
+    body = {"file": "deadlines.dmn", "xml": edited}
+    checked = client.post("/proses/complaint/1/periksa", json=body, headers={"X-CSRFToken": token}).json
+    assert checked == {"valid": True, "findings": []}
+    assert [v.version for v in session.scalars(sa.select(ProcessVersion).where(ProcessVersion.key == "complaint"))] == [
+        1
+    ]
+    answer = client.post("/proses/complaint/1/terapkan", json=body, headers={"X-CSRFToken": token})
+    assert answer.status_code == 201, answer.json
+    page = client.get(answer.json["url"]).get_data(as_text=True)
+    assert re.search(r'data-rule="deadlines_complaint".*?First follow-up.*?<code>5</code>.*?<code>3</code>', page, re.S)
+    token = csrf(client, answer.json["url"])
+    client.post("/proses/complaint/2/aktifkan", data={"csrf_token": token})
+    session.expire_all()
+    assert not get_version(session, "complaint", 2).active  # not confirmed
+    client.post("/proses/complaint/2/aktifkan", data={"csrf_token": token, "confirm": "yes"})
+    session.expire_all()
+    assert get_version(session, "complaint", 2).active
 
 
 def test_only_process_owners_deploy_and_the_editor_needs_the_csrf_header(client: FlaskClient, session: Session) -> None:
