@@ -71,7 +71,6 @@ def test_the_dmn_editor_changes_a_deadline_that_is_checked_deployed_and_activate
     assert re.search(r'<outputEntry id="deadlines_complaint_followup">\s*<text>3</text>', page.inner_text("body"))
 
 
-
 def test_the_bpmn_modeler_edits_a_timer_and_shows_the_form_in_its_properties_panel(
     server: Server, new_page: NewPage, shot: Shot
 ) -> None:
