@@ -21,7 +21,7 @@ from engine.access import Actor
 from engine.cases import Case, Status
 from engine.directory import subtree_clause
 from engine.tasks import TaskRecord, TaskStatus
-from engine.visibility import figures_scope
+from engine.visibility import figures_scope, staff_scope
 
 GROUPS = ("agency", "category", "kind", "month")
 FINAL = (Status.CLOSED.value, Status.ARCHIVED.value)
@@ -37,9 +37,12 @@ class Query:
     end: date | None = None
 
 
-def where(session: Session, actor: Actor, query: Query) -> sa.ColumnElement[bool]:
-    """The SQL condition selecting the cases `actor` may count for `query` (dates are local, inclusive)."""
-    conditions = [figures_scope(session, actor)]
+def where(session: Session, actor: Actor, query: Query, rows: bool = False) -> sa.ColumnElement[bool]:
+    """The SQL condition selecting the cases `actor` may count for `query` (dates are local, inclusive).
+
+    With `rows`, the cases whose rows `actor` may see (exports): a process owner counts their jurisdiction's
+    cases in figures but sees none of them."""
+    conditions = [staff_scope(session, actor) if rows else figures_scope(session, actor)]
     if query.agency is not None:
         conditions.append(subtree_clause(Case.agency, query.agency))
     if query.start is not None:

@@ -217,5 +217,8 @@ def test_a_process_owner_sees_no_complaint_reporter_or_attachment_but_the_figure
         assert listed.json["items"] == [] if isinstance(listed.json, dict) else listed.json == []
     figures = client.get(f"{API}/stats", headers=owner)
     assert figures.status_code == 200 and figures.json["counts"]["total"] == 3
+    export = client.get(f"{API}/exports/complaints.csv", headers=owner)
+    assert export.status_code in (200, 403)
+    assert all(c["tracking_id"] not in export.get_data(as_text=True) for c in (waiting, confidential, public))
     moved = client.post(f"{API}/complaints/{waiting['tracking_id']}/migrate", json={"to_version": 1}, headers=owner)
     assert moved.status_code == 409  # found in the jurisdiction (already on version 1), not shown

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from tests.api.conftest import API, Auth
 from tests.data import DATA, shipped_bundle
+from tests.engine.test_processes_validation import RESPOND
 
 
 def aduan(app: Flask, *args: str) -> Result:
@@ -54,7 +55,8 @@ def test_an_invalid_deploy_prints_each_finding_and_stores_nothing(
         "Error: invalid process: 2 findings",
         "  complaint.bpmn: line 59, element 'lane_officer': lane 'clerk' is not a role"
         " (officer, reporter, supervisor, verifier)",
-        "  complaint.bpmn: line 278, element 'respond': form schema 'respond.schema.json' is not among the files",
+        f"  complaint.bpmn: line {RESPOND}, element 'respond':"
+        " form schema 'respond.schema.json' is not among the files",
     ]
     assert "complaint (process): active 1; versions 1" in aduan(app, "processes", "list").output
 
@@ -84,7 +86,7 @@ def test_validate_prints_every_finding_and_exits_1(app: Flask, demo_directory: N
     assert result.stdout.splitlines() == [
         "complaint.bpmn: line 59, element 'lane_officer': lane 'clerk' is not a role"
         " (officer, reporter, supervisor, verifier)",
-        "complaint.bpmn: line 278, element 'respond': form schema 'respond.schema.json' is not among the files",
+        f"complaint.bpmn: line {RESPOND}, element 'respond': form schema 'respond.schema.json' is not among the files",
     ]
     assert "complaint (process): active 1; versions 1" in aduan(app, "processes", "list").output
 

@@ -61,6 +61,15 @@ BROKEN_LINE = len(DIAGRAM[:-40].splitlines())
 FIRST_FLOW = '<bpmn:sequenceFlow id="f_intake_1" sourceRef="start" targetRef="route" />'
 FIRST_FLOW_LINE = DIAGRAM[: DIAGRAM.index(FIRST_FLOW)].count("\n") + 1
 
+
+def at(element: str) -> int:
+    """The line of the shipped diagram where the element with this id starts."""
+    return DIAGRAM[: DIAGRAM.index(f' id="{element}"')].count("\n") + 1
+
+
+RESPOND, VERIFY_BREACH, RESPOND_REMINDER = at("respond"), at("verify_breach"), at("respond_reminder")
+DISPOSE, DECISION, ARCHIVE_REJECTED = at("dispose"), at("verification_decision"), at("archive_rejected")
+
 INVALID: dict[str, tuple[Callable[[Files], Files], str, str]] = {
     "broken-xml": (
         lambda files: {**files, "complaint.bpmn": files["complaint.bpmn"][:-40]},
@@ -75,24 +84,24 @@ INVALID: dict[str, tuple[Callable[[Files], Files], str, str]] = {
     "missing-form": (
         without("respond.schema.json"),
         "complaint.bpmn",
-        "line 278, element 'respond': form schema 'respond.schema.json' is not among the files",
+        f"line {RESPOND}, element 'respond': form schema 'respond.schema.json' is not among the files",
     ),
     "no-deadline-property": (
         change('<spiffworkflow:property name="dueAt" value="respond_due" />', ""),
         "complaint.bpmn",
-        "line 278, element 'respond': missing property 'dueAt'",
+        f"line {RESPOND}, element 'respond': missing property 'dueAt'",
     ),
     "unquoted-duration": (
         change(VERIFY_BREACH_TIMER, '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">P3D</bpmn:timeDuration>'),
         "complaint.bpmn",
-        "line 131, element 'verify_breach': timer expression 'P3D' does not evaluate: 'P3D' is not set by any"
-        ' script, decision, form or message (a fixed duration must be quoted: "P3D")',
+        f"line {VERIFY_BREACH}, element 'verify_breach': timer expression 'P3D' does not evaluate:"
+        " 'P3D' is not set by any script, decision, form or message (a fixed duration must be quoted: \"P3D\")",
     ),
     "timer-not-a-date": (
         change("reminder_at(respond_due)", "'next Monday'"),
         "complaint.bpmn",
-        "line 302, element 'respond_reminder': timer expression \"'next Monday'\": must give an ISO-8601"
-        " date-time string, got 'next Monday'",
+        f"line {RESPOND_REMINDER}, element 'respond_reminder': timer expression \"'next Monday'\":"
+        " must give an ISO-8601 date-time string, got 'next Monday'",
     ),
     "missing-called-process": (
         change(
@@ -121,14 +130,14 @@ INVALID: dict[str, tuple[Callable[[Files], Files], str, str]] = {
     "script-error-in-dry-run": (
         change("update_case(status='dispositioned', agency=agency", "update_case(status='disposed', agency=agency"),
         "complaint.bpmn",
-        "line 250, element 'dispose': dry run (main path): ValueError:update_case: unknown status 'disposed'",
+        f"line {DISPOSE}, element 'dispose': dry run (main path): ValueError:update_case: unknown status 'disposed'",
     ),
     "no-branch-taken": (
         change("decision == 'accept'", "decision == 'accepted'"),
         "complaint.bpmn",
-        "line 188, element 'verification_decision': exclusive gateway 'Decision?' has no default flow and no flow"
-        " for decision = 'accept' (the form verify.schema.json allows it): a case with that value would stop here;"
-        " add a flow for it, or make one flow the default; the conditions test 'accepted', which the form"
+        f"line {DECISION}, element 'verification_decision': exclusive gateway 'Decision?' has no default flow"
+        " and no flow for decision = 'accept' (the form verify.schema.json allows it): a case with that value would"
+        " stop here; add a flow for it, or make one flow the default; the conditions test 'accepted', which the form"
         " verify.schema.json never produces",
     ),
     "invalid-form-schema": (
@@ -190,7 +199,7 @@ def test_every_finding_of_a_stage_is_reported_at_once() -> None:
     assert findings(files) == {
         "complaint.bpmn": [
             "line 59, element 'lane_officer': lane 'clerk' is not a role (officer, reporter, supervisor, verifier)",
-            "line 278, element 'respond': form schema 'respond.schema.json' is not among the files",
+            f"line {RESPOND}, element 'respond': form schema 'respond.schema.json' is not among the files",
         ]
     }
 
@@ -334,8 +343,8 @@ def test_a_branch_that_stops_without_waiting_is_a_finding() -> None:
         dead_end = change(piece, "")(dead_end)
     assert findings(dead_end) == {
         "complaint.bpmn": [
-            "line 194, element 'archive_rejected': dry run (verify.decision = 'reject'): the case would stop here:"
-            " it neither ends nor waits for a task, timer or message"
+            f"line {ARCHIVE_REJECTED}, element 'archive_rejected': dry run (verify.decision = 'reject'):"
+            " the case would stop here: it neither ends nor waits for a task, timer or message"
         ]
     }
 
