@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from SpiffWorkflow.dmn.specs import BusinessRuleTaskMixin
+from SpiffWorkflow.dmn.specs.model import DecisionTable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
@@ -553,5 +554,5 @@ def _dmn_name(version: ProcessVersion) -> str:
     return next(iter(version.source))
 
 
-def _table(name: str, text: str) -> Any:
+def _table(name: str, text: str) -> DecisionTable:
     return validation.parse_decision(name, text).table
