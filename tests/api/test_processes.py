@@ -364,3 +364,16 @@ def test_xml_in_another_encoding_is_read_as_declared(client: FlaskClient, auth: 
     assert answer.status_code == 201, answer.json
     source = get(client, auth, "/processes/complaint/versions/2")["source"]["complaint.bpmn"]
     assert 'name="Vérifier la plainte"' in source
+
+
+def test_a_migration_mapping_names_element_ids(client: FlaskClient, auth: Auth) -> None:
+    case = submit(client)
+    assert upload(client, auth, bundle_with("thank_reporter")).status_code == 201
+    bad = migrate(client, auth, case, to_version=2, mapping={"verify": "not an id!"})
+    assert bad.status_code == 422 and bad.json is not None and "mapping" in str(bad.json["errors"])
+    unknown = migrate(client, auth, case, to_version=2, mapping={"no_such_task": "verify"})
+    assert unknown.status_code == 409 and unknown.json is not None
+    assert unknown.json["errors"]["reasons"] == [
+        "the mapping names 'no_such_task', which the case's version does not have"
+    ]
+    assert migrate(client, auth, case, to_version=2, mapping={"verify": "verify"}).status_code == 200
