@@ -14,6 +14,14 @@ NewPage = Callable[..., Any]
 Shot = Callable[[Any, str], Any]
 
 
+def type_into(page: Any, cell: Any, text: str) -> None:
+    """Replace a decision table cell's text as a person would, then leave the cell."""
+    cell.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+    page.locator('td[data-element-id="deadlines_complaint_verify"]').click()
+
+
 def open_active_version(page: Any, server: Server) -> None:
     page.goto(server.url("/proses/complaint"))
     page.click("tr:has(.badge.ok) a")
@@ -48,13 +56,15 @@ def test_the_dmn_editor_changes_a_deadline_that_is_checked_deployed_and_activate
     page.wait_for_selector("#modeler[data-ready=true]")
     cell = page.locator('td[data-element-id="deadlines_complaint_followup"]')
     assert cell.inner_text().strip() == "5"
-    cell.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type("3")
-    page.locator('td[data-element-id="deadlines_complaint_verify"]').click()  # leave the cell
+    type_into(page, cell, "3 +")  # not a Python expression: a finding, marked on the cell
+    page.click("#validate")
+    page.wait_for_selector("#findings li.linked[data-element=deadlines_complaint_followup]")
+    assert page.locator('td.finding[data-element-id="deadlines_complaint_followup"]').count() == 1
+    shot(page, "dmn-editor")
+    type_into(page, cell, "3")
     page.click("#validate")
     page.wait_for_selector("#deploy-status[data-valid=true]")
-    shot(page, "dmn-editor")
+    assert page.locator("td.finding").count() == 0
     page.click("#deploy")
     page.wait_for_url(re.compile(r"/proses/complaint/\d+$"))
     url = str(page.url)
