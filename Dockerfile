@@ -2,6 +2,8 @@
 FROM node:20-slim AS frontend
 WORKDIR /app
 COPY package.json package-lock.json ./
+# `npm ci` bundles the modeler (api/web/modeler) into node_modules/.aduan
+COPY api/web/modeler api/web/modeler
 RUN npm ci --omit=dev
 
 FROM python:3.11-slim

@@ -23,8 +23,9 @@ from engine.directory import demo, users
 from engine.directory.agencies import Agency
 from engine.directory.categories import Category
 from engine.directory.users import User
-from engine.errors import EngineError
+from engine.errors import EngineError, InvalidProcess
 from engine.processes import registry as processes
+from engine.processes import validation
 
 
 def _create_app() -> Flask:
@@ -236,18 +237,48 @@ def _describe(deployment: processes.Deployment) -> str:
     return f"{v.key} ({v.kind}) version {v.version} {state}{', active' if v.active else ''} ({v.hash[:12]})"
 
 
+def _read_sources(files: tuple[Path, ...]) -> dict[str, str]:
+    """The files as text by base name (XML in its declared encoding), as the HTTP upload reads them."""
+    findings, sources = validation.Findings(), {}
+    for path in files:
+        text = validation.decode(path.name, path.read_bytes(), findings)
+        if text is not None:
+            sources[path.name] = text
+    findings.raise_if_any("invalid upload")
+    return sources
+
+
+@processes_group.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def processes_validate(files: tuple[Path, ...]) -> None:
+    """Check FILES as a deploy would, storing nothing; each finding on a line, exit status 1 if any."""
+    try:
+        found = processes.validate_files(db.session(), _read_sources(files))
+    except InvalidProcess as exc:
+        found = validation.findings_of(exc)
+    db.session.rollback()
+    for finding in found:
+        click.echo(f"{finding.file}: {finding}")
+    if found:
+        click.echo(f"{len(found)} finding{'s' if len(found) > 1 else ''}", err=True)
+        sys.exit(1)
+    click.echo("valid: no findings")
+
+
 @processes_group.command("deploy")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--by", "deployed_by", default="cli", show_default=True)
+@click.option("--no-activate", is_flag=True, help="store the version without activating it")
 @with_appcontext
-def processes_deploy(files: tuple[Path, ...], deployed_by: str) -> None:
+def processes_deploy(files: tuple[Path, ...], deployed_by: str, no_activate: bool) -> None:
     """Deploy FILES as the next version: a lifecycle (.bpmn with its .dmn and form .json files) or one .dmn
     decision on its own. With no FILES, the shipped bpmn/ folder (its decisions/ first, each on its own)."""
     session = db.session()
     try:
         if files:
-            sources = {f.name: f.read_text(encoding="utf-8") for f in files}
-            done = [processes.deploy_files(session, sources, deployed_by)]
+            sources = _read_sources(files)
+            done = [processes.deploy_files(session, sources, deployed_by, activate=not no_activate)]
         else:
             done = processes.deploy_directory(session, processes.DEFAULT_BPMN_DIR, deployed_by)
         session.commit()
@@ -291,15 +322,24 @@ def processes_activate(key: str, version: int, actor: str) -> None:
 @click.option("--status", "statuses", multiple=True, help="only cases in this status (repeatable)")
 @click.option("--limit", default=500, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--by", "actor", default="cli", show_default=True)
+@click.option("--map", "pairs", multiple=True, metavar="OLD=NEW", help="an element renamed in VERSION (repeatable)")
 @with_appcontext
-def processes_migrate(key: str, version: int, dry_run: bool, statuses: tuple[str, ...], limit: int, actor: str) -> None:
-    """Move the running cases of KEY to VERSION, each in its own transaction and only when safe."""
+def processes_migrate(
+    key: str, version: int, dry_run: bool, statuses: tuple[str, ...], limit: int, actor: str, pairs: tuple[str, ...]
+) -> None:
+    """Move the running cases of KEY to VERSION, each in its own transaction and only when safe.
+
+    Each case's moved deadlines are listed; the exit status is 1 when any case was refused."""
     session = db.session()
     owner = Actor(username=actor, role=Role.PROCESS_OWNER)
+    mapping = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+    if len(mapping) != len(pairs):
+        raise click.BadParameter("each --map is OLD=NEW", param_hint="--map")
     try:
         reports = lifecycle.migrate_cases(
-            session, owner, key, version, dry_run, list(statuses), None, limit, current_app.extensions["aduan.settings"]
-        )
+            session, owner, key, version, dry_run, list(statuses), None, limit,
+            current_app.extensions["aduan.settings"], mapping,
+        )  # fmt: skip
     except EngineError as exc:
         session.rollback()
         _fail_findings(exc)
@@ -309,8 +349,12 @@ def processes_migrate(key: str, version: int, dry_run: bool, statuses: tuple[str
         click.echo(f"{report.tracking_id} ({report.status}, version {report.from_version}): {report.result}")
         for reason in report.reasons:
             click.echo(f"  - {reason}")
+        for moved in report.deadlines:
+            click.echo(f"  deadline of {moved['name']}: {moved['from']} -> {moved['to']}")
     summary = ", ".join(f"{n} {result}" for result, n in sorted(counts.items())) or "no running cases to move"
     click.echo(f"{'dry run: ' if dry_run else ''}{summary}")
+    if counts.get("refused"):
+        sys.exit(1)
 
 
 @click.group("timers")

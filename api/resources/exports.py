@@ -39,7 +39,7 @@ class CasesExport(MethodView):
         if agency is not None and db.session.get(Agency, agency) is None:
             raise InvalidData("invalid agency", {"agency": [f"no agency {agency!r}"]})
         session, actor = db.session(), staff()
-        condition = stats.where(session, actor, stats.Query(agency, query.get("from_"), query.get("to")))
+        condition = stats.where(session, actor, stats.Query(agency, query.get("from_"), query.get("to")), rows=True)
         last_id = session.scalar(sa.select(sa.func.max(Case.id))) or 0
         condition = sa.and_(condition, Case.id <= last_id)  # the cases logged below, not later arrivals
         exports.log_auditor_reads(session, actor, condition, utcnow())

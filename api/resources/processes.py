@@ -18,6 +18,7 @@ from api.auth import require, staff
 from api.extensions import db
 from api.schemas.processes import (
     FINDINGS,
+    ActivateSchema,
     BulkMigrateSchema,
     BulkReportSchema,
     DeployedSchema,
@@ -25,15 +26,16 @@ from api.schemas.processes import (
     MigrateSchema,
     MigrationSchema,
     UploadSchema,
+    ValidatedSchema,
     VersionDetailSchema,
     VersionSchema,
 )
 from engine.cases import lifecycle
-from engine.cases.visibility import get_for, staff_scope
-from engine.errors import Conflict, NotFound
+from engine.cases.visibility import figures_scope, get_for_migration
+from engine.errors import Conflict, InvalidProcess, NotFound
 from engine.processes import migration
 from engine.processes import registry as processes
-from engine.processes.validation import MAX_FILE_CHARS, Findings
+from engine.processes.validation import MAX_FILE_CHARS, Findings, decode, findings_of
 
 blp = Blueprint("processes", __name__, description="Process and decision versions; migration of running cases")
 OWNER = "process_owner"
@@ -46,7 +48,8 @@ MEDIA_TYPES = {".bpmn": "application/xml", ".dmn": "application/xml", ".json": "
 
 
 def read_uploads(uploads: list[FileStorage]) -> dict[str, str]:
-    """The uploaded files as text by file name; InvalidProcess names each file that is not UTF-8 or too big."""
+    """The uploaded files as text by file name (XML in its declared encoding); InvalidProcess names each file
+    that is not text or too big."""
     findings, files = Findings(), {}
     for upload in uploads:
         name = upload.filename or "(no name)"
@@ -55,11 +58,8 @@ def read_uploads(uploads: list[FileStorage]) -> dict[str, str]:
             findings.add(name, "uploaded twice")
         elif len(raw) > 4 * MAX_FILE_CHARS:
             findings.add(name, f"larger than {MAX_FILE_CHARS} characters")
-        else:
-            try:
-                files[name] = raw.decode("utf-8-sig")
-            except UnicodeDecodeError as exc:
-                findings.add(name, f"not UTF-8 text (byte {exc.start})")
+        elif (text := decode(name, raw, findings)) is not None:
+            files[name] = text
     findings.raise_if_any("invalid upload")
     return files
 
@@ -81,23 +81,40 @@ class Processes(MethodView):
 
     @require(OWNER)
     @blp.arguments(UploadSchema, location="files")
+    @blp.arguments(ActivateSchema, location="form")
     @blp.response(201, DeployedSchema)
     @blp.alt_response(200, schema=DeployedSchema, description="The same files are already a version")
     @blp.alt_response(422, description=FINDINGS)
-    def post(self, upload: dict[str, Any]) -> Any:
+    def post(self, upload: dict[str, Any], form: dict[str, Any]) -> Any:
         """Deploy the next version of a process (its whole set of files) or of one shared decision (a .dmn).
 
         Everything is checked before anything is stored: XML, lanes, forms, timers, called processes and
-        decisions, and a dry run of the main path and its branches. The new version becomes active: new
-        cases start on it; running cases stay on theirs.
+        decisions, and a dry run of the main path and its branches. The new version becomes active (new
+        cases start on it; running cases stay on theirs) unless `activate` is false.
         """
         files = read_uploads(upload["files"])
-        deployment = processes.deploy_files(db.session(), files, staff().username)
+        deployment = processes.deploy_files(db.session(), files, staff().username, activate=form["activate"])
         db.session.commit()
         version = deployment.version
         body = {**version_view(version), "created": deployment.created}
         location = f"/api/v1/processes/{version.key}/versions/{version.version}"
         return body, 201 if deployment.created else 200, {"Location": location}
+
+
+@blp.route("/processes/validate")
+class Validate(MethodView):
+    @require(OWNER)
+    @blp.arguments(UploadSchema, location="files")
+    @blp.response(200, ValidatedSchema)
+    def post(self, upload: dict[str, Any]) -> dict[str, Any]:
+        """Check files as `POST /processes` would, storing nothing: every finding at once."""
+        findings = Findings()
+        try:
+            files = read_uploads(upload["files"])
+        except InvalidProcess as exc:
+            return {"valid": False, "findings": [asdict(f) for f in findings_of(exc)]}
+        findings.extend(processes.validate_files(db.session(), files))
+        return {"valid": not findings, "findings": [asdict(f) for f in findings.items]}
 
 
 @blp.route("/processes/<key>/versions")
@@ -155,8 +172,8 @@ class MigrateAll(MethodView):
         """
         session, actor = db.session(), staff()
         reports = lifecycle.migrate_cases(
-            session, actor, key[:100], number, body["dry_run"], body.get("status"), staff_scope(session, actor),
-            body["limit"], current_app.extensions["aduan.settings"],
+            session, actor, key[:100], number, body["dry_run"], body.get("status"), figures_scope(session, actor),
+            body["limit"], current_app.extensions["aduan.settings"], body["mapping"],
         )  # fmt: skip
         counts = {"migrated": 0, "migratable": 0, "refused": 0}
         for report in reports:
@@ -175,10 +192,12 @@ class MigrateComplaint(MethodView):
     def post(self, body: dict[str, Any], tracking_id: str) -> dict[str, Any]:
         """Move a running complaint to another version of its process, when nothing it has done changes."""
         session, actor = db.session(), staff()
-        case, _ = get_for(session, actor, tracking_id)
+        case = get_for_migration(session, actor, tracking_id)
         settings = current_app.extensions["aduan.settings"]
         try:
-            report = lifecycle.migrate_case(session, actor, case, body["to_version"], body["dry_run"], settings)
+            report = lifecycle.migrate_case(
+                session, actor, case, body["to_version"], body["dry_run"], settings, body["mapping"]
+            )
         except migration.Refused as refused:
             raise Conflict(refused.message, refused.errors) from refused
         return asdict(report)

@@ -71,6 +71,7 @@ class TaskItem(MethodView):
         audience = staff_audience(db.session(), staff(), case)
         detail = views.task(row, case)
         detail["form"] = processes.parsed_for(version).forms.get(row.form, {})
+        detail["proposal"] = row.proposal or {}
         detail["case"] = views.complaint(db.session(), case, audience) if audience else views.summary(case)
         return detail
 

@@ -22,6 +22,27 @@ class UploadSchema(ma.Schema):
     )
 
 
+class ActivateSchema(ma.Schema):
+    activate = ma.fields.Boolean(
+        load_default=True,
+        truthy={"true"},
+        falsy={"false"},
+        metadata={"description": "false: store the version without activating it (new cases keep the active one)"},
+    )
+
+
+class FindingSchema(ma.Schema):
+    file = ma.fields.String(required=True, metadata={"description": "the file, or `files` for the upload as a whole"})
+    element = ma.fields.String(allow_none=True, metadata={"description": "the BPMN/DMN element id"})
+    line = ma.fields.Integer(allow_none=True, metadata={"description": "the line of the element in its file"})
+    message = ma.fields.String(required=True)
+
+
+class ValidatedSchema(ma.Schema):
+    valid = ma.fields.Boolean(required=True)
+    findings = ma.fields.List(ma.fields.Nested(FindingSchema), required=True)
+
+
 class KeySchema(ma.Schema):
     key = ma.fields.String(required=True)
     kind = ma.fields.String(required=True, metadata={"description": "process or decision"})
@@ -68,13 +89,29 @@ class VersionDetailSchema(VersionSchema):
     )
 
 
+ELEMENT_ID = validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$", error="a BPMN element id")
+
+
+def mapping_field() -> ma.fields.Dict:
+    """Camunda-style migration mapping: elements renamed or replaced in the target."""
+    return ma.fields.Dict(
+        keys=ma.fields.String(validate=ELEMENT_ID),
+        values=ma.fields.String(validate=ELEMENT_ID),
+        validate=validate.Length(max=100),
+        load_default=dict,
+        metadata={"description": "elements renamed or replaced in the target: {old element id: new element id}"},
+    )
+
+
 class MigrateSchema(ma.Schema):
     to_version = ma.fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
     dry_run = ma.fields.Boolean(load_default=False, metadata={"description": "report only; change nothing"})
+    mapping = mapping_field()
 
 
 class BulkMigrateSchema(ma.Schema):
     dry_run = ma.fields.Boolean(required=True, metadata={"description": "true: report only; change nothing"})
+    mapping = mapping_field()
     status = ma.fields.List(
         ma.fields.String(validate=validate.OneOf([s.value for s in Status])),
         validate=validate.Length(max=10),
@@ -91,6 +128,16 @@ class MigrationSchema(ma.Schema):
     result = ma.fields.String(required=True, metadata={"description": "migrated, migratable (dry run) or refused"})
     reasons = ma.fields.List(ma.fields.String(), required=True)
     diff = ma.fields.Dict(metadata={"description": "elements added, removed and changed"})
+    decisions = ma.fields.Dict(
+        metadata={"description": "decisions evaluated again with the new table: {element: {output: [old, new]}}"}
+    )
+    deadlines = ma.fields.List(
+        ma.fields.Dict(),
+        metadata={"description": "open tasks whose deadline moves: [{task, name, from, to}] (UTC, ISO 8601)"},
+    )
+    next_timer = ma.fields.List(
+        ma.fields.String(allow_none=True), allow_none=True, metadata={"description": "[before, after] when it moves"}
+    )
 
 
 class BulkReportSchema(ma.Schema):

@@ -28,6 +28,12 @@ class TaskSchema(ma.Schema):
 
 class TaskDetailSchema(TaskSchema):
     form = ma.fields.Dict(required=True, metadata={"description": "JSON Schema of the completion data"})
+    proposal = ma.fields.Dict(
+        required=True,
+        metadata={
+            "description": "form values the diagram proposes, e.g. {agency} from the routing decision (may be empty)"
+        },
+    )
     case = ma.fields.Nested(ComplaintSchema, required=True)
 
 

@@ -24,7 +24,6 @@ from engine.cases.case import Case
 from engine.cases.visibility import staff_audience, staff_scope
 from engine.db import utcnow
 from engine.directory.agencies import in_subtree
-from engine.directory.categories import Category
 from engine.directory.users import authenticate
 from engine.errors import Conflict, InvalidData
 from engine.processes import registry as processes
@@ -108,13 +107,12 @@ def render_task(
     schema = processes.parsed_for(version).forms.get(row.form, {})
     if values is None:
         values = forms.initial_values(schema, case)
-        if "agency" in schema.get("properties", {}) and not values.get("agency") and case.category:
-            category = db.session.get(Category, case.category)
-            if category is not None and category.agency:
-                values["agency"] = category.agency  # the category's usual agency, as the routing table proposes
+        for name, value in (row.proposal or {}).items():  # what the diagram's decisions propose
+            if name in schema.get("properties", {}) and not values.get(name):
+                values[name] = value
     audience = staff_audience(db.session(), actor, case)
     return render_template(
-        "web/task.html", task=views.task(row, case), schema=schema, now=utcnow(),
+        "web/task.html", task=views.task(row, case), schema=schema, now=utcnow(), proposal=row.proposal or {},
         fields=forms.fields(row.form, schema, values, task_choices(actor, case)), errors=errors or {},
         case=views.complaint(db.session(), case, audience) if audience else views.summary(case),
         ready=row.state == tasks.TaskStatus.READY, held_by_other=row.assignee not in (None, actor.username),

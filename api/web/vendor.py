@@ -1,7 +1,9 @@
 """Front-end packages from the npm registry (package.json + package-lock.json at the repository root).
 
-`npm ci` installs them into `node_modules/`; this route serves the few files the pages load, by name,
-from there (`NODE_MODULES_DIR` / `ADUAN_NODE_MODULES` to point elsewhere). Nothing of them is committed.
+`npm ci` installs them into `node_modules/` and bundles the process owners' modeler (bpmn-js with its
+properties panel, `api/web/modeler/`) into `node_modules/.aduan/`; this route serves the few files the
+pages load, by name, from there (`NODE_MODULES_DIR` / `ADUAN_NODE_MODULES` to point elsewhere). Nothing of
+them is committed.
 Without them the pages still work; only the diagrams and charts are missing, and the pages say so.
 """
 
@@ -24,6 +26,21 @@ FILES = {
     "diagram-js.css": "bpmn-js/dist/assets/diagram-js.css",
     "bpmn-js.css": "bpmn-js/dist/assets/bpmn-js.css",
     "bpmn-font/css/bpmn.css": "bpmn-js/dist/assets/bpmn-font/css/bpmn.css",
+    "aduan-modeler.js": ".aduan/modeler.js",
+    "aduan-modeler.css": ".aduan/modeler.css",
+    "dmn-modeler.min.js": "dmn-js/dist/dmn-modeler.production.min.js",
+    **{
+        f"dmn/{name}": f"dmn-js/dist/assets/{name}"
+        for name in (
+            "diagram-js.css",
+            "dmn-js-shared.css",
+            "dmn-js-drd.css",
+            "dmn-js-decision-table.css",
+            "dmn-js-decision-table-controls.css",
+            "dmn-js-literal-expression.css",
+            "dmn-font/css/dmn-embedded.css",
+        )
+    },
     **{
         f"bpmn-font/font/bpmn.{ext}": f"bpmn-js/dist/assets/bpmn-font/font/bpmn.{ext}"
         for ext in ("eot", "svg", "ttf", "woff", "woff2")

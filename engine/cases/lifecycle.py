@@ -7,10 +7,10 @@ makes a concurrent second writer fail with `Conflict` and leaves nothing of it b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -441,11 +441,15 @@ def migrate_case(
     to_version: int,
     dry_run: bool = False,
     settings: Settings = DEFAULT_SETTINGS,
+    mapping: Mapping[str, str] | None = None,
 ) -> migration.Report:
     """Move a running case onto version `to_version` of its process, only when safe (see engine.processes.migration).
 
-    `migration.Refused` (a Conflict) lists the reasons otherwise. A dry run changes nothing and reports
-    `migratable` or `refused`; a migration is audited as `migrated` with both versions and the diff.
+    `mapping` maps elements renamed or replaced in the target (old id → new id). A decision whose table
+    changed is evaluated again, and the open tasks' deadlines and the case's timers follow it; the report
+    lists each moved deadline. `migration.Refused` (a Conflict) lists the reasons otherwise. A dry run
+    changes nothing and reports `migratable` (with the same figures) or `refused`; a migration is audited
+    as `migrated` with both versions, the diff, the re-evaluated decisions and the moved deadlines.
     """
     with transaction(session):
         session.refresh(case, with_for_update=True)  # PostgreSQL: one writer per case
@@ -460,23 +464,64 @@ def migrate_case(
             raise migration.Refused(report)
         run, parsed = _restore(session, case, settings), parsed_for(target)
         report.diff = migration.spec_changes(run.parsed, parsed)["elements"]
-        plan = migration.plan(run.wf, parsed, f"version {target.version}")
-        report.reasons = plan.reasons or migration.apply(plan, run.wf, parsed)
+        plan = migration.plan(run.wf, parsed, f"version {target.version}", mapping)
+        if plan.safe:
+            report.decisions = _carry_policy(plan, run, parsed, report).decisions
+        report.reasons = report.reasons or plan.reasons or migration.apply(plan, run.wf, parsed)
         if report.reasons:
             raise migration.Refused(report)
         report.result = "migratable" if dry_run else "migrated"
+        run.wf.do_engine_steps()  # in memory until saved: a dry run shows the same deadlines and drops them
+        rows = tasks.open_tasks(session, case.id)
+        described = _described(run, rows)
+        report.deadlines = _moved_deadlines(rows, described)
+        timer = timers.next_timer_at(Scan.of(run.wf, run.completed_before).waiting)
+        if timer != case.next_timer_at:
+            report.next_timer = [_iso(case.next_timer_at), _iso(timer)]
         if dry_run:
-            return report
+            return report  # the workflow was changed in memory only
         case.process_version_id, run.parsed = target.id, parsed
-        run.wf.do_engine_steps()
-        data = {"from_version": current.version, "to_version": target.version, "diff": report.diff}
+        data = {
+            "from_version": current.version, "to_version": target.version, "diff": report.diff,
+            "mapping": dict(mapping or {}), "decisions": report.decisions, "deadlines": report.deadlines,
+        }  # fmt: skip
         _save(session, run, actor, "migrated", data)
-        ready = {str(t.id): t for t in run.wf.get_tasks(state=TaskState.READY, manual=True)}
-        for row in tasks.open_tasks(session, case.id):  # kept tasks take the new diagram's lane, form, deadline
-            if row.id in ready:
-                for name, value in tasks.describe(ready[row.id], run.engine).items():
-                    setattr(row, name, value)
+        for row in rows:  # kept tasks take the new diagram's lane, form, deadline
+            for name, value in described.get(row.id, {}).items():
+                setattr(row, name, value)
     return report
+
+
+def _carry_policy(plan: migration.Plan, run: Run, parsed: ParsedProcess, report: migration.Report) -> migration.Policy:
+    """Re-evaluate changed decisions (scripts re-run as of when they ran); a failure refuses the move."""
+
+    def environment(moment: datetime) -> Any:
+        return script_engine(run.calendar, CaseEffects(), clock=lambda: moment).environment
+
+    try:
+        return migration.carry_policy(plan, run.wf, parsed, environment)
+    except Exception as exc:  # whatever the new table or a re-run script raises: the case cannot take it
+        report.reasons.append(f"the new decision table cannot be applied to this case ({type(exc).__name__})")
+        return migration.Policy()
+
+
+def _described(run: Run, rows: list[tasks.TaskRecord]) -> dict[str, dict[str, Any]]:
+    """Read-model columns of each open task row as the migrated workflow describes it."""
+    ready = {str(t.id): t for t in run.wf.get_tasks(state=TaskState.READY, manual=True)}
+    return {row.id: tasks.describe(ready[row.id], run.engine) for row in rows if row.id in ready}
+
+
+def _moved_deadlines(rows: list[tasks.TaskRecord], described: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    moved = []
+    for row in rows:
+        due = described.get(row.id, {}).get("due_at", row.due_at)
+        if due != row.due_at:
+            moved.append({"task": row.id, "name": row.name, "from": _iso(row.due_at), "to": _iso(due)})
+    return moved
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment is not None else None
 
 
 def migrate_cases(
@@ -489,6 +534,7 @@ def migrate_cases(
     scope: sa.ColumnElement[bool] | None = None,
     limit: int = 500,
     settings: Settings = DEFAULT_SETTINGS,
+    mapping: Mapping[str, str] | None = None,
 ) -> list[migration.Report]:
     """Move every running case of `key` on another version (within `scope`) to `to_version`, one case per
     transaction, oldest first; the report says for each case whether it moved and why not."""
@@ -508,7 +554,7 @@ def migrate_cases(
     for case_id, tracking_id, status, version in session.execute(query).all():
         try:
             case = session.get_one(Case, case_id)
-            reports.append(migrate_case(session, actor, case, to_version, dry_run, settings))
+            reports.append(migrate_case(session, actor, case, to_version, dry_run, settings, mapping))
         except migration.Refused as refused:
             reports.append(refused.report)
         except Conflict as exc:  # another command changed the case meanwhile

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.cases import forms
 from engine.cases.access import Actor
-from engine.db import Base, UTCDateTime, utcnow
+from engine.db import Base, JSONType, UTCDateTime, utcnow
 from engine.directory.agencies import subtree_clause
 from engine.errors import Conflict, InvalidData, NotFound
 
@@ -49,6 +49,8 @@ class TaskRecord(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     form: Mapped[str] = mapped_column(sa.String(200))
     reassigns: Mapped[str | None] = mapped_column(sa.String(100))
+    # what the diagram proposes for the form (e.g. the routing decision's agency), shown and pre-filled
+    proposal: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     assignee: Mapped[str | None] = mapped_column(sa.String(64))
     state: Mapped[str] = mapped_column(sa.String(16), default=TaskStatus.READY)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -57,9 +59,13 @@ class TaskRecord(Base):
 
 
 def describe(task: Task, engine: PythonScriptEngine) -> dict[str, Any]:
-    """Read-model columns of a READY user task, from its lane and `spiffworkflow:properties`."""
+    """Read-model columns of a READY user task, from its lane and `spiffworkflow:properties`.
+
+    The optional `proposal` property is an expression giving form values the diagram proposes, such as
+    `{'agency': proposed_agency}` from the routing decision; only JSON scalars of it are kept."""
     props = task.task_spec.extensions.get("properties", {})
     due = engine.evaluate(task, props["dueAt"]) if props.get("dueAt") else None
+    proposal = engine.evaluate(task, props["proposal"]) if props.get("proposal") else None
     return {
         "name": task.task_spec.name,
         "title": task.task_spec.bpmn_name or task.task_spec.name,
@@ -68,7 +74,16 @@ def describe(task: Task, engine: PythonScriptEngine) -> dict[str, Any]:
         "due_at": datetime.fromisoformat(due) if isinstance(due, str) else None,
         "form": props.get(forms.FORMS_PROPERTY, ""),
         "reassigns": props.get("reassigns"),
+        "proposal": _scalars(proposal),
     }
+
+
+def _scalars(proposal: object) -> dict[str, Any] | None:
+    """The proposed values that a form field can take (str, number, bool), by field name."""
+    if not isinstance(proposal, dict):
+        return None
+    kept = {str(k): v for k, v in proposal.items() if isinstance(v, str | int | float | bool)}
+    return kept or None
 
 
 def sync(

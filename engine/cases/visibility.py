@@ -5,6 +5,11 @@ identity; the reporter (token or account) sees their own; agency staff see cases
 subtree (and the staff member who typed a complaint in sees that one), with the reporter's identity unless
 anonymous; the verifiers' desk (verifiers, desk supervisors)
 sees every case of its jurisdiction, identity included; auditors and admins see everything.
+
+Process owners design the lifecycle; they do not handle complaints (least privilege): no complaint, no
+reporter identity, no attachment is visible to them. They see aggregate figures over their jurisdiction
+(`figures_scope`) and move its running cases between versions by tracking id (`get_for_migration`), whose
+reports name cases by tracking id and status only.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ PUBLIC_STATUSES = frozenset({Status.DISPOSITIONED, Status.IN_PROGRESS, Status.AW
 SEES_IDENTITY = frozenset({Audience.REPORTER, Audience.DESK, Audience.AUDITOR})
 EVERYTHING = frozenset({"auditor", "admin"})
 JURISDICTION_ROLES = frozenset({"verifier", "process_owner"})
+DESIGNERS = frozenset({"process_owner"})  # see processes, versions, incidents and figures; never a complaint
 
 
 def is_public(case: Case) -> bool:
@@ -58,10 +64,10 @@ def staff_audience(session: Session, actor: Actor, case: Case) -> Audience | Non
     """How a signed-in staff member sees `case`, or None when it is outside their scope."""
     if actor.role in EVERYTHING:
         return Audience.AUDITOR
-    if actor.agency is None:
+    if actor.agency is None or actor.role in DESIGNERS:
         return None
     if works_at_desk(session, actor) and in_subtree(case.desk, jurisdiction(actor.agency)):
-        return Audience.AGENCY if actor.role == "process_owner" else Audience.DESK
+        return Audience.DESK
     if actor.role in ("officer", "supervisor") and in_subtree(case.agency, actor.agency):
         return Audience.AGENCY
     if case.entered_by is not None and case.entered_by == actor.username:
@@ -93,11 +99,33 @@ def get_for(
     return case, audience
 
 
+def get_for_migration(session: Session, actor: Actor, tracking_id: str) -> Case:
+    """A case a process owner (or admin) may move to another version: in their jurisdiction; NotFound otherwise.
+
+    The caller gets the row to run the migration on, not a view of it: nothing of it is shown but its
+    tracking id, status and versions.
+    """
+    case = session.scalars(sa.select(Case).where(Case.tracking_id == tracking_id[:40])).first()
+    if case is None or not session.scalar(
+        sa.select(sa.literal(True)).where(figures_scope(session, actor), Case.id == case.id)
+    ):
+        raise NotFound(f"no complaint {tracking_id!r}")
+    return case
+
+
+def figures_scope(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
+    """SQL condition selecting the cases counted in the actor's aggregate figures (and, for a process
+    owner, the cases they may migrate): a process owner's whole jurisdiction, else what they may list."""
+    if actor.role in DESIGNERS:
+        return subtree_clause(Case.desk, jurisdiction(actor.agency)) if actor.agency else sa.false()
+    return staff_scope(session, actor)
+
+
 def staff_scope(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
-    """SQL condition selecting the cases a staff member may list."""
+    """SQL condition selecting the cases a staff member may list (a process owner: none)."""
     if actor.role in EVERYTHING:
         return sa.true()
-    if actor.agency is None or actor.role == "reporter":
+    if actor.agency is None or actor.role == "reporter" or actor.role in DESIGNERS:
         return sa.false()
     if works_at_desk(session, actor):
         return subtree_clause(Case.desk, jurisdiction(actor.agency))

@@ -13,18 +13,33 @@ part of the tree. A case may move only when that is safe, spiff-arena's policy m
 
 Waiting tasks (READY, WAITING) and running subprocess tasks are reset and re-armed from the new specs, so
 a changed timer on the current step takes effect; a timer given as a duration restarts from now.
+
+Two exceptions carry a change of policy onto running cases:
+
+* a decision that already ran and whose only change is its table (a deadline, a route) is evaluated
+  again with the new table (`carry_policy`); every script that ran after it and read a value that changed
+  is run again as of the moment it first ran (so `working_days(followup_days)` counts from the same day),
+  and the new values reach the waiting part of the case before it is re-armed: open tasks' deadlines and
+  timers follow the new table;
+* an element renamed or replaced in the target is mapped explicitly (`{old_id: new_id}`, Camunda's
+  migration plan): the case's tasks on the old element continue on the new one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import ast
+import copy
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, filter_tasks, migrate_workflow
+from SpiffWorkflow.dmn.specs import BusinessRuleTaskMixin
 from SpiffWorkflow.dmn.specs.model import DecisionTable
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
@@ -123,7 +138,32 @@ def decision_changes(before: DecisionTable, after: DecisionTable) -> dict[str, A
             "changed": sorted(r for r in set(old) & set(new) if old[r] != new[r]),
         },
         "outputs": {"added": sorted(new_outputs - old_outputs), "removed": sorted(old_outputs - new_outputs)},
+        "cells": changed_cells(before, after),
     }
+
+
+def changed_cells(before: DecisionTable, after: DecisionTable) -> list[dict[str, Any]]:
+    """Each cell of a rule kept in both tables whose text changed: {rule, column, from, to}, in table order.
+
+    Columns are named by the input's label (or expression) and the output's name; a column only one side
+    has is not a cell change (see `outputs`)."""
+    old, new = table_dict(before), table_dict(after)
+    old_rules = {rule["id"]: rule for rule in old["rules"]}
+    cells: list[dict[str, Any]] = []
+    for rule in new["rules"]:
+        previous = old_rules.get(rule["id"])
+        if previous is None:
+            continue
+        for kind, columns in (("inputs", new["inputs"]), ("outputs", new["outputs"])):
+            names = [c["label"] or c.get("expression") or c["name"] for c in columns]
+            old_names = [c["label"] or c.get("expression") or c["name"] for c in old[kind]]
+            for index, name in enumerate(names):
+                if name not in old_names or index >= len(rule[kind]):
+                    continue
+                was, now = previous[kind][old_names.index(name)], rule[kind][index]
+                if was != now:
+                    cells.append({"rule": rule["id"], "column": name, "from": was, "to": now})
+    return cells
 
 
 # Moving a case ------------------------------------------------------------------------------------------
@@ -131,39 +171,97 @@ def decision_changes(before: DecisionTable, after: DecisionTable) -> dict[str, A
 
 @dataclass
 class Plan:
-    """A case's workflow against a target version: the diffs, and why the move is not safe (if it is not)."""
+    """A case's workflow against a target version: the diffs, the decisions to evaluate again, and why the
+    move is not safe (if it is not)."""
 
     top: WorkflowDiff
     subprocesses: dict[UUID, WorkflowDiff | None]
     reasons: list[str] = field(default_factory=list)
+    reevaluate: list[Task] = field(default_factory=list)
 
     @property
     def safe(self) -> bool:
         return not self.reasons
 
 
-def plan(wf: BpmnWorkflow, target: ParsedProcess, label: str) -> Plan:
-    """Diff the case (and each subprocess it started) against `target`; `label` names it in reasons."""
-    top_diff = SpecDiff(REGISTRY, wf.spec, target.spec)
+def plan(wf: BpmnWorkflow, target: ParsedProcess, label: str, mapping: Mapping[str, str] | None = None) -> Plan:
+    """Diff the case (and each subprocess it started) against `target`, elements renamed as `mapping` says
+    (old id → new id); `label` names the target in reasons."""
+    mapping = dict(mapping or {})
+    reasons = _mapping_problems(wf, target, mapping, label)
+    top_diff = _mapped(SpecDiff(REGISTRY, wf.spec, target.spec), wf.spec, target.spec, mapping)
     result = Plan(WorkflowDiff(wf, top_diff), {})
-    reasons: dict[str, str] = {}
-    _judge(result.top, top_diff, label, reasons)
+    _judge(result.top, top_diff, label, reasons, result.reevaluate)
     for sp_id, sp in wf.subprocesses.items():
         new = target.subprocess_specs.get(sp.spec.name)
         if new is None:
             result.subprocesses[sp_id] = None
             reasons.setdefault(sp.spec.name, f"the case has started {sp.spec.name!r}, which {label} does not have")
             continue
-        sp_diff = SpecDiff(REGISTRY, sp.spec, new)
+        sp_diff = _mapped(SpecDiff(REGISTRY, sp.spec, new), sp.spec, new, mapping)
         result.subprocesses[sp_id] = WorkflowDiff(sp, sp_diff)
-        _judge(WorkflowDiff(sp, sp_diff), sp_diff, label, reasons)
+        _judge(WorkflowDiff(sp, sp_diff), sp_diff, label, reasons, result.reevaluate)
     result.reasons = list(reasons.values())
     return result
 
 
-def _judge(diff: WorkflowDiff, spec_diff: SpecDiff, label: str, reasons: dict[str, str]) -> None:
+def _mapping_problems(
+    wf: BpmnWorkflow, target: ParsedProcess, mapping: Mapping[str, str], label: str
+) -> dict[str, str]:
+    """Each pair of the mapping must name an element of the case's version and one of the target."""
+    specs = [wf.spec, *wf.subprocess_specs.values()]
+    new_specs = [target.spec, *target.subprocess_specs.values()]
+    problems: dict[str, str] = {}
+    for old, new in mapping.items():
+        if not any(old in spec.task_specs for spec in specs):
+            problems[f"map:{old}"] = f"the mapping names {old!r}, which the case's version does not have"
+        if not any(new in spec.task_specs for spec in new_specs):
+            problems[f"map:{new}"] = f"the mapping names {new!r}, which {label} does not have"
+    return problems
+
+
+def _mapped(diff: SpecDiff, old: BpmnProcessSpec, new: BpmnProcessSpec, mapping: Mapping[str, str]) -> SpecDiff:
+    """Align each mapped element (and its internal specs, `verify.BoundaryEventSplit` …) with its new id."""
+    if not mapping:
+        return diff
+    for spec in list(diff.alignment):
+        if old.task_specs.get(spec.name) is not spec:
+            continue
+        name = _renamed(spec.name, mapping)
+        if name != spec.name and new.task_specs.get(name) is not None:
+            diff.alignment[spec] = new.task_specs[name]
+    for spec, candidate in diff.alignment.items():  # compare as if the old version used the new ids
+        if candidate is not None:
+            before, after = REGISTRY.convert(spec), REGISTRY.convert(candidate)
+            before = {key: _renamed_value(value, mapping) for key, value in before.items()}
+            diff.comparisons[spec] = [key for key, value in before.items() if after.get(key) != value]
+    return diff
+
+
+def _renamed(name: str, mapping: Mapping[str, str]) -> str:
+    """A spec name with a mapped element id replaced (`verify` and its internal specs `verify.…`)."""
+    for old_id, new_id in mapping.items():
+        if name == old_id or name.startswith(old_id + "."):
+            return new_id + name[len(old_id) :]
+    return name
+
+
+def _renamed_value(value: Any, mapping: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return _renamed(value, mapping)
+    if isinstance(value, list):
+        return [_renamed_value(item, mapping) for item in value]
+    return value
+
+
+def _judge(
+    diff: WorkflowDiff, spec_diff: SpecDiff, label: str, reasons: dict[str, str], reevaluate: list[Task]
+) -> None:
     for task in filter_tasks(diff.changed, state=HAS_RUN):
         attributes = ", ".join(spec_diff.changed.get(task.task_spec, []))
+        if _table_only(task, spec_diff):
+            reevaluate.append(task)  # a policy change: evaluated again by carry_policy
+            continue
         if task.task_spec.name.endswith(".BoundaryEventSplit"):
             what = f"the events attached to {_name(task)!r} were set up when it began, and {label} changes them"
         else:
@@ -175,6 +273,105 @@ def _judge(diff: WorkflowDiff, spec_diff: SpecDiff, label: str, reasons: dict[st
             continue
         state = "has already run" if task.state & HAS_RUN else f"is {TaskState.get_name(task.state).lower()}"
         reasons.setdefault(task.task_spec.name, f"{_describe(task)} {state}, and {label} removes it")
+
+
+def _table_only(task: Task, spec_diff: SpecDiff) -> bool:
+    """A decision that ran and whose table alone changed (a new deadline, a new route)."""
+    changed = spec_diff.changed.get(task.task_spec, [])
+    return (
+        task.state == TaskState.COMPLETED and isinstance(task.task_spec, BusinessRuleTaskMixin)
+        and list(changed) == ["decision_table"]
+    )  # fmt: skip
+
+
+# Carrying a policy change -------------------------------------------------------------------------------
+
+
+@dataclass
+class Policy:
+    """The values a migration changes in a case: decision outputs and what scripts derived from them."""
+
+    values: dict[str, Any] = field(default_factory=dict)  # name → new value
+    before: dict[str, Any] = field(default_factory=dict)  # name → value before
+    decisions: dict[str, dict[str, list[Any]]] = field(default_factory=dict)  # element → {output: [old, new]}
+
+    def changes(self) -> dict[str, list[Any]]:
+        return {name: [self.before.get(name), value] for name, value in sorted(self.values.items())}
+
+
+ScriptEnvironment = Callable[[datetime], Any]  # the moment a script first ran → a script environment
+
+
+def carry_policy(plan: Plan, wf: BpmnWorkflow, target: ParsedProcess, environment: ScriptEnvironment) -> Policy:
+    """Evaluate each re-evaluated decision with the target's table and re-run the scripts that depend on
+    what changed; write the new values into the waiting part of the case (before `apply` re-arms it)."""
+    policy = Policy()
+    specs = {
+        name: spec for s in [target.spec, *target.subprocess_specs.values()] for name, spec in s.task_specs.items()
+    }
+    for task in _latest(plan.reevaluate):
+        new_spec = specs[task.task_spec.name]  # a table-only change: the same id in the target
+        result = new_spec.dmnEngine.result(task)
+        changed = {k: v for k, v in result.items() if task.data.get(k) != v}
+        if changed:
+            policy.decisions[_name(task)] = {k: [task.data.get(k), v] for k, v in sorted(changed.items())}
+            for name, value in changed.items():
+                policy.before.setdefault(name, task.data.get(name))
+                policy.values[name] = value
+    if policy.values:
+        after = min(t.last_state_change for t in plan.reevaluate)
+        _rerun_scripts(wf, after, policy, environment)
+        _write_waiting(wf, policy.values)
+    return policy
+
+
+def _latest(tasks: list[Task]) -> list[Task]:
+    """The last run of each decision (a decision run twice is evaluated again as of its last run)."""
+    latest: dict[str, Task] = {}
+    for task in sorted(tasks, key=lambda t: t.last_state_change):
+        latest[task.task_spec.name] = task
+    return list(latest.values())
+
+
+def _rerun_scripts(wf: BpmnWorkflow, after: float, policy: Policy, environment: ScriptEnvironment) -> None:
+    """Re-run, oldest first and as of when each first ran, the scripts that ran after `after` and read a
+    changed value; what they assign joins the changed values."""
+    ran = [t for t in wf.get_tasks(state=TaskState.COMPLETED) if isinstance(t.task_spec, ScriptTask)]
+    for task in sorted((t for t in ran if t.last_state_change >= after), key=lambda t: t.last_state_change):
+        script = task.task_spec.script or ""
+        if not _reads(script) & set(policy.values):
+            continue
+        context = {**copy.deepcopy(task.parent.data if task.parent else {}), **copy.deepcopy(policy.values)}
+        moment = datetime.fromtimestamp(task.last_state_change, tz=UTC)
+        environment(moment).execute(script, context, {})
+        for name in _assigned(script):
+            if name in context and task.data.get(name) != context[name]:
+                policy.before.setdefault(name, task.data.get(name))
+                policy.values[name] = context[name]
+
+
+def _write_waiting(wf: BpmnWorkflow, values: Mapping[str, Any]) -> None:
+    """The new values into every task not yet done and the tasks they inherit their data from on a reset."""
+    for task in wf.get_tasks(state=RESET_MASK | PREDICTED):
+        for holder in (task, task.parent):
+            if holder is not None:
+                holder.data.update(copy.deepcopy(dict(values)))
+
+
+def _reads(script: str) -> set[str]:
+    try:
+        tree = ast.parse(script)
+    except SyntaxError:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _assigned(script: str) -> set[str]:
+    try:
+        tree = ast.parse(script)
+    except SyntaxError:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def _name(task: Task) -> str:
@@ -230,6 +427,9 @@ class Report:
     result: str = "refused"
     reasons: list[str] = field(default_factory=list)
     diff: dict[str, Any] = field(default_factory=dict)
+    decisions: dict[str, dict[str, list[Any]]] = field(default_factory=dict)  # re-evaluated: {output: [old, new]}
+    deadlines: list[dict[str, Any]] = field(default_factory=list)  # open tasks whose deadline moves
+    next_timer: list[str | None] | None = None  # [before, after] when the case's next timer moves
 
 
 class Refused(Conflict):

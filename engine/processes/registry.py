@@ -24,12 +24,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from SpiffWorkflow.dmn.specs import BusinessRuleTaskMixin
+from SpiffWorkflow.dmn.specs.model import DecisionTable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
 from engine.cases import forms
 from engine.cases.case import Case
 from engine.db import Base, JSONType, UTCDateTime, utcnow
+from engine.directory.agencies import Agency
 from engine.errors import Conflict, InvalidProcess, NotFound
 from engine.processes import migration, validation
 from engine.processes.serialization import REGISTRY
@@ -98,9 +100,20 @@ def content_hash(files: Mapping[str, str]) -> str:
     return digest.hexdigest()
 
 
-def parse(files: Mapping[str, str], key: str | None = None, shared: Mapping[str, str] | None = None) -> ParsedProcess:
+def parse(
+    files: Mapping[str, str],
+    key: str | None = None,
+    shared: Mapping[str, str] | None = None,
+    agencies: frozenset[str] | None = None,
+) -> ParsedProcess:
     """Parse and check a lifecycle upload (see engine.processes.validation); InvalidProcess lists every finding."""
-    return validation.parse_process(files, shared, key)
+    return validation.parse_process(files, shared, key, agencies)
+
+
+def agency_codes(session: Session) -> frozenset[str] | None:
+    """Every agency of the directory: the codes a routing table may name (None: no directory yet, e.g. the
+    shipped lifecycle deployed on a fresh database; there is nothing to check against)."""
+    return frozenset(session.scalars(sa.select(Agency.code))) or None
 
 
 def serialize_spec(parsed: ParsedProcess) -> dict[str, Any]:
@@ -118,26 +131,66 @@ def deploy(session: Session, files: Mapping[str, str], deployed_by: str, key: st
     return deploy_files(session, files, deployed_by, key).version
 
 
-def deploy_files(session: Session, files: Mapping[str, str], deployed_by: str, key: str | None = None) -> Deployment:
+def _lone_decision(files: Mapping[str, str]) -> tuple[str, str] | None:
+    """(name, text) when the upload is one decision deployed on its own; InvalidProcess for several .dmn alone."""
+    if not files or not all(name.endswith(".dmn") for name in files):
+        return None
+    if len(files) > 1:
+        message = "a .dmn uploaded without a diagram is one file"
+        raise InvalidProcess("deploy one decision at a time", {"files": [message]})
+    ((name, text),) = files.items()
+    return name, text
+
+
+def validate_files(session: Session, files: Mapping[str, str], key: str | None = None) -> list[validation.Finding]:
+    """Every finding a deploy of `files` would refuse them for (none: they would deploy); stores nothing."""
+    try:
+        lone = _lone_decision(files)
+        if lone is not None:
+            decision = _check_decision(session, *lone)
+            check_decision_users(session, decision, lone[1])
+        else:
+            _check_process(session, files, key)
+    except InvalidProcess as exc:
+        return validation.findings_of(exc)
+    return []
+
+
+def deploy_files(
+    session: Session, files: Mapping[str, str], deployed_by: str, key: str | None = None, activate: bool = True
+) -> Deployment:
     """A lifecycle (one or more .bpmn with its .dmn and .json files) or one shared decision (a lone .dmn).
 
     Nothing is stored unless every check passes. The very same files as an existing version of the key
-    give that version back (`created` False) and change nothing.
+    give that version back (`created` False) and change nothing. With `activate` False the new version is
+    stored inactive: new cases keep starting on the active one until someone activates it.
     """
-    if files and all(name.endswith(".dmn") for name in files):
-        if len(files) > 1:
-            raise InvalidProcess(
-                "deploy one decision at a time", {"files": ["a .dmn uploaded without a diagram is one file"]}
-            )
-        ((name, text),) = files.items()
-        return _deploy_decision(session, name, text, deployed_by)
-    return _deploy_process(session, files, deployed_by, key)
+    lone = _lone_decision(files)
+    if lone is not None:
+        return _deploy_decision(session, *lone, deployed_by, activate)
+    return _deploy_process(session, files, deployed_by, key, activate)
 
 
-def _deploy_process(session: Session, files: Mapping[str, str], deployed_by: str, key: str | None) -> Deployment:
+def _check_process(
+    session: Session, files: Mapping[str, str], key: str | None
+) -> tuple[ParsedProcess, dict[str, ProcessVersion]]:
+    """The parsed upload (checked against today's shared decisions and directory) and those decisions."""
     shared = active_decisions(session)
-    parsed = parse(files, key, {d: _dmn_text(v) for d, v in shared.items()})
+    parsed = parse(files, key, {d: _dmn_text(v) for d, v in shared.items()}, agency_codes(session))
     _check_kind(session, parsed.key, Kind.PROCESS, next(n for n in sorted(files) if n.endswith(".bpmn")))
+    return parsed, shared
+
+
+def _check_decision(session: Session, name: str, text: str) -> ParsedDecision:
+    decision = validation.parse_decision(name, text, agency_codes(session))
+    _check_kind(session, decision.id, Kind.DECISION, name)
+    return decision
+
+
+def _deploy_process(
+    session: Session, files: Mapping[str, str], deployed_by: str, key: str | None, activate: bool
+) -> Deployment:
+    parsed, shared = _check_process(session, files, key)
     digest = content_hash(files)
     existing = _with_hash(session, parsed.key, digest)
     if existing is not None:
@@ -152,19 +205,21 @@ def _deploy_process(session: Session, files: Mapping[str, str], deployed_by: str
             **migration.spec_changes(before, parsed),
         }
     spec = serialize_spec(parsed)
-    version = _store(session, parsed.key, Kind.PROCESS, digest, files, spec, deployed_by, changes, parsed.decisions)
+    version = _store(
+        session, parsed.key, Kind.PROCESS, digest, files, spec, deployed_by, changes, parsed.decisions, activate
+    )
     _CACHE.put(digest, parsed)
     return Deployment(version, True)
 
 
-def _deploy_decision(session: Session, name: str, text: str, deployed_by: str) -> Deployment:
-    decision = validation.parse_decision(name, text)
-    _check_kind(session, decision.id, Kind.DECISION, name)
+def _deploy_decision(session: Session, name: str, text: str, deployed_by: str, activate: bool) -> Deployment:
+    decision = _check_decision(session, name, text)
     digest = content_hash({name: text})
     existing = _with_hash(session, decision.id, digest)
     if existing is not None:
         return Deployment(existing, False)
-    check_decision_users(session, decision, text)
+    if activate:  # an inactive decision reaches no lifecycle until activated, which checks them then
+        check_decision_users(session, decision, text)
     previous = latest_version(session, decision.id)
     changes = None
     if previous is not None:
@@ -172,7 +227,9 @@ def _deploy_decision(session: Session, name: str, text: str, deployed_by: str) -
         changes = {"against": previous.version, "files": migration.file_changes(previous.source, {name: text})}
         changes.update(migration.decision_changes(old.table, decision.table))
     spec = {"decision": decision.id, "table": migration.table_dict(decision.table)}
-    version = _store(session, decision.id, Kind.DECISION, digest, {name: text}, spec, deployed_by, changes)
+    version = _store(
+        session, decision.id, Kind.DECISION, digest, {name: text}, spec, deployed_by, changes, None, activate
+    )
     _DECISIONS.put(digest, decision)
     return Deployment(version, True)
 
@@ -187,15 +244,17 @@ def _store(
     deployed_by: str,
     changes: dict[str, Any] | None,
     decisions: Mapping[str, str] | None = None,
+    activate: bool = True,
 ) -> ProcessVersion:
-    """Insert the next version of `key` as the only active one; a concurrent deploy of the key is a Conflict."""
+    """Insert the next version of `key` (the only active one, if `activate`); a concurrent deploy is a Conflict."""
     number = session.scalar(sa.select(sa.func.max(ProcessVersion.version)).where(ProcessVersion.key == key))
-    session.execute(sa.update(ProcessVersion).where(ProcessVersion.key == key).values(active=False))
+    if activate:
+        session.execute(sa.update(ProcessVersion).where(ProcessVersion.key == key).values(active=False))
     now = utcnow()
     version = ProcessVersion(
         key=key, version=(number or 0) + 1, kind=kind, hash=digest, source=dict(files), spec=spec,
-        decisions=dict(decisions or {}), changes=changes, active=True, deployed_by=deployed_by, deployed_at=now,
-        activated_by=deployed_by, activated_at=now,
+        decisions=dict(decisions or {}), changes=changes, active=activate, deployed_by=deployed_by, deployed_at=now,
+        activated_by=deployed_by if activate else None, activated_at=now if activate else None,
     )  # fmt: skip
     session.add(version)
     try:
@@ -362,7 +421,7 @@ def activate(session: Session, key: str, number: int, actor: str) -> ProcessVers
         check_decision_users(session, decision_of(target), _dmn_text(target))
     else:
         shared = {d: _dmn_text(v) for d, v in active_decisions(session).items()}
-        parse(target.source, target.key, shared)
+        parse(target.source, target.key, shared, agency_codes(session))
     session.execute(sa.update(ProcessVersion).where(ProcessVersion.key == key).values(active=False))
     session.flush()
     target.active, target.activated_by, target.activated_at = True, actor, utcnow()
@@ -462,3 +521,39 @@ def parsed_for(version: ProcessVersion) -> ParsedProcess:
     if not shared or session is None:
         return _CACHE.get(version)
     return effective(version, active_decisions(session, shared))
+
+
+# Comparing with the active version ---------------------------------------------------------------------
+
+
+def against_active(session: Session, version: ProcessVersion) -> dict[str, Any] | None:
+    """What activating `version` would change: its files, elements and decision tables (rules and cells)
+    against the key's active version; None when it is the active one or the key has none."""
+    active = active_version(session, version.key, required=False)
+    if active is None or active.id == version.id:
+        return None
+    changes: dict[str, Any] = {
+        "against": active.version,
+        "files": migration.file_changes(active.source, version.source),
+    }
+    if version.kind == Kind.DECISION:
+        changes["tables"] = {
+            _dmn_name(version): migration.decision_changes(decision_of(active).table, decision_of(version).table)
+        }
+        return changes
+    shared = active_decisions(session)
+    changes.update(migration.spec_changes(effective(active, shared), effective(version, shared)))
+    changes["tables"] = {
+        name: migration.decision_changes(_table(name, active.source[name]), _table(name, version.source[name]))
+        for name in changes["files"]["changed"]
+        if name.endswith(".dmn")
+    }
+    return changes
+
+
+def _dmn_name(version: ProcessVersion) -> str:
+    return next(iter(version.source))
+
+
+def _table(name: str, text: str) -> DecisionTable:
+    return validation.parse_decision(name, text).table

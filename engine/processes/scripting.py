@@ -64,11 +64,15 @@ class CaseEffects:
         self.notifications.append({"template": str(template), "params": params, "at": utcnow().isoformat()})
 
 
-def calendar_functions(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
-    """Deadline helpers on `calendar`; each returns an ISO-8601 string, as timer expressions require."""
+def calendar_functions(
+    calendar: WorkingCalendar, clock: Callable[[], datetime] = utcnow
+) -> dict[str, Callable[..., Any]]:
+    """Deadline helpers on `calendar`; each returns an ISO-8601 string, as timer expressions require.
+
+    `clock` is "now" for them: a migration re-runs a deadline script as of the moment it first ran."""
 
     def working_days(n: int, start: str | None = None) -> str:
-        moment = datetime.fromisoformat(start) if start else utcnow()
+        moment = datetime.fromisoformat(start) if start else clock()
         return calendar.deadline(moment, int(n)).isoformat()
 
     def add_working_days(iso: str, n: int) -> str:
@@ -78,11 +82,11 @@ def calendar_functions(calendar: WorkingCalendar) -> dict[str, Callable[..., Any
         return calendar.start_of_day(datetime.fromisoformat(due), int(hour)).isoformat()
 
     def now() -> str:
-        return utcnow().isoformat()
+        return clock().isoformat()
 
     def working_days_since(iso: str) -> int:
         """Whole working days after the local day of `iso`, up to and including today (a paused clock)."""
-        return calendar.working_days_in(calendar.local_date(datetime.fromisoformat(iso)), calendar.local_date(utcnow()))
+        return calendar.working_days_in(calendar.local_date(datetime.fromisoformat(iso)), calendar.local_date(clock()))
 
     return {
         "working_days": working_days,
@@ -93,10 +97,12 @@ def calendar_functions(calendar: WorkingCalendar) -> dict[str, Callable[..., Any
     }
 
 
-def script_engine(calendar: WorkingCalendar, effects: CaseEffects) -> PythonScriptEngine:
-    """A script engine bound to one command's effects recorder."""
+def script_engine(
+    calendar: WorkingCalendar, effects: CaseEffects, clock: Callable[[], datetime] = utcnow
+) -> PythonScriptEngine:
+    """A script engine bound to one command's effects recorder (and, for deadlines, to `clock`)."""
     env: dict[str, Any] = {
-        **calendar_functions(calendar),
+        **calendar_functions(calendar, clock),
         "update_case": effects.update_case,
         "add_follow_up": effects.add_follow_up,
         "notify": effects.notify,

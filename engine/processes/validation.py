@@ -13,7 +13,7 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -29,7 +29,7 @@ from SpiffWorkflow.spiff.parser.process import BpmnValidator, SpiffBpmnParser
 from engine.cases import forms
 from engine.cases.access import LANE_ROLES
 from engine.errors import InvalidProcess
-from engine.processes import dry_run
+from engine.processes import checks, dry_run
 
 EXTENSIONS = (".bpmn", ".dmn", ".json")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -120,7 +120,26 @@ class Findings:
     def raise_if_any(self, what: str = "invalid process") -> None:
         if self.items:
             count = len(self.items)
-            raise InvalidProcess(f"{what}: {count} finding{'s' if count > 1 else ''}", self.errors())
+            raise InvalidUpload(f"{what}: {count} finding{'s' if count > 1 else ''}", self.errors(), self.items)
+
+
+class InvalidUpload(InvalidProcess):
+    """InvalidProcess that keeps its findings as `Finding`s (file, element, line, message)."""
+
+    def __init__(self, message: str, errors: Mapping[str, list[str]], findings: Iterable[Finding]) -> None:
+        super().__init__(message, errors)
+        self.findings = list(findings)
+
+
+def findings_of(error: InvalidProcess) -> list[Finding]:
+    """The findings of a failed check: kept as found, or one per message of a plain InvalidProcess."""
+    if isinstance(error, InvalidUpload):
+        return list(error.findings)
+    found: list[Finding] = []
+    for file, messages in error.errors.items():
+        for message in messages if isinstance(messages, list) else [messages]:
+            found.append(Finding(str(file), str(message)))
+    return found or [Finding("files", error.message)]
 
 
 class Locator:
@@ -165,8 +184,31 @@ def check_files(files: Mapping[str, str], findings: Findings) -> None:
 
 
 def _xml_parser() -> etree.XMLParser:
-    # no entity expansion, no DTD, no network, libxml2's default limits on depth and size
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    # no entity expansion, no DTD, no network, libxml2's default limits on depth and size; the text was
+    # decoded already (see `decode`), so a declared encoding is not applied a second time
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, encoding="utf-8")
+
+
+XML_DECLARATION = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]{1,40})["']""")
+
+
+def decode(name: str, raw: bytes, findings: Findings) -> str | None:
+    """An uploaded file as text: XML in the encoding its declaration names (UTF-8 by default, a BOM wins),
+    other files as UTF-8. None (and a finding) when the bytes are not text in that encoding."""
+    encoding = "utf-8-sig"
+    if name.endswith((".bpmn", ".dmn")) and not raw.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        declared = XML_DECLARATION.match(raw.lstrip()[:200])
+        encoding = declared.group(1).decode("ascii") if declared else encoding
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    try:
+        return raw.decode(encoding)
+    except LookupError:
+        findings.add(name, f"unknown encoding {encoding!r} in the XML declaration", line=1)
+    except UnicodeDecodeError as exc:
+        label = "UTF-8" if encoding.startswith("utf-8") else encoding
+        findings.add(name, f"not {label} text (byte {exc.start})")
+    return None
 
 
 def safe_xml(name: str, text: str, findings: Findings) -> etree._Element | None:
@@ -187,6 +229,8 @@ def safe_xml(name: str, text: str, findings: Findings) -> etree._Element | None:
 
 def _validation_finding(exc: ValidationException, default_file: str, locator: Locator, findings: Findings) -> None:
     element = getattr(exc, "id", "") or None
+    if element and any(finding.element == element for finding in findings.items):
+        return  # a rule already said, in plainer words, what is wrong with this element
     file = getattr(exc, "file_name", "") or locator.file(element, default_file)
     line = getattr(exc, "line_number", "") or locator.line(element)
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -221,8 +265,10 @@ def _add_dmn(parser: SpiffBpmnParser, name: str, root: etree._Element, findings:
     except ValidationException as exc:
         _validation_finding(exc, name, Locator({name: root}), findings)
         return None
-    except (KeyError, IndexError, AttributeError, TypeError, ValueError) as exc:
-        findings.add(name, f"cannot read the decision table: {exc!r}", decision_id, decisions[0].sourceline)
+    except (KeyError, IndexError, AttributeError, TypeError, ValueError):
+        # SpiffWorkflow's own message is an internal object's repr: say what to look at instead
+        message = "cannot read the decision table: check its inputs, outputs and that every rule has one cell each"
+        findings.add(name, message, decision_id, decisions[0].sourceline)
         return None
     table = parser.dmn_parsers[decision_id].decision.decisionTables[0]
     _check_decision_expressions(table, Locator({name: root}), name, findings)
@@ -248,8 +294,9 @@ def _compiles(text: str | None, element: str, what: str, locator: Locator, file:
         locator.add(findings, element, f"{what} {text!r} is not a Python expression ({exc.msg})", file)
 
 
-def parse_decision(name: str, text: str) -> ParsedDecision:
-    """One decision uploaded on its own; InvalidProcess with every finding."""
+def parse_decision(name: str, text: str, agencies: frozenset[str] | None = None) -> ParsedDecision:
+    """One decision uploaded on its own; InvalidProcess with every finding (with `agencies`: routing
+    cells must name one of them)."""
     findings = Findings()
     check_files({name: text}, findings)
     if not name.endswith(".dmn"):
@@ -258,6 +305,9 @@ def parse_decision(name: str, text: str) -> ParsedDecision:
     root = safe_xml(name, text, findings)
     parser = SpiffBpmnParser(validator=BpmnValidator())
     decision_id = _add_dmn(parser, name, root, findings) if root is not None else None
+    if root is not None and agencies is not None:
+        for issue in checks.routing_issues({name: root}, agencies):
+            findings.add(issue.file, issue.message, issue.element, issue.line)
     findings.raise_if_any("invalid decision")
     assert decision_id is not None
     decision = parser.dmn_parsers[decision_id].decision
@@ -274,6 +324,7 @@ class _Upload:
     trees: dict[str, etree._Element] = field(default_factory=dict)
     schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
     bundled: set[str] = field(default_factory=set)
+    unreadable: bool = False  # a file SpiffWorkflow could not take: no spec can be built
     parser: SpiffBpmnParser = field(default_factory=lambda: SpiffBpmnParser(validator=BpmnValidator()))
 
     @property
@@ -282,7 +333,7 @@ class _Upload:
 
 
 def _read(upload: _Upload) -> None:
-    """Parse every file of the upload (XML safely, schemas) into the SpiffWorkflow parser."""
+    """Read every file of the upload: XML safely into `trees`, form schemas into `schemas`."""
     for name, text in sorted(upload.files.items()):
         if name.endswith(".json"):
             try:
@@ -294,19 +345,54 @@ def _read(upload: _Upload) -> None:
             continue
         root = safe_xml(name, text, upload.findings)
         if root is None:
-            continue
-        upload.trees[name] = root
+            upload.unreadable = True
+        else:
+            upload.trees[name] = root
+    if not any(name.endswith(".bpmn") for name in upload.files):
+        upload.findings.add("files", "no .bpmn file: a process version needs its diagram")
+
+
+def _parse(upload: _Upload) -> None:
+    """Give every readable diagram and decision to SpiffWorkflow's parser; what it refuses is a finding
+    (unless a rule already said, in plainer words, what is wrong with that element)."""
+    for name, root in sorted(upload.trees.items()):
         if name.endswith(".bpmn"):
             try:
                 upload.parser.add_bpmn_xml(root, filename=name)
             except ValidationException as exc:
+                upload.unreadable = True
                 _validation_finding(exc, name, Locator({name: root}), upload.findings)
         else:
             decision_id = _add_dmn(upload.parser, name, root, upload.findings)
             if decision_id:
                 upload.bundled.add(decision_id)
-    if not any(name.endswith(".bpmn") for name in upload.files):
-        upload.findings.add("files", "no .bpmn file: a process version needs its diagram")
+            else:
+                upload.unreadable = True
+
+
+def _rules(upload: _Upload, key: str | None, agencies: frozenset[str] | None) -> None:
+    """The rules read from the XML and forms alone (engine.processes.checks), and the lanes."""
+    shared_trees = {f"{d}.dmn": root for d, text in upload.shared.items()
+                    if (root := safe_xml(d, text, Findings())) is not None}  # fmt: skip
+    outputs = checks.decision_outputs({**shared_trees, **upload.trees})
+    issues = checks.diagram_issues(upload.trees, upload.schemas, outputs)
+    if agencies is not None:
+        issues += checks.routing_issues(upload.trees, agencies)
+    if (key or _main_process_id(upload.trees)) == checks.LIFECYCLE_KEY:
+        issues += checks.platform_issues(upload.trees, upload.schemas)
+    for issue in issues:
+        upload.findings.add(issue.file, issue.message, issue.element, issue.line)
+    check_lanes(upload.trees, upload.findings)
+
+
+def _main_process_id(trees: Mapping[str, etree._Element]) -> str | None:
+    """The id of the first process of the first diagram (the platform rules apply to the complaint lifecycle)."""
+    for name in sorted(trees):
+        if name.endswith(".bpmn"):
+            process = trees[name].find("bpmn:process", NS)
+            if process is not None:
+                return str(process.get("id"))
+    return None
 
 
 def _top_process(upload: _Upload, key: str | None) -> str | None:
@@ -394,7 +480,9 @@ def check_lanes(trees: Mapping[str, etree._Element], findings: Findings) -> None
                 findings.add(name, message, lane.get("id"), lane.sourceline)
 
 
-def check_user_tasks(parsed: ParsedProcess, locator: Locator, findings: Findings) -> None:
+def check_user_tasks(
+    parsed: ParsedProcess, locator: Locator, findings: Findings, uploaded: Collection[str] = ()
+) -> None:
     """Every user task sits in a lane and names its form (among the files), agency and deadline."""
     for task in user_tasks(parsed):
         problems: list[str] = []
@@ -403,7 +491,7 @@ def check_user_tasks(parsed: ParsedProcess, locator: Locator, findings: Findings
         props = task.extensions.get("properties", {})
         problems += [f"missing property {p!r}" for p in REQUIRED_TASK_PROPERTIES if not props.get(p)]
         form = props.get(forms.FORMS_PROPERTY)
-        if form and form not in parsed.forms:
+        if form and form not in parsed.forms and form not in uploaded:  # an uploaded invalid form has its finding
             problems.append(f"form schema {form!r} is not among the files")
         for problem in problems:
             locator.add(findings, task.bpmn_id, problem, "files")
@@ -437,14 +525,18 @@ def _stored_names(script: str | None) -> set[str]:
 def check_behaviour(upload: _Upload, parsed: ParsedProcess) -> None:
     """The dry run of the main paths, then every timer expression with the data the runs produced."""
     locator = upload.locator
+    marked = {finding.element for finding in upload.findings.items if finding.element}
     run = dry_run.explore(parsed)
     outputs = [o.name for p in upload.parser.dmn_parsers.values() for o in p.decision.decisionTables[0].outputs]
     timer_problems = dry_run.check_timers(parsed, run.data, assigned_names(parsed, outputs))
     for problem in timer_problems:
-        locator.add(upload.findings, problem.element, problem.message, "files")
+        if problem.element not in marked:
+            locator.add(upload.findings, problem.element, problem.message, "files")
     if timer_problems:
         return  # a run fails where it arms such a timer: that failure says no more than the finding
     for problem in run.problems:
+        if problem.element in marked:
+            continue  # a rule already said what is wrong there; the failed run would only repeat it
         locator.add(upload.findings, problem.element, f"dry run ({problem.path}): {problem.message}", "files")
 
 
@@ -452,15 +544,20 @@ def check_behaviour(upload: _Upload, parsed: ParsedProcess) -> None:
 
 
 def parse_process(
-    files: Mapping[str, str], shared: Mapping[str, str] | None = None, key: str | None = None
+    files: Mapping[str, str],
+    shared: Mapping[str, str] | None = None,
+    key: str | None = None,
+    agencies: frozenset[str] | None = None,
 ) -> ParsedProcess:
-    """Parse and check a lifecycle upload; InvalidProcess lists every finding.
+    """Parse and check a lifecycle upload; InvalidProcess lists every finding of every stage at once.
 
     `shared` holds the DMN source of the active version of each decision deployed on its own, by decision
-    id; the diagram may call those as well as the decisions among `files`. Results are memoized by content.
+    id; the diagram may call those as well as the decisions among `files`. With `agencies`, the routing
+    cells must name one of them. Stages that need a sound structure (building the specs, the dry run) run
+    when the files could be parsed, and their findings join the others. Results are memoized by content.
     """
     shared = shared or {}
-    digest = _digest(files, shared, key)
+    digest = _digest(files, shared, key, agencies)
     cached = _VALIDATED.get(digest)
     if cached is not None:
         return cached
@@ -468,26 +565,34 @@ def parse_process(
     check_files(files, upload.findings)
     upload.findings.raise_if_any()
     _read(upload)
-    upload.findings.raise_if_any()
+    _rules(upload, key, agencies)
+    _parse(upload)
+    if upload.unreadable or not upload.parser.get_process_ids():
+        upload.findings.raise_if_any()
+    before = len(upload.findings.items)
     top = _top_process(upload, key)
     bindings = _check_calls(upload)
-    upload.findings.raise_if_any()
+    if len(upload.findings.items) > before:
+        upload.findings.raise_if_any()
     _add_shared(upload, bindings)
     specs = _specs(upload, str(top))
-    upload.findings.raise_if_any()
+    if specs is None:
+        upload.findings.raise_if_any()
     assert specs is not None
     parsed = ParsedProcess(str(top), specs[0], specs[1], upload.schemas, dict(sorted(bindings.items())))
-    check_lanes(upload.trees, upload.findings)
-    check_user_tasks(parsed, upload.locator, upload.findings)
-    upload.findings.raise_if_any()
-    check_behaviour(upload, parsed)
+    check_user_tasks(parsed, upload.locator, upload.findings, upload.files.keys())
+    if not any(finding.file in upload.schemas or finding.file.endswith(".json") for finding in upload.findings.items):
+        check_behaviour(upload, parsed)  # a run needs every task's form
     upload.findings.raise_if_any()
     _VALIDATED.put(digest, parsed)
     return parsed
 
 
-def _digest(files: Mapping[str, str], shared: Mapping[str, str], key: str | None) -> str:
+def _digest(
+    files: Mapping[str, str], shared: Mapping[str, str], key: str | None, agencies: frozenset[str] | None
+) -> str:
     digest = hashlib.sha256((key or "").encode() + b"\0")
+    digest.update(b"a" + "\0".join(sorted(agencies)).encode() + b"\0" if agencies is not None else b"-\0")
     for prefix, items in ((b"f", files), (b"s", shared)):
         for name in sorted(items):
             digest.update(prefix + name.encode() + b"\0" + items[name].encode() + b"\0")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import QueryableAttribute, Session
 from engine.cases.access import Actor
 from engine.cases.case import Case, Status
 from engine.cases.tasks import TaskRecord, TaskStatus
-from engine.cases.visibility import staff_scope
+from engine.cases.visibility import figures_scope, staff_scope
 from engine.directory.agencies import subtree_clause
 
 GROUPS = ("agency", "category", "kind", "channel", "month")
@@ -37,9 +37,12 @@ class Query:
     end: date | None = None
 
 
-def where(session: Session, actor: Actor, query: Query) -> sa.ColumnElement[bool]:
-    """The SQL condition selecting the cases `actor` may count for `query` (dates are local, inclusive)."""
-    conditions = [staff_scope(session, actor)]
+def where(session: Session, actor: Actor, query: Query, rows: bool = False) -> sa.ColumnElement[bool]:
+    """The SQL condition selecting the cases `actor` may count for `query` (dates are local, inclusive).
+
+    With `rows`, the cases whose rows `actor` may see (exports): a process owner counts their jurisdiction's
+    cases in figures but sees none of them."""
+    conditions = [staff_scope(session, actor) if rows else figures_scope(session, actor)]
     if query.agency is not None:
         conditions.append(subtree_clause(Case.agency, query.agency))
     if query.start is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -187,3 +188,37 @@ def test_the_task_detail_carries_its_form_and_the_case(client: FlaskClient, auth
     detail = client.get(f"{API}/tasks/{task['id']}", headers=auth("verifier")).json
     assert detail["form"]["properties"]["decision"]["enum"] == ["accept", "reject", "need_info"]
     assert detail["case"]["reporter"] == REPORTER
+
+
+def test_a_process_owner_sees_no_complaint_reporter_or_attachment_but_the_figures(
+    client: FlaskClient, auth: Auth
+) -> None:
+    """Least privilege: process owners design the lifecycle; they do not handle complaints."""
+    waiting = submit(client)  # not yet verified: not public
+    confidential = submit(client)
+    dispose(client, auth, confidential["tracking_id"], confidential=True)
+    public = submit(client)
+    dispose(client, auth, public["tracking_id"])
+    owner = auth("owner")
+    for created in (waiting, confidential):
+        tracking_id = created["tracking_id"]
+        assert view(client, tracking_id, owner).status_code == 404
+        assert client.get(f"{API}/complaints/{tracking_id}/history", headers=owner).status_code == 404
+        upload = {"file": (io.BytesIO(b"%PDF-1.4 x"), "bukti.pdf")}
+        path = f"{API}/complaints/{tracking_id}/attachments"
+        answer = client.post(path, data=upload, headers=owner, content_type="multipart/form-data")
+        assert answer.status_code in (403, 404)
+    seen = view(client, public["tracking_id"], owner)  # what anyone may read, and no more
+    assert seen.status_code == 200 and "reporter" not in seen.json
+    assert "REPORTER" not in str(seen.json) and REPORTER["email"] not in str(seen.json)
+    listed = client.get(f"{API}/complaints", headers=owner)
+    assert listed.status_code in (200, 403)
+    if listed.status_code == 200:
+        assert listed.json["items"] == [] if isinstance(listed.json, dict) else listed.json == []
+    figures = client.get(f"{API}/stats", headers=owner)
+    assert figures.status_code == 200 and figures.json["counts"]["total"] == 3
+    export = client.get(f"{API}/exports/complaints.csv", headers=owner)
+    assert export.status_code in (200, 403)
+    assert all(c["tracking_id"] not in export.get_data(as_text=True) for c in (waiting, confidential, public))
+    moved = client.post(f"{API}/complaints/{waiting['tracking_id']}/migrate", json={"to_version": 1}, headers=owner)
+    assert moved.status_code == 409  # found in the jurisdiction (already on version 1), not shown

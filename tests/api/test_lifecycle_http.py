@@ -189,3 +189,13 @@ def test_follow_up_breaches_over_http(desk: Desk, clock: time_machine.Coordinate
     assert desk.task("verifier.head", "escalate_desk")
     desk.complete("dlh", "respond", decision="respond", message="Maaf terlambat")
     assert desk.inbox("verifier.head") == []
+
+
+def test_the_verify_task_shows_the_agency_the_routing_decision_proposes(desk: Desk) -> None:
+    desk.submit(category="parkir")
+    task = desk.task("verifier", "verify")
+    detail = desk.client.get(f"{API}/tasks/{task['id']}", headers=desk.auth("verifier")).json
+    assert detail["proposal"] == {"agency": "batam.dishub"}  # the routing table's row for parkir
+    desk.submit(category="lainnya")  # no row: the verifier decides
+    other = desk.task("verifier", "verify")
+    assert desk.client.get(f"{API}/tasks/{other['id']}", headers=desk.auth("verifier")).json["proposal"] == {}

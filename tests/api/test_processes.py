@@ -105,7 +105,7 @@ def test_an_invalid_upload_is_422_with_the_finding_and_changes_nothing(
 @pytest.mark.parametrize(
     ("files", "errors"),
     [
-        ({"complaint.bpmn": b"\xff\xfe<x/>"}, {"complaint.bpmn": ["not UTF-8 text (byte 0)"]}),
+        ({"complaint.bpmn": b"<x>\xff</x>"}, {"complaint.bpmn": ["not UTF-8 text (byte 3)"]}),
         ({"notes.txt": "hello"}, {"notes.txt": ["unsupported file: expected .bpmn, .dmn or .json"]}),
         ({"a.dmn": "<a/>", "b.dmn": "<b/>"}, {"files": ["a .dmn uploaded without a diagram is one file"]}),
     ],
@@ -140,7 +140,7 @@ def test_activating_an_earlier_version_rolls_back(client: FlaskClient, auth: Aut
     assert answer.json is not None and (answer.json["active"], answer.json["activated_by"]) == (True, "owner")
     assert listing(client, auth)["complaint"]["version"] == 1
     tracking_id = submit(client)
-    assert get(client, auth, f"/complaints/{tracking_id}")["process_version"] == 1
+    assert get(client, auth, f"/complaints/{tracking_id}", user="verifier")["process_version"] == 1
 
 
 def test_unknown_keys_versions_and_files_are_404(client: FlaskClient, auth: Auth) -> None:
@@ -193,25 +193,54 @@ def test_a_safe_complaint_migrates_and_an_unsafe_one_is_409_with_reasons(client:
     assert upload(client, auth, bundle_with("thank_reporter")).status_code == 201  # version 2
     dry = migrate(client, auth, old, to_version=2, dry_run=True)
     assert dry.status_code == 200 and dry.json is not None and dry.json["result"] == "migratable"
-    assert get(client, auth, f"/complaints/{old}")["process_version"] == 1
+    assert get(client, auth, f"/complaints/{old}", user="verifier")["process_version"] == 1
     answer = migrate(client, auth, old, to_version=2)
     assert answer.status_code == 200, answer.json
     assert answer.json is not None
     assert (answer.json["result"], answer.json["from_version"], answer.json["to_version"]) == ("migrated", 1, 2)
     assert answer.json["diff"]["added"] == ["thank_reporter"]
-    assert get(client, auth, f"/complaints/{old}")["process_version"] == 2
+    assert get(client, auth, f"/complaints/{old}", user="verifier")["process_version"] == 2
     history = get(client, auth, f"/complaints/{old}/history", user="auditor")
     assert (history[-1]["type"], history[-1]["data"]["from_version"]) == ("migrated", 1)
 
-    files = {**bundle_with("thank_reporter"), **fixture("respond_3_days")}
-    assert upload(client, auth, files).status_code == 201  # version 3: shorter response deadline
+    files = bundle_with("thank_reporter")
+    files["complaint.bpmn"] = files["complaint.bpmn"].replace(
+        "proposed_agency = agency or proposed_agency", "proposed_agency = proposed_agency or agency"
+    )
+    assert upload(client, auth, files).status_code == 201  # version 3: a step the case has done changes
     refused = migrate(client, auth, old, to_version=3)
     assert refused.status_code == 409, refused.json
     assert refused.json is not None
     assert refused.json["errors"]["reasons"] == [
-        "'set_deadlines' (Look up deadlines) has already run, and version 3 changes it (decision_table)"
+        "'register' (Register complaint) has already run, and version 3 changes it (script)"
     ]
-    assert get(client, auth, f"/complaints/{old}")["process_version"] == 2
+    assert get(client, auth, f"/complaints/{old}", user="verifier")["process_version"] == 2
+
+
+def test_a_deadline_change_reaches_running_cases_over_http_with_a_dry_run_per_case(
+    client: FlaskClient, auth: Auth
+) -> None:
+    cases = [submit(client), submit(client)]
+    inbox = client.get(f"{API}/tasks", headers=auth("verifier")).json
+    for task in inbox:  # type: ignore[union-attr]
+        body = {"data": {"decision": "accept", "agency": "batam.dlh"}}
+        assert client.post(f"{API}/tasks/{task['id']}/complete", json=body, headers=auth("verifier")).status_code == 200
+    respond = {t["complaint"]["tracking_id"]: t for t in client.get(f"{API}/tasks", headers=auth("dlh")).json}  # type: ignore[union-attr]
+    assert upload(client, auth, bundle_with("respond_3_days")).status_code == 201
+    url = f"{API}/processes/complaint/versions/2/migrate"
+    dry = client.post(url, json={"dry_run": True}, headers=auth("owner"))
+    assert dry.status_code == 200 and dry.json is not None
+    assert {c["tracking_id"]: c["result"] for c in dry.json["cases"]} == {t: "migratable" for t in cases}
+    for case in dry.json["cases"]:
+        (moved,) = case["deadlines"]
+        assert (moved["task"], moved["name"]) == (respond[case["tracking_id"]]["id"], "respond")
+        assert moved["to"] < moved["from"]  # earlier: 3 working days instead of 5
+        assert case["decisions"]["set_deadlines"] == {"followup_days": [5, 3]}
+    done = client.post(url, json={"dry_run": False}, headers=auth("owner"))
+    assert done.json is not None and done.json["counts"]["migrated"] == 2
+    after = {t["complaint"]["tracking_id"]: t["due_at"] for t in client.get(f"{API}/tasks", headers=auth("dlh")).json}  # type: ignore[union-attr]
+    for case in dry.json["cases"]:
+        assert after[case["tracking_id"]] < respond[case["tracking_id"]]["due_at"]  # two working days earlier
 
 
 def test_migrating_is_scoped_to_the_owners_jurisdiction_and_validated(
@@ -240,7 +269,8 @@ def test_bulk_migration_reports_every_case_and_moves_only_when_asked(client: Fla
     done = client.post(url, json={"dry_run": False, "status": ["submitted"], "limit": 1}, headers=auth("owner"))
     assert done.status_code == 200, done.json
     assert done.json is not None and done.json["counts"] == {"migrated": 1, "migratable": 0, "refused": 0}
-    versions = sorted(get(client, auth, f"/complaints/{t}")["process_version"] for t in (first, second))
+    views = [get(client, auth, f"/complaints/{t}", user="verifier") for t in (first, second)]
+    versions = sorted(view["process_version"] for view in views)
     assert versions == [1, 2]
     assert client.post(url, json={"status": ["submitted"]}, headers=auth("owner")).status_code == 422
 
@@ -249,6 +279,102 @@ def test_every_process_operation_answers_as_documented_to_a_process_owner(
     app: Flask, client: FlaskClient, auth: Auth
 ) -> None:
     ops = [op for op in operations(app) if "/processes" in op.path or op.path.endswith("/migrate")]
-    assert len(ops) == 8
+    assert len(ops) == 9
     for operation in ops:
         fuzz(operation, auth("owner"))
+
+
+# Validating without deploying; deploying without activating -------------------------------------------
+
+
+def validate(client: FlaskClient, auth: Auth, files: Files, user: str = "owner") -> TestResponse:
+    parts = [(io.BytesIO(t.encode() if isinstance(t, str) else t), name) for name, t in files.items()]
+    return client.post(
+        f"{API}/processes/validate", data={"files": parts}, headers=auth(user), content_type="multipart/form-data"
+    )
+
+
+def test_validate_answers_every_finding_and_stores_nothing(client: FlaskClient, auth: Auth) -> None:
+    files = shipped_bundle()
+    files["complaint.bpmn"] = files["complaint.bpmn"].replace('name="officer"', 'name="clerk"')
+    files["complaint.bpmn"] = files["complaint.bpmn"].replace(
+        '<spiffworkflow:property name="dueAt" value="respond_due" />', ""
+    )
+    answer = validate(client, auth, files)
+    assert answer.status_code == 200, answer.json
+    assert answer.json is not None and answer.json["valid"] is False
+    assert {(f["file"], f["element"]) for f in answer.json["findings"]} == {
+        ("complaint.bpmn", "lane_officer"),
+        ("complaint.bpmn", "respond"),
+    }
+    assert all(set(f) == {"file", "element", "line", "message"} for f in answer.json["findings"])
+    assert all(isinstance(f["line"], int) for f in answer.json["findings"])
+    assert listing(client, auth)["complaint"]["versions"] == [1]
+
+
+def test_validate_says_valid_for_a_sound_version_without_storing_it(client: FlaskClient, auth: Auth) -> None:
+    answer = validate(client, auth, bundle_with("respond_3_days"))
+    assert (answer.status_code, answer.json) == (200, {"valid": True, "findings": []})
+    assert listing(client, auth)["complaint"]["versions"] == [1]
+    not_text = validate(client, auth, {"complaint.bpmn": b"<x>\xff</x>"})
+    assert not_text.json == {
+        "valid": False,
+        "findings": [{"file": "complaint.bpmn", "element": None, "line": None, "message": "not UTF-8 text (byte 3)"}],
+    }
+    assert validate(client, auth, shipped_bundle(), user="auditor").status_code == 403
+
+
+def test_a_version_deployed_with_activate_false_waits_for_activation(client: FlaskClient, auth: Auth) -> None:
+    parts = [(io.BytesIO(t.encode()), name) for name, t in bundle_with("respond_3_days").items()]
+    answer = client.post(
+        f"{API}/processes", data={"files": parts, "activate": "false"}, headers=auth("owner"),
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert answer.status_code == 201, answer.json
+    assert answer.json is not None and (answer.json["version"], answer.json["active"]) == (2, False)
+    assert listing(client, auth)["complaint"] == {
+        "key": "complaint",
+        "kind": "process",
+        "version": 1,
+        "versions": [1, 2],
+    }
+    assert get(client, auth, f"/complaints/{submit(client)}", user="verifier")["process_version"] == 1
+    activated = client.post(f"{API}/processes/complaint/versions/2/activate", headers=auth("owner"))
+    assert activated.status_code == 200 and listing(client, auth)["complaint"]["version"] == 2
+    again = upload(client, auth, bundle_with("respond_3_days"))  # identical files: that version, nothing stored
+    assert again.status_code == 200 and again.json is not None and (again.json["version"], again.json["created"]) == (
+        2, False,
+    )  # fmt: skip
+    assert listing(client, auth)["complaint"]["versions"] == [1, 2]
+    parts = [(io.BytesIO(t.encode()), name) for name, t in bundle_with("respond_3_days").items()]
+    bad = client.post(
+        f"{API}/processes", data={"files": parts, "activate": "maybe"}, headers=auth("owner"),
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert bad.status_code == 422 and bad.json is not None and "activate" in str(bad.json["errors"])
+
+
+def test_xml_in_another_encoding_is_read_as_declared(client: FlaskClient, auth: Auth) -> None:
+    files: Files = dict(shipped_bundle())
+    text = str(files["complaint.bpmn"]).replace('<?xml version="1.0" encoding="UTF-8"?>', "", 1)
+    text = '<?xml version="1.0" encoding="ISO-8859-1"?>' + text.replace(
+        'name="Verify complaint"', 'name="Vérifier la plainte"'
+    )
+    files["complaint.bpmn"] = text.encode("iso-8859-1", errors="xmlcharrefreplace")
+    answer = upload(client, auth, files)
+    assert answer.status_code == 201, answer.json
+    source = get(client, auth, "/processes/complaint/versions/2")["source"]["complaint.bpmn"]
+    assert 'name="Vérifier la plainte"' in source
+
+
+def test_a_migration_mapping_names_element_ids(client: FlaskClient, auth: Auth) -> None:
+    case = submit(client)
+    assert upload(client, auth, bundle_with("thank_reporter")).status_code == 201
+    bad = migrate(client, auth, case, to_version=2, mapping={"verify": "not an id!"})
+    assert bad.status_code == 422 and bad.json is not None and "mapping" in str(bad.json["errors"])
+    unknown = migrate(client, auth, case, to_version=2, mapping={"no_such_task": "verify"})
+    assert unknown.status_code == 409 and unknown.json is not None
+    assert unknown.json["errors"]["reasons"] == [
+        "the mapping names 'no_such_task', which the case's version does not have"
+    ]
+    assert migrate(client, auth, case, to_version=2, mapping={"verify": "verify"}).status_code == 200

@@ -6,6 +6,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
 from engine.cases import lifecycle, tasks
 from engine.cases.access import Actor
@@ -13,7 +14,7 @@ from engine.errors import NotFound
 from engine.processes import migration
 from engine.processes import registry as processes
 from tests.data import bundle_with, fixture, shipped_bundle
-from tests.engine.conftest import DLH, VERIFIER, Desk
+from tests.engine.conftest import DLH, VERIFIER, VERIFIER_HEAD, Desk
 from tests.engine.test_lifecycle import wib
 
 OWNER = Actor("owner", "process_owner", "batam")
@@ -25,9 +26,11 @@ def deploy(desk: Desk, files: dict[str, str]) -> int:
     return version.version
 
 
-def migrate(desk: Desk, to_version: int, dry_run: bool = False) -> migration.Report:
+def migrate(
+    desk: Desk, to_version: int, dry_run: bool = False, mapping: dict[str, str] | None = None
+) -> migration.Report:
     case = desk.case
-    return lifecycle.migrate_case(desk.session, OWNER, case, to_version, dry_run)
+    return lifecycle.migrate_case(desk.session, OWNER, case, to_version, dry_run, mapping=mapping)
 
 
 def refused(desk: Desk, to_version: int) -> list[str]:
@@ -125,13 +128,91 @@ def test_a_case_whose_completed_steps_change_is_refused_with_reasons_and_left_as
 ) -> None:
     desk.submit()
     events = len(desk.events())
-    deploy(desk, bundle_with("respond_3_days"))
-    assert refused(desk, 2) == [
-        "'set_deadlines' (Look up deadlines) has already run, and version 2 changes it (decision_table)"
-    ]
+    files = shipped_bundle()
+    files["complaint.bpmn"] = files["complaint.bpmn"].replace(
+        "proposed_agency = agency or proposed_agency", "proposed_agency = proposed_agency or agency"
+    )
+    deploy(desk, files)
+    assert refused(desk, 2) == ["'register' (Register complaint) has already run, and version 2 changes it (script)"]
     assert (version_of(desk), len(desk.events())) == (1, events)
+
+
+# Carrying a policy change -----------------------------------------------------------------------------
+
+
+def test_a_deadline_change_moves_the_open_deadline_and_timers_and_the_dry_run_shows_each(
+    desk: Desk, clock: object
+) -> None:
+    desk.submit()
     desk.do(VERIFIER, "verify", decision="accept", agency="batam.dlh")
-    assert desk.task("respond").due_at == wib(2026, 12, 7)  # still the first version's 5 working days
+    respond = desk.task("respond")
+    assert respond.due_at == wib(2026, 12, 7)  # 5 working days
+    timer = desk.case.next_timer_at
+    deploy(desk, bundle_with("respond_3_days"))
+    events = len(desk.events())
+
+    preview = migrate(desk, 2, dry_run=True)
+    assert preview.result == "migratable"
+    assert preview.decisions == {  # both looked the deadlines up: at intake and when the verifier accepted
+        "reclassify": {"followup_days": [5, 3]},
+        "set_deadlines": {"followup_days": [5, 3]},
+    }
+    assert preview.deadlines == [
+        {
+            "task": respond.id,
+            "name": "respond",
+            "from": wib(2026, 12, 7).isoformat(),
+            "to": wib(2026, 12, 3).isoformat(),
+        }
+    ]
+    assert preview.next_timer == [timer.isoformat(), wib(2026, 12, 3, 8, 0, 0).isoformat()]  # the reminder
+    assert (version_of(desk), desk.task("respond").due_at, len(desk.events())) == (1, wib(2026, 12, 7), events)
+
+    report = migrate(desk, 2)
+    assert (report.result, report.deadlines, report.decisions) == ("migrated", preview.deadlines, preview.decisions)
+    assert (desk.task("respond").id, desk.task("respond").due_at) == (respond.id, wib(2026, 12, 3))
+    assert desk.case.next_timer_at == wib(2026, 12, 3, 8, 0, 0)
+    event = desk.events()[-1]
+    assert event.type == "migrated" and event.data["deadlines"] == preview.deadlines
+    assert event.data["decisions"] == preview.decisions
+    finish(desk)
+    assert desk.case.status == "closed"
+
+
+def test_a_deadline_change_reaches_a_step_the_case_has_not_reached_yet(desk: Desk, clock: object) -> None:
+    desk.submit()  # deadlines looked up at intake: 5 days for the follow-up
+    deploy(desk, bundle_with("respond_3_days"))
+    report = migrate(desk, 2)
+    assert (report.result, report.deadlines) == ("migrated", [])  # verification keeps its 3 days
+    assert report.decisions == {"set_deadlines": {"followup_days": [5, 3]}}
+    desk.do(VERIFIER, "verify", decision="accept", agency="batam.dlh")
+    assert desk.task("respond").due_at == wib(2026, 12, 3)
+
+
+def test_a_renamed_task_is_mapped_explicitly(desk: Desk, clock: time_machine.Coordinates) -> None:
+    desk.submit()
+    clock.move_to(wib(2026, 12, 4, 9, 0, 0))  # verification overdue: the desk's supervisor has a task
+    assert desk.run_due() == 1
+    overdue = desk.task("escalate_verification")
+    files = shipped_bundle()
+    files["complaint.bpmn"] = re.sub(r"\bescalate_verification\b", "handle_late_verification", files["complaint.bpmn"])
+    deploy(desk, files)
+    assert refused(desk, 2) == [  # without a mapping the step before it looks changed
+        "'flag_verify_breach' (Flag overdue verification) has already run, and version 2 changes it (outputs)"
+    ]
+    with pytest.raises(migration.Refused) as error:
+        migrate(desk, 2, mapping={"escalate_verification": "handle_it"})
+    assert "the mapping names 'handle_it', which version 2 does not have" in error.value.report.reasons
+    mapping = {"escalate_verification": "handle_late_verification"}
+    report = migrate(desk, 2, mapping=mapping)
+    assert report.result == "migrated"
+    moved = desk.task("handle_late_verification")
+    assert (moved.id, moved.due_at, moved.role) == (overdue.id, overdue.due_at, "supervisor")
+    assert desk.events()[-1].data["mapping"] == mapping
+    desk.do(VERIFIER_HEAD, "handle_late_verification", action="acknowledge")
+    desk.do(VERIFIER, "verify", decision="accept", agency="batam.dlh")
+    finish(desk)
+    assert desk.case.status == "closed"
 
 
 def test_removing_an_element_the_case_waits_on_is_refused(desk: Desk, clock: object) -> None:
@@ -193,20 +274,17 @@ def test_bulk_migration_moves_each_safe_case_in_its_own_transaction_and_reports_
     assert {r.tracking_id: r.result for r in report} == {
         at_verify.tracking_id: "migratable",
         in_follow_up.tracking_id: "migratable",
-        on_three.tracking_id: "refused",
+        on_three.tracking_id: "migratable",  # its deadline table goes back to version 2's
     }
     assert [version_of(c) for c in (at_verify, in_follow_up, on_three)] == [1, 1, 3]
 
     only_new = lifecycle.migrate_cases(desk._fresh(), OWNER, "complaint", 2, dry_run=False, statuses=["submitted"])
     assert {r.tracking_id: r.result for r in only_new} == {
         at_verify.tracking_id: "migrated",
-        on_three.tracking_id: "refused",
+        on_three.tracking_id: "migrated",
     }
-    (refusal,) = [r for r in only_new if r.result == "refused"]
-    assert refusal.from_version == 3
-    assert refusal.reasons == [
-        "'set_deadlines' (Look up deadlines) has already run, and version 2 changes it (decision_table)"
-    ]
-    assert [version_of(c) for c in (at_verify, in_follow_up, closed, on_three)] == [2, 1, 1, 3]
+    (back,) = [r for r in only_new if r.tracking_id == on_three.tracking_id]
+    assert (back.from_version, back.decisions) == (3, {"set_deadlines": {"followup_days": [3, 5]}})
+    assert [version_of(c) for c in (at_verify, in_follow_up, closed, on_three)] == [2, 1, 1, 2]
     open_tasks = desk._fresh().scalars(sa.select(tasks.TaskRecord).where(tasks.TaskRecord.state == "ready")).all()
     assert len(open_tasks) == 3  # nothing opened or cancelled by moving

@@ -192,3 +192,23 @@ def test_decisions_come_one_file_at_a_time_and_keys_do_not_change_kind(session: 
         processes.deploy_files(session, {"routing.dmn": clash}, "owner")
     assert "already used by a process" in error.value.errors["routing.dmn"][0]
     assert version_count(session) == 2
+
+
+def test_a_version_deployed_without_activation_waits_and_says_what_activating_changes(session: Session) -> None:
+    processes.deploy_defaults(session)
+    waiting = processes.deploy_files(session, bundle_with("respond_3_days"), "owner", activate=False).version
+    session.commit()
+    assert (waiting.version, waiting.active, waiting.activated_by) == (2, False, None)
+    assert processes.active_version(session, "complaint").version == 1  # type: ignore[union-attr]
+    pending = processes.against_active(session, waiting)
+    assert pending is not None and pending["against"] == 1
+    assert pending["files"] == {"added": [], "removed": [], "changed": ["deadlines.dmn"]}
+    table = pending["tables"]["deadlines.dmn"]
+    assert table["rules"] == {"added": [], "removed": [], "changed": [
+        "deadlines_aspiration", "deadlines_complaint", "deadlines_complaint_investigation", "deadlines_default",
+        "deadlines_information_request",
+    ]}  # fmt: skip
+    assert {"rule": "deadlines_complaint", "column": "First follow-up", "from": "5", "to": "3"} in table["cells"]
+    assert len(table["cells"]) == 5  # one cell a row: the first follow-up
+    processes.activate(session, "complaint", 2, "owner")
+    assert processes.against_active(session, waiting) is None

@@ -16,7 +16,7 @@ from engine.cases import lifecycle, tasks
 from engine.cases.access import Actor
 from engine.cases.case import Case
 from engine.directory.users import User
-from engine.processes.registry import get_version
+from engine.processes.registry import ProcessVersion, get_version
 from tests.conftest import DEMO_PASSWORD
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -225,8 +225,41 @@ def test_deploying_from_the_editor_makes_the_next_version_with_the_other_files(
     assert answer.status_code == 201, answer.json
     assert answer.json["version"] == 2
     version = get_version(session, "complaint", 2)
-    assert set(version.source) == set(source) and version.active
-    assert client.get(answer.json["url"]).status_code == 200
+    assert set(version.source) == set(source) and not version.active  # activated only once confirmed
+    page = client.get(answer.json["url"]).get_data(as_text=True)
+    assert 'id="against-active"' in page and "verify" in page
+
+
+def test_a_changed_decision_table_is_checked_then_deployed_and_activated_only_when_confirmed(
+    client: FlaskClient, session: Session
+) -> None:
+    source = get_version(session, "complaint", 1).source
+    sign_in(client, "owner")
+    assert 'data-kind="dmn"' in client.get("/proses/complaint/1/ubah?file=deadlines.dmn").get_data(as_text=True)
+    token = csrf(client, "/proses")
+    cell = '<outputEntry id="deadlines_complaint_followup"><text>5</text></outputEntry>'
+    edited = source["deadlines.dmn"].replace(cell, cell.replace(">5<", ">3<"))
+    bad = edited.replace("<text>3</text></outputEntry>", "<text>3 +</text></outputEntry>", 1)
+    body = {"file": "deadlines.dmn", "xml": bad}
+    checked = client.post("/proses/complaint/1/periksa", json=body, headers={"X-CSRFToken": token}).json
+    assert checked["valid"] is False and checked["findings"][0]["element"] == "deadlines_aspiration_verify"
+    body = {"file": "deadlines.dmn", "xml": edited}
+    checked = client.post("/proses/complaint/1/periksa", json=body, headers={"X-CSRFToken": token}).json
+    assert checked == {"valid": True, "findings": []}
+    assert [v.version for v in session.scalars(sa.select(ProcessVersion).where(ProcessVersion.key == "complaint"))] == [
+        1
+    ]
+    answer = client.post("/proses/complaint/1/terapkan", json=body, headers={"X-CSRFToken": token})
+    assert answer.status_code == 201, answer.json
+    page = client.get(answer.json["url"]).get_data(as_text=True)
+    assert re.search(r'data-rule="deadlines_complaint".*?First follow-up.*?<code>5</code>.*?<code>3</code>', page, re.S)
+    token = csrf(client, answer.json["url"])
+    client.post("/proses/complaint/2/aktifkan", data={"csrf_token": token})
+    session.expire_all()
+    assert not get_version(session, "complaint", 2).active  # not confirmed
+    client.post("/proses/complaint/2/aktifkan", data={"csrf_token": token, "confirm": "yes"})
+    session.expire_all()
+    assert get_version(session, "complaint", 2).active
 
 
 def test_only_process_owners_deploy_and_the_editor_needs_the_csrf_header(client: FlaskClient, session: Session) -> None:
@@ -247,3 +280,14 @@ def test_only_process_owners_deploy_and_the_editor_needs_the_csrf_header(client:
 def test_unknown_vendor_files_are_not_served(client: FlaskClient) -> None:
     assert client.get("/vendor/../package.json").status_code == 404
     assert client.get("/vendor/bpmn-js/package.json").status_code == 404
+
+
+def test_the_verify_page_shows_and_prefills_the_agency_the_routing_table_proposes(
+    client: FlaskClient, session: Session
+) -> None:
+    case = file_case(session, category="kebersihan")
+    task = open_task(session, case)
+    sign_in(client, "verifier")
+    page = client.get(f"/tugas/{task.id}").get_data(as_text=True)
+    assert "Usulan tabel rute: Dinas Lingkungan Hidup" in page
+    assert re.search(r'<option value="batam\.dlh"\s+selected', page), "the agency field is pre-filled"
