@@ -26,6 +26,7 @@ ENV_KEYS = {
     "SMS_GATEWAY_TOKEN": "SMS_GATEWAY_TOKEN",
     "WEBHOOK_SECRET": "WEBHOOK_SECRET",
     "ADUAN_NODE_MODULES": "NODE_MODULES_DIR",
+    "ADUAN_PUBLIC_URL": "PUBLIC_URL",
 }
 
 
@@ -37,6 +38,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REDIS_URL": None,
         "SECRET_KEY": None,
         "TIMEZONE": "Asia/Jakarta",
+        "PUBLIC_URL": "http://localhost:5000",  # where reporters open /lacak (links in their notifications)
         "DEFAULT_JURISDICTION": None,
         "ATTACHMENTS_DIR": str(Path(instance_path) / "attachments"),
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,

@@ -4,6 +4,7 @@ from engine.audit import Event
 from engine.calendar_days import CalendarDay
 from engine.cases import Case, FollowUp
 from engine.categories import Category
+from engine.conversation import Message
 from engine.db import Base
 from engine.directory import Agency
 from engine.outbox import OutboxMessage
@@ -20,6 +21,7 @@ __all__ = [
     "Category",
     "Event",
     "FollowUp",
+    "Message",
     "OutboxMessage",
     "ProcessVersion",
     "TaskRecord",

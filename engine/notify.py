@@ -82,6 +82,9 @@ TEMPLATES: dict[str, Template] = {
     "answered": Template(REPORTER, "Aduan {tracking_id} ditindaklanjuti", "Instansi telah menanggapi aduan Anda."),
     "closed": Template(REPORTER, "Aduan {tracking_id} selesai", "Aduan {tracking_id} ditutup."),
     "archived": Template(REPORTER, "Aduan {tracking_id} diarsipkan", "Aduan {tracking_id} diarsipkan."),
+    "new_message": Template(
+        REPORTER, "Aduan {tracking_id}: pesan baru", "Ada pesan baru untuk aduan {tracking_id} ({title})."
+    ),
 }  # fmt: skip
 
 # What the reporter hears about, by audit event type or by the case status a command set.
@@ -101,6 +104,14 @@ def reporter_templates(event_type: str, changes: dict[str, Any]) -> list[str]:
     if status and status[1] in REPORTER_ON_STATUS:
         names.append(REPORTER_ON_STATUS[status[1]])
     return names
+
+
+def reporter_requests(event_type: str, changes: dict[str, Any], notices: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """(template, params) the reporter is sent after an event: its status templates, each carrying the
+    event's messages to the reporter (`notices`); `new_message` when messages came without a status change."""
+    names = reporter_templates(event_type, changes) or (["new_message"] if notices else [])
+    params = {"message": "\n\n".join(notices)} if notices else {}
+    return [(name, dict(params)) for name in names]
 
 
 def _parents(code: str) -> list[str]:
@@ -184,11 +195,17 @@ def address_of(session: Session, case: Case, recipient: str, channel: str) -> st
     return address
 
 
-def render(case: Case, template: str, params: dict[str, Any], to: str, key: str) -> Message:
-    """The message of `template` about `case` (never naming the reporter)."""
+def render(case: Case, template: str, params: dict[str, Any], to: str, key: str, public_url: str = "") -> Message:
+    """The message of `template` about `case` (never naming the reporter). A reporter's message carries
+    the thread's new text and the tracking page's link (`public_url` + `/lacak`)."""
     spec = TEMPLATES[template]
     values = {"tracking_id": case.tracking_id, "title": case.title, "agency": case.agency or "-", **params}
-    return Message(to, spec.subject.format_map(values), spec.body.format_map(values), key)
+    body = spec.body.format_map(values)
+    if spec.audience == REPORTER:
+        if params.get("message"):
+            body += "\n\n" + str(params["message"])
+        body += f"\n\nNomor pelacakan: {case.tracking_id}\nIkuti aduan Anda di {public_url.rstrip('/')}/lacak"
+    return Message(to, spec.subject.format_map(values), body, key)
 
 
 class Channel(Protocol):

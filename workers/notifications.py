@@ -24,7 +24,8 @@ def _send(config: dict[str, Any]) -> outbox.Send:
     def send(session: Session, row: OutboxMessage) -> None:
         case = session.get_one(Case, row.case_id)
         to = notify.address_of(session, case, row.recipient, row.channel)
-        message = notify.render(case, row.payload["template"], row.payload.get("params", {}), to, row.key)
+        params = row.payload.get("params", {})
+        message = notify.render(case, row.payload["template"], params, to, row.key, config.get("PUBLIC_URL", ""))
         chosen[row.channel].send(message)
 
     return send

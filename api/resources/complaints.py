@@ -25,7 +25,7 @@ from api.schemas.complaints import (
     EventSchema,
     ReplySchema,
 )
-from engine import attachments, audit, lifecycle
+from engine import attachments, audit, conversation, lifecycle
 from engine.access import Actor
 from engine.cases import Case
 from engine.errors import Forbidden, NotFound
@@ -207,7 +207,7 @@ class AttachmentItem(MethodView):
     def get(self, tracking_id: str, attachment_id: int) -> ResponseReturnValue:
         """Download an attachment of a complaint visible to the caller."""
         case, audience = visible(tracking_id)
-        if not sees_attachments(audience):
+        if not sees_attachments(audience) and attachment_id not in conversation.published_files(db.session(), case):
             raise _not_found(tracking_id)
         item = attachments.get(db.session(), case, attachment_id)
         path = attachment_store() / item.sha256

@@ -73,7 +73,8 @@ class Complete(MethodView):
     def post(self, body: dict[str, Any], task_id: str) -> dict[str, Any]:
         """Complete the task with data valid against its form; answers the tasks that opened."""
         settings = current_app.extensions["aduan.settings"]
-        outcome = lifecycle.complete_task(db.session(), staff(), task_id, body["data"], settings)
+        files = body.get("attachments")
+        outcome = lifecycle.complete_task(db.session(), staff(), task_id, body["data"], settings, files)
         case = outcome.case
         return {
             "complaint": {"tracking_id": case.tracking_id, "status": case.status},

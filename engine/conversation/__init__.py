@@ -1,0 +1,40 @@
+"""The case is a conversation: a thread of messages between the reporter and the staff of a case.
+
+Every text entered through the lifecycle (a verifier's reason or question, an agency's follow-up or its
+reason for returning or delegating a case, every reporter reply) becomes a message in the command's own
+transaction and inside its audit event; staff and the reporter may also post without moving the case.
+Messages are append-only. Who sees which message is decided in `engine.visibility`.
+
+Others may import: `Message`, `MessageAudience`, `Draft`, `from_form`, `from_reply`, `store`, `thread`,
+`check_attachments`, `event_data`, `published_files`, `reporter_notices`, `post_message`, `refuse_change`.
+"""
+
+from engine.conversation.commands import post_message, refuse_change
+from engine.conversation.models import Message, MessageAudience
+from engine.conversation.thread import (
+    Draft,
+    check_attachments,
+    event_data,
+    from_form,
+    from_reply,
+    published_files,
+    reporter_notices,
+    store,
+    thread,
+)
+
+__all__ = [
+    "Draft",
+    "Message",
+    "MessageAudience",
+    "check_attachments",
+    "event_data",
+    "from_form",
+    "from_reply",
+    "post_message",
+    "published_files",
+    "refuse_change",
+    "reporter_notices",
+    "store",
+    "thread",
+]
