@@ -29,7 +29,7 @@ from engine import attachments, audit, conversation, lifecycle
 from engine.access import Actor
 from engine.cases import Case
 from engine.errors import Forbidden, NotFound
-from engine.visibility import Audience, get_for, sees_attachments, staff_scope
+from engine.visibility import Audience, get_for, sees_attachments, sees_message_author, staff_scope
 
 blp = Blueprint("complaints", __name__, description="Complaints (aduan)")
 TOKEN_HEADER = "X-Reporter-Token"
@@ -154,7 +154,7 @@ class History(MethodView):
         headers = chain_headers(audit.check_case(case, events))
         if audience == Audience.REPORTER:
             return [reporter_event(e) for e in events if e.type in REPORTER_EVENTS], 200, headers
-        return [event_dict(e) for e in events], 200, headers
+        return [staff_event(e, case, audience) for e in events], 200, headers
 
 
 def chain_headers(broken: audit.BrokenLink | None) -> dict[str, str]:
@@ -167,6 +167,14 @@ def chain_headers(broken: audit.BrokenLink | None) -> dict[str, str]:
 def event_dict(event: audit.Event) -> dict[str, Any]:
     fields = ("seq", "at", "type", "actor", "actor_role", "task", "data", "prev_hash", "hash")
     return {name: getattr(event, name) for name in fields}
+
+
+def staff_event(event: audit.Event, case: Case, audience: Audience) -> dict[str, Any]:
+    """The full event, but an anonymous reporter's account name stays hidden from the agency."""
+    view = event_dict(event)
+    if event.actor_role == "reporter" and not sees_message_author(case, audience, "reporter"):
+        view["actor"] = "reporter"
+    return view
 
 
 def reporter_event(event: audit.Event) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from werkzeug.datastructures import FileStorage
 
 from api import views
 from api.extensions import db, limiter
-from api.resources.complaints import REPORTER_EVENTS, event_dict, reporter_event
+from api.resources.complaints import REPORTER_EVENTS, reporter_event, staff_event
 from api.schemas.complaints import ComplaintCreateSchema, ReplySchema
 from api.web import i18n
 from api.web.blueprint import bp
@@ -200,7 +200,7 @@ def history(case: Case, audience: Audience) -> list[dict[str, Any]]:
     events = audit.history(db.session(), case)
     if audience == Audience.REPORTER:
         return [reporter_event(e) for e in events if e.type in REPORTER_EVENTS]
-    return [event_dict(e) for e in events]
+    return [staff_event(e, case, audience) for e in events]
 
 
 @bp.get("/aduan/<tracking_id>")

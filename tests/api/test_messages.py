@@ -270,3 +270,18 @@ def test_a_reporters_photo_stays_off_the_public_page(thread: Thread) -> None:
     assert thread.messages("public")[0]["attachments"] == []
     assert thread.messages("dlh")[0]["attachments"][0]["id"] == photo
     assert thread.client.get(f"{API}/complaints/{thread.tracking_id}/attachments/{photo}").status_code == 404
+
+
+def test_the_trail_does_not_name_an_anonymous_reporter_to_the_agency(thread: Thread) -> None:
+    from api.extensions import db
+    from engine import users
+
+    users.create_user(db.session(), "wulandari", "reporter", DEMO_PASSWORD)
+    db.session.commit()
+    body = {"title": "Parkir liar", "body": "Tiap malam.", "anonymous": True}
+    answer = thread.client.post(f"{API}/complaints", json=body, headers=thread.auth("wulandari"))
+    thread.tracking_id = answer.json["tracking_id"]
+    thread.accept("batam.dishub")
+    url = f"{API}/complaints/{thread.tracking_id}/history"
+    assert "wulandari" not in str(thread.client.get(url, headers=thread.auth("dishub")).json)
+    assert "wulandari" in str(thread.client.get(url, headers=thread.auth("verifier")).json)
