@@ -24,7 +24,7 @@ from api.web import i18n
 from api.web.blueprint import bp
 from api.web.common import agencies, categories, settings, visible_case
 from api.web.login import current_staff, keep_reporter_token
-from engine import attachments, audit, lifecycle, tasks
+from engine import attachments, audit, conversation, lifecycle, tasks
 from engine.access import Actor
 from engine.cases import Case
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
@@ -88,19 +88,25 @@ def check_uploads(files: list[FileStorage]) -> dict[str, list[str]]:
 
 def store_uploads(case: Case, actor: Actor, files: list[FileStorage]) -> list[str]:
     """Store the files one by one; the messages of those refused (the rest are kept)."""
-    refused = []
+    return store_files(case, actor, files)[1]
+
+
+def store_files(case: Case, actor: Actor, files: list[FileStorage]) -> tuple[list[int], list[str]]:
+    """Store the files one by one: ids of those kept, and for each refused one its name and why."""
+    kept, refused = [], []
     for upload in files:
         try:
-            attachments.add(
+            item = attachments.add(
                 db.session(), attachment_store(), case, actor, upload.filename or "file", upload.mimetype,
                 cast(BinaryIO, upload.stream),
             )  # fmt: skip
+            kept.append(item.id)
             db.session.commit()
         except InvalidData as error:
             db.session.rollback()
             reasons = "; ".join(i18n.translate_error(m) for ms in error.errors.values() for m in ms)
             refused.append(f"{upload.filename}: {reasons}")
-    return refused
+    return kept, refused
 
 
 def attachment_store() -> Path:
@@ -136,7 +142,9 @@ def complaint_form() -> ResponseReturnValue:
     for refused in store_uploads(case, actor or Actor(username="guest", role="reporter"), files):
         flash(_("A file was not attached: %(reason)s", reason=refused), "warning")
     keep_reporter_token(case.tracking_id, token)
-    session["new_token"] = {"tracking_id": case.tracking_id, "token": token}
+    contact = body.get("reporter") or {}
+    channel = "email" if contact.get("email") else "sms" if contact.get("phone") else None
+    session["new_token"] = {"tracking_id": case.tracking_id, "token": token, "channel": channel}
     return redirect(url_for("web.case_page", tracking_id=case.tracking_id))
 
 
@@ -212,6 +220,13 @@ def case_page(tracking_id: str) -> ResponseReturnValue:
         session.pop("new_token")
     else:
         new = None
+    return render_case(case, audience, new)
+
+
+def render_case(
+    case: Case, audience: Audience, new: Any = None, values: dict[str, Any] | None = None, status: int = 200
+) -> ResponseReturnValue:
+    """The case page; `values` refill the message form a refused post came from (nothing typed is lost)."""
     actor = current_staff()
     open_tasks = tasks.open_tasks(db.session(), case.id) if audience not in (Audience.PUBLIC, Audience.REPORTER) else []
     return render_template(
@@ -219,9 +234,35 @@ def case_page(tracking_id: str) -> ResponseReturnValue:
         events=history(case, audience), new_token=new, open_tasks=open_tasks,
         may_do={t.id for t in open_tasks if actor is not None and actor.may_do(t.role, t.agency)},
         may_reply=audience == Audience.REPORTER and case.status in REPLY_STATUSES,
+        may_post=may_post(case, audience),
         may_attach=audience in (Audience.REPORTER, Audience.AGENCY, Audience.DESK) and case.status != "archived",
-        errors={}, values={},
-    )  # fmt: skip
+        errors={}, values=values or {},
+    ), status  # fmt: skip
+
+
+def may_post(case: Case, audience: Audience) -> bool:
+    """Staff handling the case write notes and messages; the reporter adds information when no reply waits."""
+    if audience == Audience.REPORTER:
+        return case.status not in REPLY_STATUSES | {"closed", "archived"}
+    return audience in (Audience.AGENCY, Audience.DESK)
+
+
+@bp.post("/aduan/<tracking_id>/pesan")
+def post_message(tracking_id: str) -> ResponseReturnValue:
+    """A message on the thread (staff: internal note or to the reporter; the reporter: more information)."""
+    case, audience = visible_case(tracking_id)
+    if not may_post(case, audience):
+        raise Forbidden("only the staff handling the complaint and its reporter may write on it")
+    actor = current_staff() if audience != Audience.REPORTER else None
+    actor = actor or Actor(username=case.reporter_username or "reporter", role="reporter")
+    try:
+        conversation.post_message(db.session(), case, actor, request.form.get("body", ""), request.form.get("audience"))
+    except (InvalidData, Conflict) as error:
+        reasons = "; ".join(i18n.translate_error(m) for ms in error.errors.values() for m in ms) or error.message
+        flash(_("Your message was not sent: %(reason)s", reason=reasons), "error")
+        return render_case(case, audience, values=request.form.to_dict(), status=422)
+    flash(_("Message sent."), "success")
+    return redirect(url_for("web.case_page", tracking_id=case.tracking_id) + "#thread")
 
 
 @bp.post("/aduan/<tracking_id>/balas")
@@ -231,7 +272,7 @@ def reply(tracking_id: str) -> ResponseReturnValue:
     if audience != Audience.REPORTER:
         raise Forbidden("only the reporter may reply")
     form = request.form
-    raw: dict[str, Any] = {"message": form.get("message", "").strip()}
+    raw: dict[str, Any] = {"message": text} if (text := form.get("message", "").strip()) else {}
     if form.get("satisfied") in ("yes", "no"):
         raw["satisfied"] = form["satisfied"] == "yes"
     if form.get("rating", "").strip():
@@ -273,9 +314,12 @@ def attach(tracking_id: str) -> ResponseReturnValue:
 
 @bp.get("/aduan/<tracking_id>/lampiran/<int:attachment_id>")
 def attachment(tracking_id: str, attachment_id: int) -> ResponseReturnValue:
+    """A file of the case (images inline when `?inline=1`, for thumbnails); the public only gets what staff
+    published with a message to the reporter."""
     case, audience = visible_case(tracking_id)
-    if not sees_attachments(audience):
+    if not sees_attachments(audience) and attachment_id not in conversation.published_files(db.session(), case):
         abort(404)
     item = attachments.get(db.session(), case, attachment_id)
     path = attachment_store() / item.sha256
-    return send_file(path, mimetype=item.content_type, download_name=item.filename, as_attachment=True)
+    inline = request.args.get("inline") == "1" and item.content_type.startswith("image/")
+    return send_file(path, mimetype=item.content_type, download_name=item.filename, as_attachment=not inline)

@@ -5,13 +5,14 @@ reason for returning or delegating a case, every reporter reply) becomes a messa
 transaction and inside its audit event; staff and the reporter may also post without moving the case.
 Messages are append-only. Who sees which message is decided in `engine.visibility`.
 
-Others may import: `Message`, `MessageAudience`, `Draft`, `from_form`, `from_reply`, `store`, `thread`,
+Others may import: `ANNOTATION` (the form schema keyword), `Message`, `MessageAudience`, `Draft`, `from_form`, `from_reply`, `store`, `thread`,
 `check_attachments`, `event_data`, `published_files`, `reporter_notices`, `post_message`, `refuse_change`.
 """
 
 from engine.conversation.commands import post_message, refuse_change
 from engine.conversation.models import Message, MessageAudience
 from engine.conversation.thread import (
+    ANNOTATION,
     Draft,
     check_attachments,
     event_data,
@@ -24,6 +25,7 @@ from engine.conversation.thread import (
 )
 
 __all__ = [
+    "ANNOTATION",
     "Draft",
     "Message",
     "MessageAudience",
