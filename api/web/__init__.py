@@ -74,7 +74,7 @@ def after(response: Response) -> Response:
 
 @bp.context_processor
 def helpers() -> dict[str, Any]:
-    from api.web import common, login, vendor
+    from api.web import common, element_names, login, vendor
 
     return {
         "actor": login.current_staff(),
@@ -82,14 +82,19 @@ def helpers() -> dict[str, Any]:
         "i18n": i18n,
         "agency_name": common.agency_name,
         "category_name": common.category_name,
+        "element_name": element_names.element_name,
         "vendor_installed": vendor.installed(),
     }
 
 
 @bp.app_template_filter("when")
 def when(value: datetime | None, style: str = "medium") -> str:
-    """A moment in the deployment's time zone and the page's language."""
-    return "—" if value is None else format_datetime(value, style)
+    """A moment in the deployment's time zone and the page's language: `3 Des 2026 23.59 WIB` (Indonesian
+    writes the time with a dot), `3 Dec 2026 23:59 WIB`; every style shows the same day, time and zone."""
+    if value is None:
+        return "—"
+    pattern = "d MMM y HH.mm" if str(flask_babel.get_locale()) == "id" else "d MMM y HH:mm"
+    return f"{format_datetime(value, pattern)} {i18n.zone_name(value)}"
 
 
 @bp.app_template_filter("day")

@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import flask_babel
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Response, request
@@ -141,6 +142,21 @@ FIELD = {
     "note": _l("Note"),
     "assignee": _l("New assignee"),
 }
+# What each default form is for, by form file stem; other forms show their schema's own description.
+FORM_HELP = {
+    "verify": _l(
+        "The verifier's decision on a new or returned complaint: send it to an agency, archive it, or ask the "
+        "reporter for more information."
+    ),
+    "respond": _l(
+        "The agency's follow-up on a complaint sent to it: answer the reporter, return it as not its authority, "
+        "or delegate it to a unit."
+    ),
+    "escalation": _l(
+        "A supervisor's action on a task that missed its deadline: acknowledge it, or give the overdue task to "
+        "another staff member."
+    ),
+}
 FIELD_HELP = {
     "verify.decision": _l("Send it to the competent agency, archive it, or ask the reporter to complete it."),
     "verify.agency": _l("The agency that must follow up. Required to accept."),
@@ -157,6 +173,16 @@ FIELD_HELP = {
     "escalation.note": _l("Internal note for the case history."),
     "escalation.assignee": _l("Who takes over the overdue task. Required to reassign."),
 }
+
+
+# Indonesia's three zones by their own names (CLDR has no short name for them in English)
+ZONES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+
+
+def zone_name(value: Any) -> str:
+    """The short name of the page's time zone at `value`: WIB, WITA, WIT, else CLDR's (e.g. GMT+8)."""
+    zone = str(flask_babel.get_timezone())
+    return ZONES.get(zone) or flask_babel.format_datetime(value, "zzz")
 
 
 def label(table: dict[str, Any], value: Any) -> Any:

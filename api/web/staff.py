@@ -122,6 +122,7 @@ def render_task(
         "web/task.html", task=views.task(row, case), schema=schema, now=utcnow(),
         fields=forms.fields(row.form, schema, values, task_choices(actor, case)), errors=errors or {},
         case=view, ready=row.state == tasks.TaskStatus.READY, held_by_other=row.assignee not in (None, actor.username),
+        form_help=i18n.FORM_HELP.get(row.form.split(".", 1)[0], schema.get("description", "")),
         highlight=newest_reporter_message(view.get("messages", [])), takes_files=has_message_field(schema),
         kept=kept_files(view, kept or []), max_bytes=attachments.MAX_BYTES,
         photos=[a for a in view.get("attachments", []) if a.content_type.startswith("image/")],
