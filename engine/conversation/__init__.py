@@ -5,8 +5,9 @@ reason for returning or delegating a case, every reporter reply) becomes a messa
 transaction and inside its audit event; staff and the reporter may also post without moving the case.
 Messages are append-only. Who sees which message is decided in `engine.visibility`.
 
-Others may import: `ANNOTATION` (the form schema keyword), `Message`, `MessageAudience`, `Draft`, `from_form`, `from_reply`, `store`, `thread`,
-`check_attachments`, `event_data`, `published_files`, `reporter_notices`, `post_message`, `refuse_change`.
+Others may import: `ANNOTATION` (the form schema keyword), `Message`, `MessageAudience`, `Draft`,
+`from_form`, `from_reply`, `event_data`, `store`, `thread`, `check_attachments`, `published_files`,
+`reporter_notices`, `post_message`, `refuse_change`.
 """
 
 from engine.conversation.commands import post_message, refuse_change
