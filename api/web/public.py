@@ -79,11 +79,25 @@ def uploads() -> list[FileStorage]:
 def check_uploads(files: list[FileStorage]) -> dict[str, list[str]]:
     """Refuse an unaccepted file type before anything is filed (content and size are checked on storing)."""
     wrong = [f.filename or "" for f in files if f.mimetype not in attachments.ALLOWED_TYPES]
+    big = [f.filename or "" for f in files if size_of(f) > attachments.MAX_BYTES]
     if len(files) > attachments.MAX_PER_CASE:
         return {"attachments": [_("At most %(n)s files.", n=attachments.MAX_PER_CASE)]}
     if wrong:
         return {"attachments": [_("Not accepted: %(names)s (photos, PDF or MP4 only).", names=", ".join(wrong))]}
+    if big:
+        mb = attachments.MAX_BYTES // (1024 * 1024)
+        return {"attachments": [_("Too large (at most %(mb)s MB each): %(names)s", mb=mb, names=", ".join(big))]}
     return {}
+
+
+def size_of(upload: FileStorage) -> int:
+    """The uploaded file's size in bytes (werkzeug spools it to a seekable file), read before storing."""
+    stream = upload.stream
+    here = stream.tell()
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(here)
+    return size
 
 
 def store_uploads(case: Case, actor: Actor, files: list[FileStorage]) -> list[str]:
@@ -113,9 +127,16 @@ def attachment_store() -> Path:
     return Path(current_app.config["ATTACHMENTS_DIR"])
 
 
-def render_form(values: dict[str, Any], errors: dict[str, list[str]], status: int = 200) -> ResponseReturnValue:
+def render_form(
+    values: dict[str, Any], errors: dict[str, list[str]], status: int = 200, restore: bool = False
+) -> ResponseReturnValue:
+    """The complaint form; `restore` asks the page's script to put back what the browser kept of the typing
+    (after a request too large to read, the server has none of it)."""
     context = {"values": values, "errors": errors, "categories": categories(), "agencies": agencies()}
-    return render_template("web/complaint_form.html", kinds=i18n.KIND, **context), status
+    return render_template(
+        "web/complaint_form.html", kinds=i18n.KIND, max_bytes=attachments.MAX_BYTES,
+        restore_form="complaint-form" if restore else None, **context,
+    ), status  # fmt: skip
 
 
 @bp.route("/lapor", methods=["GET", "POST"])

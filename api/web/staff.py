@@ -104,6 +104,7 @@ def render_task(
     errors: dict[str, Any] | None = None,
     status: int = 200,
     kept: list[int] | None = None,
+    restore: bool = False,
 ) -> ResponseReturnValue:
     actor = staff()
     row = tasks.get_task(db.session(), actor, task_id)
@@ -125,6 +126,7 @@ def render_task(
         form_help=i18n.FORM_HELP.get(row.form.split(".", 1)[0], schema.get("description", "")),
         highlight=newest_reporter_message(view.get("messages", [])), takes_files=has_message_field(schema),
         kept=kept_files(view, kept or []), max_bytes=attachments.MAX_BYTES,
+        restore_form=f"task-{row.id}" if restore else None,
         photos=[a for a in view.get("attachments", []) if a.content_type.startswith("image/")],
     ), status  # fmt: skip
 
