@@ -31,6 +31,7 @@ from engine.users import User
 
 log = logging.getLogger(__name__)
 REPORTER = "reporter"
+ACCOUNT = "account"  # mail about a user's own account, sent without a case
 USER_PREFIX = "user:"
 SIGNATURE_HEADER = "X-Aduan-Signature"
 DELIVERY_HEADER = "X-Aduan-Delivery"
@@ -82,6 +83,11 @@ TEMPLATES: dict[str, Template] = {
     "answered": Template(REPORTER, "Aduan {tracking_id} ditindaklanjuti", "Instansi telah menanggapi aduan Anda."),
     "closed": Template(REPORTER, "Aduan {tracking_id} selesai", "Aduan {tracking_id} ditutup."),
     "archived": Template(REPORTER, "Aduan {tracking_id} diarsipkan", "Aduan {tracking_id} diarsipkan."),
+    "verify_email": Template(
+        ACCOUNT, "Aktifkan akun Aduan Anda",
+        "Buka tautan ini untuk mengaktifkan akun Aduan Anda (berlaku 2 hari):\n"
+        "{public_url}/daftar/konfirmasi?token={token}",
+    ),
     "new_message": Template(
         REPORTER, "Aduan {tracking_id}: pesan baru", "Ada pesan baru untuk aduan {tracking_id} ({title})."
     ),
@@ -180,13 +186,17 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
-def address_of(session: Session, case: Case, recipient: str, channel: str) -> str:
-    """The address of a recipient reference, read now; DeliveryError(permanent) when it is gone."""
-    if recipient == REPORTER:
+def address_of(session: Session, case: Case | None, recipient: str, channel: str) -> str:
+    """The address of a recipient reference, read now; DeliveryError(permanent) when it is gone.
+
+    Mail about an account (no case) also reaches an account not yet confirmed: confirming it is its purpose.
+    """
+    if recipient == REPORTER and case is not None:
         email, phone = reporter_contact(session, case)
     elif recipient.startswith(USER_PREFIX):
         user = session.get(User, recipient.removeprefix(USER_PREFIX))
-        email, phone = (user.email, user.phone) if user is not None and user.active else (None, None)
+        reachable = user is not None and (user.active or case is None)
+        email, phone = (user.email, user.phone) if user is not None and reachable else (None, None)
     else:
         raise DeliveryError(f"unknown recipient {recipient!r}", permanent=True)
     address = email if channel == ChannelName.EMAIL else phone
@@ -195,13 +205,18 @@ def address_of(session: Session, case: Case, recipient: str, channel: str) -> st
     return address
 
 
-def render(case: Case, template: str, params: dict[str, Any], to: str, key: str, public_url: str = "") -> Message:
-    """The message of `template` about `case` (never naming the reporter). A reporter's message carries
-    the thread's new text and the tracking page's link (`public_url` + `/lacak`)."""
+def render(
+    case: Case | None, template: str, params: dict[str, Any], to: str, key: str, public_url: str = ""
+) -> Message:
+    """The message of `template` about `case` (never naming the reporter), or about an account when
+    `case` is None. A reporter's message carries the thread's new text and the tracking page's link
+    (`public_url` + `/lacak`)."""
     spec = TEMPLATES[template]
-    values = {"tracking_id": case.tracking_id, "title": case.title, "agency": case.agency or "-", **params}
+    values = {"public_url": public_url.rstrip("/"), **params}
+    if case is not None:
+        values |= {"tracking_id": case.tracking_id, "title": case.title, "agency": case.agency or "-"}
     body = spec.body.format_map(values)
-    if spec.audience == REPORTER:
+    if spec.audience == REPORTER and case is not None:
         if params.get("message"):
             body += "\n\n" + str(params["message"])
         body += f"\n\nNomor pelacakan: {case.tracking_id}\nIkuti aduan Anda di {public_url.rstrip('/')}/lacak"

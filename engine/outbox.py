@@ -45,7 +45,7 @@ class OutboxMessage(Base):
     __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("complaint.id"), index=True)  # None: about an account
     event_seq: Mapped[int]
     kind: Mapped[str] = mapped_column(sa.String(16))
     channel: Mapped[str] = mapped_column(sa.String(16))
@@ -90,6 +90,19 @@ def record(session: Session, case: Case, event: Event, notifications: Sequence[d
         session.add_all(rows)
         session.flush()
         session.info.setdefault(NEW_ROWS, []).extend((r.id, r.kind) for r in rows)
+
+
+def record_for_user(session: Session, username: str, template: str, params: dict[str, Any]) -> None:
+    """One e-mail to a user about their account (not about a case), delivered like every other row."""
+    now = utcnow()
+    row = OutboxMessage(
+        case_id=None, event_seq=0, kind=OutboxKind.NOTIFICATION, channel=notify.ChannelName.EMAIL,
+        recipient=notify.USER_PREFIX + username, payload={"template": template, "params": params},
+        next_attempt_at=now, created_at=now,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    session.info.setdefault(NEW_ROWS, []).append((row.id, row.kind))
 
 
 def take_new(session: Session) -> list[tuple[int, str]]:

@@ -22,7 +22,7 @@ def _send(config: dict[str, Any]) -> outbox.Send:
     chosen = notify.channels_from_config(config)
 
     def send(session: Session, row: OutboxMessage) -> None:
-        case = session.get_one(Case, row.case_id)
+        case = session.get_one(Case, row.case_id) if row.case_id is not None else None
         to = notify.address_of(session, case, row.recipient, row.channel)
         params = row.payload.get("params", {})
         message = notify.render(case, row.payload["template"], params, to, row.key, config.get("PUBLIC_URL", ""))

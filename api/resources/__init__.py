@@ -8,7 +8,20 @@ PREFIX = "/api/v1"
 
 
 def register(api: Api) -> None:
-    from api.resources import auth, complaints, directory, exports, health, messages, processes, stats, tasks, timeline
+    from api.resources import (
+        auth,
+        citizens,
+        complaints,
+        directory,
+        exports,
+        health,
+        messages,
+        processes,
+        stats,
+        tasks,
+        timeline,
+    )
 
-    for module in (auth, health, directory, complaints, messages, tasks, timeline, stats, exports, processes):
+    modules = (auth, health, directory, citizens, complaints, messages, tasks, timeline, stats, exports, processes)
+    for module in modules:
         api.register_blueprint(module.blp, url_prefix=PREFIX)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from api.extensions import db
-from engine import lifecycle
+from engine import citizens, lifecycle
 from engine.access import Actor
 from engine.outbox import OutboxMessage
 from engine.tasks import TaskRecord
@@ -54,3 +54,18 @@ def test_the_question_reaches_the_reporter_by_sms(mail_app: Flask, receiver: Rec
     sms = json.loads(body)
     assert sms["to"] == "+62812"
     assert QUESTION in sms["text"] and tracking_id in sms["text"] and "/lacak" in sms["text"]
+
+
+def test_the_registration_link_reaches_the_citizen_by_email(
+    mail_app: Flask,  # noqa: F811
+    smtp: tuple[str, Inbox],  # noqa: F811
+) -> None:
+    mail_app.config["PUBLIC_URL"] = "https://lapor.batam.go.id"
+    citizens.register(db.session(), "rahasia", "wulandari", "rahasia-wulan-1", "wulan@example.id")
+    db.session.commit()
+    row = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.case_id.is_(None))).one()
+    assert send_notification(row.id) == "sent"
+    [mail] = smtp[1].messages
+    text = mail.get_payload(decode=True).decode()
+    assert mail["To"] == "wulan@example.id"
+    assert "https://lapor.batam.go.id/daftar/konfirmasi?token=" in text
