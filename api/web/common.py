@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from api.extensions import db
-from api.web.login import current_staff, reporter_token
+from api.web.login import current_citizen, current_staff, reporter_token
 from engine import audit
 from engine.cases import Case
 from engine.categories import Category
@@ -28,7 +28,7 @@ def settings() -> Settings:
 
 def visible_case(tracking_id: str) -> tuple[Case, Audience]:
     """The case as this browser may see it (staff session, reporter token, or public); auditors' reads logged."""
-    actor = current_staff()
+    actor = current_staff() or current_citizen()
     case, audience = get_for(db.session(), actor, tracking_id, reporter_token(tracking_id))
     if actor is not None and actor.role == "auditor":
         audit.record_read(db.session(), case, actor, f"web:{request.endpoint or 'read'}")

@@ -23,7 +23,7 @@ from api.schemas.complaints import ComplaintCreateSchema, ReplySchema
 from api.web import i18n
 from api.web.blueprint import bp
 from api.web.common import agencies, categories, settings, visible_case
-from api.web.login import current_staff, keep_reporter_token
+from api.web.login import current_citizen, current_staff, keep_reporter_token
 from engine import attachments, audit, conversation, lifecycle, tasks
 from engine.access import Actor
 from engine.cases import Case
@@ -152,8 +152,9 @@ def complaint_form() -> ResponseReturnValue:
         return render_form(values, flat_errors(error.messages) | check_uploads(files), 422)
     if errors := check_uploads(files):
         return render_form(values, errors, 422)
-    actor = current_staff()
-    submission = lifecycle.Submission(**body, reporter_username=None)
+    citizen = current_citizen()
+    actor = current_staff() or citizen
+    submission = lifecycle.Submission(**body, reporter_username=citizen.username if citizen else None)
     try:
         outcome = lifecycle.start_case(db.session(), submission, actor, settings())
     except InvalidData as error:
