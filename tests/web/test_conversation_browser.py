@@ -109,3 +109,123 @@ def test_internal_notes_stay_with_staff_and_staff_can_write_to_the_reporter(serv
     public.goto(server.url(f"/aduan/{tracking_id}"))
     text = public.inner_text("#thread")
     assert "kami teruskan" in text and "urusan Dinas Perhubungan" not in text
+
+
+# Every branch: the text on exactly the pages of the audiences it is meant for ---------------------------
+
+
+def filed(server: Server, title: str) -> tuple[str, str]:
+    """A guest complaint with an e-mail contact: (tracking id, secret code)."""
+    with server.app.app_context():
+        from api.extensions import db
+        from engine import lifecycle
+
+        submission = lifecycle.Submission(
+            title=title, body=f"{title}: sudah seminggu.", category="kebersihan", reporter={"name": "Rina"}
+        )
+        outcome = lifecycle.start_case(db.session(), submission)
+        return outcome.case.tracking_id, str(outcome.reporter_token)
+
+
+def reply(server: Server, tracking_id: str, **answer: Any) -> None:
+    with server.app.app_context():
+        from api.extensions import db
+        from engine import lifecycle
+        from engine.cases import get_case
+
+        lifecycle.reporter_reply(db.session(), get_case(db.session(), tracking_id), answer)
+
+
+def officer(server: Server, tracking_id: str, **data: Any) -> None:
+    complete(server, "dlh", "officer", "batam.dlh", tracking_id, data)
+
+
+def verifier(server: Server, tracking_id: str, **data: Any) -> None:
+    complete(server, "verifier", "verifier", "batam.diskominfo", tracking_id, data)
+
+
+def page_text(new_page: NewPage, server: Server, who: str, tracking_id: str, token: str) -> str | None:
+    """The thread on the case page as `who` sees it ('reporter', 'public' or a staff user); None for a 404."""
+    page = new_page()
+    if who == "reporter":
+        page.goto(server.url("/lacak"))
+        page.fill("#tracking_id", tracking_id)
+        page.fill("#token", token)
+        page.click("form button[type=submit]")
+    elif who != "public":
+        sign_in(page, server, who)
+    page.goto(server.url(f"/aduan/{tracking_id}"))
+    if page.locator(".error-page").count():
+        return None
+    return str(page.inner_text("#thread")) if page.locator("#thread").count() else ""
+
+
+BRANCHES = {
+    "reject": "Bukan tentang pelayanan publik.",
+    "not_authority": "Bukan kewenangan DLH.",
+    "delegate": "Unit kebersihan kecamatan menindaklanjuti.",
+    "interim_final": "Dijadwalkan Rabu.",
+    "not_satisfied": "Masih ada tumpukan di gang.",
+}
+
+
+def run_branch(server: Server, branch: str, tracking_id: str) -> None:
+    text = BRANCHES[branch]
+    if branch == "reject":
+        verifier(server, tracking_id, decision="reject", reason=text)
+        return
+    accept(server, tracking_id)
+    if branch == "not_authority":
+        officer(server, tracking_id, decision="not_authority", message=text)
+    elif branch == "delegate":
+        with server.app.app_context():
+            from api.extensions import db
+            from engine import directory
+
+            if db.session.get(directory.Agency, "batam.dlh.kebersihan") is None:
+                directory.create_agency(db.session(), "batam.dlh.kebersihan", "Unit Kebersihan", "batam.dlh")
+                db.session.commit()
+        officer(server, tracking_id, decision="delegate", unit="batam.dlh.kebersihan", message=text)
+    elif branch == "interim_final":
+        officer(server, tracking_id, decision="respond", message=text, final=False)
+        officer(server, tracking_id, decision="respond", message="Sudah diangkut.")
+    elif branch == "not_satisfied":
+        officer(server, tracking_id, decision="respond", message="Sudah diangkut.")
+        reply(server, tracking_id, message=text, satisfied=False)
+
+
+# who reads the branch's text (True), sees the page without it (False), or gets a 404 (None)
+EXPECTED = {
+    "reject": {"reporter": True, "verifier": True, "public": None, "dishub": None},
+    "not_authority": {"reporter": False, "verifier": True, "public": None, "dishub": None},
+    "delegate": {"reporter": False, "verifier": True, "dlh": True, "public": False, "dishub": False},
+    "interim_final": {"reporter": True, "public": True, "dlh": True, "dishub": True},
+    "not_satisfied": {"reporter": True, "public": True, "dlh": True, "verifier": True},
+}
+
+
+@pytest.mark.parametrize("branch", sorted(EXPECTED))
+def test_each_branch_shows_its_text_to_exactly_its_audiences(server: Server, new_page: NewPage, branch: str) -> None:
+    tracking_id, token = filed(server, f"Cabang {branch}")
+    run_branch(server, branch, tracking_id)
+    for who, expected in EXPECTED[branch].items():
+        text = page_text(new_page, server, who, tracking_id, token)
+        seen = None if text is None else BRANCHES[branch] in text
+        assert seen == expected, (branch, who, text)
+
+
+def test_a_satisfied_reporter_rates_without_a_message(server: Server, new_page: NewPage) -> None:
+    tracking_id, token = filed(server, "Cabang puas")
+    accept(server, tracking_id)
+    officer(server, tracking_id, decision="respond", message="Sudah diangkut.")
+    page = new_page(PHONE)
+    page.goto(server.url("/lacak"))
+    page.fill("#tracking_id", tracking_id)
+    page.fill("#token", token)
+    page.click("form button[type=submit]")
+    page.check("input[name=satisfied][value=yes]")
+    page.check("input[name=rating][value='4']")
+    page.click("#reply button[type=submit]")
+    page.wait_for_selector(".status-closed")
+    assert "★★★★☆" in page.inner_text("dl.facts")
+    assert page.locator("#thread .message").count() == 1  # the rating added no message
