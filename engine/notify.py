@@ -88,6 +88,10 @@ TEMPLATES: dict[str, Template] = {
         "Buka tautan ini untuk mengaktifkan akun Aduan Anda (berlaku 2 hari):\n"
         "{public_url}/daftar/konfirmasi?token={token}",
     ),
+    "secret_code": Template(
+        REPORTER, "Kode aduan {tracking_id}",
+        "Nomor pelacakan: {tracking_id}\nKode rahasia: {token}\nSimpan kode ini; jangan berikan kepada siapa pun.",
+    ),
     "new_message": Template(
         REPORTER, "Aduan {tracking_id}: pesan baru", "Ada pesan baru untuk aduan {tracking_id} ({title})."
     ),
@@ -101,6 +105,10 @@ REPORTER_ON_STATUS = {
     "closed": "closed",
     "archived": "archived",
 }
+
+
+# Templates whose params hold a secret: the delivered row forgets them (workers.notifications).
+SECRET_TEMPLATES = frozenset({"secret_code", "verify_email"})
 
 
 def reporter_templates(event_type: str, changes: dict[str, Any]) -> list[str]:

@@ -92,6 +92,24 @@ def record(session: Session, case: Case, event: Event, notifications: Sequence[d
         session.info.setdefault(NEW_ROWS, []).extend((r.id, r.kind) for r in rows)
 
 
+def record_for_reporter(session: Session, case: Case, template: str, params: dict[str, Any]) -> bool:
+    """One e-mail to the case's reporter outside any command (e.g. their codes, on request); False when
+    they gave no e-mail address."""
+    email, _phone = notify.reporter_contact(session, case)
+    if not email:
+        return False
+    now = utcnow()
+    row = OutboxMessage(
+        case_id=case.id, event_seq=case.event_seq, kind=OutboxKind.NOTIFICATION, channel=notify.ChannelName.EMAIL,
+        recipient=notify.REPORTER, payload={"template": template, "params": params}, next_attempt_at=now,
+        created_at=now,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    session.info.setdefault(NEW_ROWS, []).append((row.id, row.kind))
+    return True
+
+
 def record_for_user(session: Session, username: str, template: str, params: dict[str, Any]) -> None:
     """One e-mail to a user about their account (not about a case), delivered like every other row."""
     now = utcnow()

@@ -27,6 +27,8 @@ def _send(config: dict[str, Any]) -> outbox.Send:
         params = row.payload.get("params", {})
         message = notify.render(case, row.payload["template"], params, to, row.key, config.get("PUBLIC_URL", ""))
         chosen[row.channel].send(message)
+        if row.payload["template"] in notify.SECRET_TEMPLATES:
+            row.payload = {"template": row.payload["template"], "params": {}}  # the secret leaves the database
 
     return send
 

@@ -23,7 +23,7 @@ from api.schemas.complaints import ComplaintCreateSchema, ReplySchema
 from api.web import i18n
 from api.web.blueprint import bp
 from api.web.common import agencies, categories, settings, visible_case
-from api.web.login import current_citizen, current_staff, keep_reporter_token
+from api.web.login import current_citizen, current_staff, keep_reporter_token, reporter_token
 from engine import attachments, audit, conversation, lifecycle, tasks
 from engine.access import Actor
 from engine.cases import Case
@@ -285,6 +285,22 @@ def post_message(tracking_id: str) -> ResponseReturnValue:
         return render_case(case, audience, values=request.form.to_dict(), status=422)
     flash(_("Message sent."), "success")
     return redirect(url_for("web.case_page", tracking_id=case.tracking_id) + "#thread")
+
+
+@bp.post("/aduan/<tracking_id>/kirim-kode")
+@limiter.limit(intake_limit)
+def send_codes(tracking_id: str) -> ResponseReturnValue:
+    """E-mail the reporter the tracking number and secret code this browser holds for the complaint."""
+    case, audience = visible_case(tracking_id)
+    token = reporter_token(case.tracking_id)
+    if audience != Audience.REPORTER or token is None:
+        raise Forbidden("only the reporter's browser may ask for the codes")
+    if conversation.send_codes(db.session(), case, token):
+        db.session.commit()
+        flash(_("The codes are on their way to your e-mail."), "success")
+    else:
+        flash(_("This complaint has no e-mail address to send the codes to."), "warning")
+    return redirect(url_for("web.case_page", tracking_id=case.tracking_id))
 
 
 @bp.post("/aduan/<tracking_id>/balas")

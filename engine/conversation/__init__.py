@@ -7,10 +7,10 @@ Messages are append-only. Who sees which message is decided in `engine.visibilit
 
 Others may import: `ANNOTATION` (the form schema keyword), `Message`, `MessageAudience`, `Draft`,
 `from_form`, `from_reply`, `event_data`, `store`, `thread`, `check_attachments`, `published_files`,
-`reporter_notices`, `post_message`, `refuse_change`.
+`reporter_notices`, `post_message`, `refuse_change`, `send_codes`.
 """
 
-from engine.conversation.commands import post_message, refuse_change
+from engine.conversation.commands import post_message, refuse_change, send_codes
 from engine.conversation.models import Message, MessageAudience
 from engine.conversation.thread import (
     ANNOTATION,
@@ -38,6 +38,7 @@ __all__ = [
     "published_files",
     "refuse_change",
     "reporter_notices",
+    "send_codes",
     "store",
     "thread",
 ]

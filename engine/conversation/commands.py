@@ -8,13 +8,14 @@ the message, and write the reporter's notification to the outbox. Nothing is eve
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from engine import audit, lifecycle, outbox
 from engine.access import Actor
-from engine.cases import Case
+from engine.cases import Case, hash_token
 from engine.conversation.models import Message, MessageAudience
 from engine.conversation.thread import Draft, check_attachments, check_body, store
 from engine.db import utcnow
@@ -48,6 +49,14 @@ def post_message(
         outbox.record(session, case, event, [])
         session.flush()
     return message
+
+
+def send_codes(session: Session, case: Case, token: str) -> bool:
+    """E-mail the reporter their tracking number and secret code, asked for by the holder of that code;
+    False when the complaint has no e-mail address. The caller commits; delivery forgets the code."""
+    if not hmac.compare_digest(hash_token(token), case.reporter_token_hash):
+        raise InvalidData("wrong secret code", {"token": ["not this complaint's secret code"]})
+    return outbox.record_for_reporter(session, case, "secret_code", {"token": token})
 
 
 def refuse_change(message_id: int) -> None:

@@ -80,3 +80,18 @@ def test_a_text_over_its_limit_is_named_and_the_rest_stays(client: FlaskClient, 
     assert page.status_code == 422
     assert "Pesan Anda tidak terkirim" in page.text
     assert "x" * 5001 in page.text  # what was typed is in the form again
+
+
+def test_the_reporter_can_have_the_codes_sent_to_their_email(client: FlaskClient, session: Session) -> None:  # noqa: F811
+    from engine.outbox import OutboxMessage
+
+    data = {**TYPED, "reporter_name": "Siti", "reporter_email": "siti@example.id", "csrf_token": csrf(client, "/lapor")}
+    case_page = client.post("/lapor", data=data).location
+    page = client.get(case_page).text
+    assert 'id="send-codes"' in page and 'data-copy="reporter-token"' in page
+    sent = client.post(f"{case_page}/kirim-kode", data={"csrf_token": csrf(client, case_page)}, follow_redirects=True)
+    assert "Kode sedang dikirim ke e-mail Anda." in sent.text
+    templates = [r.payload["template"] for r in session.query(OutboxMessage).order_by(OutboxMessage.id)]
+    assert templates == ["received", "secret_code"]
+    stranger = client.application.test_client()
+    assert stranger.post(f"{case_page}/kirim-kode", data={"csrf_token": csrf(stranger, "/lacak")}).status_code == 404

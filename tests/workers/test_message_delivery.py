@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from api.extensions import db
-from engine import citizens, lifecycle
+from engine import citizens, conversation, lifecycle
 from engine.access import Actor
 from engine.outbox import OutboxMessage
 from engine.tasks import TaskRecord
@@ -69,3 +69,23 @@ def test_the_registration_link_reaches_the_citizen_by_email(
     text = mail.get_payload(decode=True).decode()
     assert mail["To"] == "wulan@example.id"
     assert "https://lapor.batam.go.id/daftar/konfirmasi?token=" in text
+
+
+def test_the_codes_reach_the_reporter_by_email_and_leave_the_database(
+    mail_app: Flask,  # noqa: F811
+    smtp: tuple[str, Inbox],  # noqa: F811
+) -> None:
+    submission = lifecycle.Submission(title="Lampu mati", body="Seminggu.", reporter={"email": "siti@example.id"})
+    outcome = lifecycle.start_case(db.session(), submission)
+    token, tracking_id = str(outcome.reporter_token), outcome.case.tracking_id
+    assert conversation.send_codes(db.session(), outcome.case, token)
+    db.session.commit()
+    row = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+    assert row is not None and row.payload["template"] == "secret_code"
+    row_id = row.id
+    assert send_notification(row_id) == "sent"
+    mail = smtp[1].messages[-1]
+    text = mail.get_payload(decode=True).decode()
+    assert token in text and tracking_id in text
+    db.session.expire_all()
+    assert db.session.get_one(OutboxMessage, row_id).payload["params"] == {}  # the code is not kept
