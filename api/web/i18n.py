@@ -197,6 +197,7 @@ PATTERNS = (
     (re.compile(r"^'.*' (is too short|should be non-empty)$", re.S), _l("Please fill this in.")),
     (re.compile(r"^.* is not one of \[.*\]$", re.S), _l("Choose one of the options.")),
     (re.compile(r"^'.*' is not a '(agency|agency-unit)'$", re.S), _l("Not a known agency or unit.")),
+    (re.compile(r"^'.*' is taken$", re.S), _l("This name is taken; choose another.")),
 )
 
 
@@ -211,6 +212,9 @@ def translate_error(message: str) -> str:
         "a phone number": _("Not a valid phone number."),
         "must not be in the future": _("The date must not be in the future."),
         "must not be blank": _("Please fill this in."),
+        "2-64 lower-case letters, digits, '.', '_' or '-'": _("2 to 64 lower-case letters, digits, '.', '_' or '-'."),
+        "8 to 200 characters": _("Between %(low)s and %(high)s characters.", low=8, high=200),
+        "an e-mail address": _("Not a valid e-mail address."),
     }
     if message in known:
         return str(known[message])

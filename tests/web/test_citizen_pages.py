@@ -75,3 +75,10 @@ def test_a_guest_complaint_is_added_with_its_secret_code(client: FlaskClient, se
     page = client.post("/laporan-saya", data=right, follow_redirects=True).text
     assert f"Aduan {outcome.case.tracking_id} kini ada di akun Anda." in page
     assert outcome.case.tracking_id in page
+
+
+def test_a_taken_username_is_said_in_indonesian(client: FlaskClient, session: Session) -> None:  # noqa: F811
+    register(client, session)
+    form = {"username": "wulandari", "email": "lain@example.id", "password": PASSWORD}
+    page = client.post("/daftar", data={**form, "csrf_token": csrf(client, "/daftar")})
+    assert page.status_code == 422 and "Nama ini sudah dipakai; pilih yang lain." in page.text
