@@ -96,27 +96,23 @@ def record_for_reporter(session: Session, case: Case, template: str, params: dic
     """One e-mail to the case's reporter outside any command (e.g. their codes, on request); False when
     they gave no e-mail address."""
     email, _phone = notify.reporter_contact(session, case)
-    if not email:
-        return False
-    now = utcnow()
-    row = OutboxMessage(
-        case_id=case.id, event_seq=case.event_seq, kind=OutboxKind.NOTIFICATION, channel=notify.ChannelName.EMAIL,
-        recipient=notify.REPORTER, payload={"template": template, "params": params}, next_attempt_at=now,
-        created_at=now,
-    )  # fmt: skip
-    session.add(row)
-    session.flush()
-    session.info.setdefault(NEW_ROWS, []).append((row.id, row.kind))
-    return True
+    if email:
+        _add_email(session, case.id, case.event_seq, notify.REPORTER, template, params)
+    return bool(email)
 
 
 def record_for_user(session: Session, username: str, template: str, params: dict[str, Any]) -> None:
     """One e-mail to a user about their account (not about a case), delivered like every other row."""
+    _add_email(session, None, 0, notify.USER_PREFIX + username, template, params)
+
+
+def _add_email(
+    session: Session, case_id: int | None, seq: int, recipient: str, template: str, params: dict[str, Any]
+) -> None:
     now = utcnow()
     row = OutboxMessage(
-        case_id=None, event_seq=0, kind=OutboxKind.NOTIFICATION, channel=notify.ChannelName.EMAIL,
-        recipient=notify.USER_PREFIX + username, payload={"template": template, "params": params},
-        next_attempt_at=now, created_at=now,
+        case_id=case_id, event_seq=seq, kind=OutboxKind.NOTIFICATION, channel=notify.ChannelName.EMAIL,
+        recipient=recipient, payload={"template": template, "params": params}, next_attempt_at=now, created_at=now,
     )  # fmt: skip
     session.add(row)
     session.flush()
