@@ -120,6 +120,14 @@ def reporter_templates(event_type: str, changes: dict[str, Any]) -> list[str]:
     return names
 
 
+def message_notices(event_data: dict[str, Any], actor_role: str) -> list[str]:
+    """Texts of an event's thread messages (`data.messages`) the reporter must be told about; never their
+    own words sent back to them."""
+    if actor_role == REPORTER:
+        return []
+    return [m["body"] for m in event_data.get("messages", ()) if m.get("audience") == REPORTER]
+
+
 def reporter_requests(event_type: str, changes: dict[str, Any], notices: list[str]) -> list[tuple[str, dict[str, Any]]]:
     """(template, params) the reporter is sent after an event: its status templates, each carrying the
     event's messages to the reporter (`notices`); `new_message` when messages came without a status change."""

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine import conversation, notify, webhooks
+from engine import notify, webhooks
 from engine.audit import Event
 from engine.cases import Case
 from engine.db import Base, JSONType, UTCDateTime, utcnow
@@ -74,7 +74,7 @@ def _row(case: Case, event: Event, kind: OutboxKind, channel: str, recipient: st
 def record(session: Session, case: Case, event: Event, notifications: Sequence[dict[str, Any]]) -> None:
     """Write the outbox rows of one command's event: the diagram's notifications, the reporter's, webhooks."""
     requested = [(n["template"], dict(n.get("params") or {})) for n in notifications]
-    notices = conversation.reporter_notices(event.data, event.actor_role)
+    notices = notify.message_notices(event.data, event.actor_role)
     requested += notify.reporter_requests(event.type, event.data.get("changes", {}), notices)
     rows = [
         _row(case, event, OutboxKind.NOTIFICATION, channel, who, {"template": template, "params": params})

@@ -7,7 +7,7 @@ Messages are append-only. Who sees which message is decided in `engine.visibilit
 
 Others may import: `ANNOTATION` (the form schema keyword), `Message`, `MessageAudience`, `Draft`,
 `from_form`, `from_reply`, `event_data`, `store`, `thread`, `check_attachments`, `published_files`,
-`reporter_notices`, `post_message`, `refuse_change`, `send_codes`.
+`post_message`, `refuse_change`, `send_codes`.
 """
 
 from engine.conversation.commands import post_message, refuse_change, send_codes
@@ -20,7 +20,6 @@ from engine.conversation.thread import (
     from_form,
     from_reply,
     published_files,
-    reporter_notices,
     store,
     thread,
 )
@@ -37,7 +36,6 @@ __all__ = [
     "post_message",
     "published_files",
     "refuse_change",
-    "reporter_notices",
     "send_codes",
     "store",
     "thread",

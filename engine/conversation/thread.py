@@ -122,13 +122,6 @@ def published_files(session: Session, case: Case) -> set[int]:
     return {i for ids in session.scalars(query) for i in ids}
 
 
-def reporter_notices(event_data: Mapping[str, Any], actor_role: str) -> list[str]:
-    """Texts of an event's messages the reporter must be told about (their own replies excluded)."""
-    if actor_role == "reporter":
-        return []
-    return [m["body"] for m in event_data.get("messages", ()) if m.get("audience") == MessageAudience.REPORTER]
-
-
 def check_body(body: Any) -> str:
     """A message text: non-blank, at most MAX_BODY characters; InvalidData naming `body` otherwise."""
     if not isinstance(body, str) or not body.strip() or len(body) > MAX_BODY:
