@@ -6,10 +6,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine import conversation
 from engine.cases import attachments
 from engine.cases.case import Case, follow_ups
 from engine.cases.tasks import TaskRecord
-from engine.cases.visibility import Audience, reporter_view, sees_attachments
+from engine.cases.visibility import (
+    Audience,
+    message_audiences,
+    reporter_view,
+    sees_attachments,
+    sees_message_attachments,
+    sees_message_author,
+)
 from engine.processes.registry import ProcessVersion
 
 SUMMARY_FIELDS = (
@@ -31,15 +39,33 @@ def complaint(session: Session, case: Case, audience: Audience) -> dict[str, Any
     if version is not None:
         view["process_key"], view["process_version"] = version.key, version.version
     view["follow_ups"] = [{"at": f.at, "agency": f.agency, "message": f.message} for f in follow_ups(session, case)]
+    files = {a.id: a for a in attachments.list_for(session, case)}
     if sees_attachments(audience):  # files, a linked photo and form answers: the case's people only
-        view["attachments"] = attachments.list_for(session, case)
+        view["attachments"] = list(files.values())
     if audience in STAFF_AUDIENCES:
         view["entered_by"] = case.entered_by
         view.update(attributes=case.attributes, media_url=case.media_url)
+    view["messages"] = messages(session, case, audience, files)
     reporter = reporter_view(case, audience)
     if reporter is not None:
         view["reporter"] = reporter
     return view
+
+
+def messages(
+    session: Session, case: Case, audience: Audience, files: dict[int, attachments.Attachment]
+) -> list[dict[str, Any]]:
+    """The case's thread as `audience` may read it, oldest first."""
+    shown = []
+    for m in conversation.thread(session, case, message_audiences(audience)):
+        item: dict[str, Any] = {"id": m.id, "at": m.at, "author_role": m.author_role, "audience": m.audience}
+        if sees_message_author(case, audience, m.author_role):
+            item["author"] = m.author
+        item["body"] = m.body
+        visible = sees_message_attachments(audience, m.author_role)
+        item["attachments"] = [files[i] for i in m.attachments if i in files] if visible else []
+        shown.append(item)
+    return shown
 
 
 def task(row: TaskRecord, case: Case) -> dict[str, Any]:

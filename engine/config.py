@@ -35,6 +35,7 @@ ENV_KEYS = {
     "PUBLIC_URL": "PUBLIC_URL",
     "WEBHOOK_SECRET": "WEBHOOK_SECRET",
     "ADUAN_NODE_MODULES": "NODE_MODULES_DIR",
+    "ADUAN_PUBLIC_URL": "PUBLIC_URL",
 }
 
 
@@ -46,6 +47,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REDIS_URL": None,
         "SECRET_KEY": None,
         "TIMEZONE": "Asia/Jakarta",
+        "PUBLIC_URL": "http://localhost:5000",  # where reporters open /lacak (links in their notifications)
         "DEFAULT_JURISDICTION": None,
         "ATTACHMENTS_DIR": str(Path(instance_path) / "attachments"),
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
@@ -79,7 +81,6 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MAIL_INTAKE_ADDRESS": None,  # e.g. lapor@batam.go.id: `aduan mail serve` accepts mail for it
         "MAIL_REPLY_TO": None,  # Reply-To of outgoing mail (default MAIL_INTAKE_ADDRESS)
         "MAIL_MAX_BYTES": 25 * 1024 * 1024,
-        "PUBLIC_URL": None,  # the site's address in messages (default: the request's host)
         "WEBHOOK_SECRET": None,
         "DELIVERY_TIMEOUT": 10.0,
     }

@@ -8,6 +8,7 @@ from engine.channels.clients import ServiceClient
 from engine.channels.idempotency import IdempotencyKey
 from engine.channels.inbound import ChannelMessage
 from engine.channels.open311 import Open311Key
+from engine.conversation import Message
 from engine.db import Base
 from engine.directory.agencies import Agency
 from engine.directory.categories import Category
@@ -26,6 +27,7 @@ __all__ = [
     "Event",
     "FollowUp",
     "IdempotencyKey",
+    "Message",
     "Open311Key",
     "OutboxMessage",
     "ProcessVersion",

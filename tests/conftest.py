@@ -114,7 +114,8 @@ def append_only_suspended(session: Session) -> Iterator[None]:
         session.execute(sa.text("SET LOCAL session_replication_role = replica"))
         yield
         return
-    query = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('event', 'read_log')"
+    tables = "('event', 'read_log', 'message')"
+    query = f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN {tables}"
     triggers = session.execute(sa.text(query)).all()
     for name, _sql in triggers:
         session.execute(sa.text(f'DROP TRIGGER "{name}"'))

@@ -24,12 +24,15 @@ def _send(config: dict[str, Any]) -> outbox.Send:
     chosen = notify.channels_from_config(config)
 
     def send(session: Session, row: OutboxMessage) -> None:
-        case = session.get_one(Case, row.case_id)
+        case = session.get_one(Case, row.case_id) if row.case_id is not None else None
         to = notify.address_of(session, case, row.recipient, row.channel)
-        message = notify.render(case, row.payload["template"], row.payload.get("params", {}), to, row.key)
-        if row.channel == notify.ChannelName.EMAIL and row.recipient == notify.REPORTER:  # under their first mail
-            message = replace(message, in_reply_to=mail.opening_message_id(session, case))
+        params = row.payload.get("params", {})
+        message = notify.render(case, row.payload["template"], params, to, row.key, config.get("PUBLIC_URL", ""))
+        if case is not None and row.channel == notify.ChannelName.EMAIL and row.recipient == notify.REPORTER:
+            message = replace(message, in_reply_to=mail.opening_message_id(session, case))  # under their first mail
         chosen[row.channel].send(message)
+        if row.payload["template"] in notify.SECRET_TEMPLATES:
+            row.payload = {"template": row.payload["template"], "params": {}}  # the secret leaves the database
 
     return send
 

@@ -9,9 +9,25 @@ PREFIX = "/api/v1"
 
 
 def register(api: Api) -> None:
-    from api.resources import auth, channels, complaints, directory, exports, health, processes, stats, tasks, timeline
+    from api.resources import (
+        auth,
+        channels,
+        citizens,
+        complaints,
+        directory,
+        exports,
+        health,
+        messages,
+        processes,
+        stats,
+        tasks,
+        timeline,
+    )
 
-    for module in (auth, health, directory, complaints, tasks, timeline, stats, exports, processes, channels):
+    modules = (
+        auth, health, directory, citizens, complaints, messages, tasks, timeline, stats, exports, processes, channels,
+    )  # fmt: skip
+    for module in modules:
         api.register_blueprint(module.blp, url_prefix=PREFIX)
 
 

@@ -27,11 +27,12 @@ from api.schemas.complaints import (
     EventSchema,
     ReplySchema,
 )
+from engine import conversation
 from engine.audit import chain as audit
 from engine.cases import attachments, lifecycle
 from engine.cases.access import Actor
 from engine.cases.case import Case
-from engine.cases.visibility import Audience, get_for, sees_attachments, staff_scope
+from engine.cases.visibility import Audience, get_for, sees_attachments, sees_message_author, staff_scope
 from engine.channels import counters
 from engine.errors import Forbidden, NotFound
 
@@ -163,7 +164,7 @@ class History(MethodView):
         headers = chain_headers(audit.check_case(case, events))
         if audience == Audience.REPORTER:
             return [reporter_event(e) for e in events if e.type in REPORTER_EVENTS], 200, headers
-        return [event_dict(e) for e in events], 200, headers
+        return [staff_event(e, case, audience) for e in events], 200, headers
 
 
 def chain_headers(broken: audit.BrokenLink | None) -> dict[str, str]:
@@ -176,6 +177,14 @@ def chain_headers(broken: audit.BrokenLink | None) -> dict[str, str]:
 def event_dict(event: audit.Event) -> dict[str, Any]:
     fields = ("seq", "at", "type", "actor", "actor_role", "task", "data", "prev_hash", "hash")
     return {name: getattr(event, name) for name in fields}
+
+
+def staff_event(event: audit.Event, case: Case, audience: Audience) -> dict[str, Any]:
+    """The full event, but an anonymous reporter's account name stays hidden from the agency."""
+    view = event_dict(event)
+    if event.actor_role == "reporter" and not sees_message_author(case, audience, "reporter"):
+        view["actor"] = "reporter"
+    return view
 
 
 def reporter_event(event: audit.Event) -> dict[str, Any]:
@@ -221,7 +230,7 @@ class AttachmentItem(MethodView):
     def get(self, tracking_id: str, attachment_id: int) -> ResponseReturnValue:
         """Download an attachment of a complaint visible to the caller."""
         case, audience = visible(tracking_id)
-        if not sees_attachments(audience):
+        if not sees_attachments(audience) and attachment_id not in conversation.published_files(db.session(), case):
             raise _not_found(tracking_id)
         item = attachments.get(db.session(), case, attachment_id)
         path = attachment_store() / item.sha256

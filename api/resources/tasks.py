@@ -109,7 +109,8 @@ class Complete(MethodView):
         (`Idempotent-Replayed: true`) and completes nothing again; the same key with another body is 422.
         """
         settings = current_app.extensions["aduan.settings"]
-        outcome = lifecycle.complete_task(db.session(), staff(), task_id, body["data"], settings)
+        files = body.get("attachments")
+        outcome = lifecycle.complete_task(db.session(), staff(), task_id, body["data"], settings, files)
         case = outcome.case
         return {
             "complaint": {"tracking_id": case.tracking_id, "status": case.status},

@@ -59,6 +59,27 @@ class AttachmentSchema(ma.Schema):
     created_at = ma.fields.DateTime(required=True)
 
 
+class MessageSchema(ma.Schema):
+    """One message of the case's thread; `author` is absent where the caller may not see who wrote it."""
+
+    id = ma.fields.Integer(required=True)
+    at = ma.fields.DateTime(required=True)
+    author_role = ma.fields.String(required=True)
+    author = ma.fields.String()
+    audience = ma.fields.String(required=True, metadata={"enum": ["reporter", "staff"]})
+    body = ma.fields.String(required=True)
+    attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema), required=True)
+
+
+class MessageCreateSchema(ma.Schema):
+    """A message: staff choose `reporter` or `staff` (default, an internal note); a reporter always
+    writes to the reporter thread. `attachments` are ids of files already uploaded to the complaint."""
+
+    body = ma.fields.String(required=True, validate=validate.Length(1, 5000))
+    audience = ma.fields.String(validate=validate.OneOf(["reporter", "staff"]))
+    attachments = ma.fields.List(ma.fields.Integer(), validate=validate.Length(max=10))
+
+
 class ComplaintSummarySchema(ma.Schema):
     tracking_id = ma.fields.String(required=True)
     status = ma.fields.String(required=True)
@@ -89,6 +110,7 @@ class ComplaintSchema(ComplaintSummarySchema):
     attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema))
     attributes = ma.fields.Dict(allow_none=True, metadata={"description": "answers to the category's form"})
     media_url = ma.fields.String(allow_none=True, metadata={"description": "a photo hosted by the reporter's app"})
+    messages = ma.fields.List(ma.fields.Nested(MessageSchema), required=True)
     reporter = ma.fields.Nested(ReporterSchema)
 
 
@@ -115,7 +137,7 @@ class ComplaintPageSchema(ma.Schema):
 
 
 class ReplySchema(ma.Schema):
-    message = ma.fields.String(required=True, validate=validate.Length(1, 5000))
+    message = ma.fields.String(validate=validate.Length(1, 5000))
     satisfied = ma.fields.Boolean(allow_none=True)
     rating = ma.fields.Integer(allow_none=True, validate=validate.Range(1, 5))
 

@@ -47,6 +47,11 @@ class InboxQuerySchema(ma.Schema):
 
 class CompleteSchema(ma.Schema):
     data = ma.fields.Dict(required=True, metadata={"description": "validated against the task's form"})
+    attachments = ma.fields.List(
+        ma.fields.Integer(),
+        validate=validate.Length(max=10),
+        metadata={"description": "ids of files uploaded to the complaint, attached to the task's message"},
+    )
 
 
 class CompletedComplaintSchema(ma.Schema):

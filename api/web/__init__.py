@@ -48,7 +48,15 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(compiled))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
-    from api.web import audit, intake, owner, public, staff, vendor  # noqa: F401  (the modules register the routes)
+    from api.web import (  # noqa: F401  (the modules register the routes)
+        audit,
+        citizens,
+        intake,
+        owner,
+        public,
+        staff,
+        vendor,
+    )
 
     app.register_blueprint(bp)
 
@@ -74,22 +82,28 @@ def after(response: Response) -> Response:
 
 @bp.context_processor
 def helpers() -> dict[str, Any]:
-    from api.web import common, login, vendor
+    from api.web import common, element_names, login, vendor
 
     return {
         "actor": login.current_staff(),
+        "citizen": login.current_citizen(),
         "locale": i18n.select_locale(),
         "i18n": i18n,
         "agency_name": common.agency_name,
         "category_name": common.category_name,
+        "element_name": element_names.element_name,
         "vendor_installed": vendor.installed(),
     }
 
 
 @bp.app_template_filter("when")
 def when(value: datetime | None, style: str = "medium") -> str:
-    """A moment in the deployment's time zone and the page's language."""
-    return "—" if value is None else format_datetime(value, style)
+    """A moment in the deployment's time zone and the page's language: `3 Des 2026 23.59 WIB` (Indonesian
+    writes the time with a dot), `3 Dec 2026 23:59 WIB`; every style shows the same day, time and zone."""
+    if value is None:
+        return "—"
+    pattern = "d MMM y HH.mm" if str(flask_babel.get_locale()) == "id" else "d MMM y HH:mm"
+    return f"{format_datetime(value, pattern)} {i18n.zone_name(value)}"
 
 
 @bp.app_template_filter("day")

@@ -17,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from api.extensions import db
 from api.resources.timeline import attachment
 from api.schemas.stats import StatsQuerySchema
+from api.web import element_names
 from api.web.blueprint import bp
 from api.web.common import agencies, staff_case
 from api.web.login import staff, staff_required
@@ -49,8 +50,8 @@ def audit_page(tracking_id: str) -> ResponseReturnValue:
     diagram = main_diagram(version)
     current = [t["name"] for t in trail["tasks"] if t["state"] == "ready"]
     overdue = [t["name"] for t in trail["tasks"] if t["deadline"] == "overdue"]
-    viewer = {"xml": diagram[1] if diagram else None, "taken": sorted(set(trail["elements"])), "current": current,
-              "overdue": overdue}  # fmt: skip
+    xml = element_names.translate_diagram(diagram[1]) if diagram else None
+    viewer = {"xml": xml, "taken": sorted(set(trail["elements"])), "current": current, "overdue": overdue}
     return render_template("web/audit.html", trail=trail, viewer=viewer, case=case, diagram=diagram)
 
 

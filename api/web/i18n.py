@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import flask_babel
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Response, request
@@ -154,6 +155,21 @@ FIELD = {
     "note": _l("Note"),
     "assignee": _l("New assignee"),
 }
+# What each default form is for, by form file stem; other forms show their schema's own description.
+FORM_HELP = {
+    "verify": _l(
+        "The verifier's decision on a new or returned complaint: send it to an agency, archive it, or ask the "
+        "reporter for more information."
+    ),
+    "respond": _l(
+        "The agency's follow-up on a complaint sent to it: answer the reporter, return it as not its authority, "
+        "or delegate it to a unit."
+    ),
+    "escalation": _l(
+        "A supervisor's action on a task that missed its deadline: acknowledge it, or give the overdue task to "
+        "another staff member."
+    ),
+}
 FIELD_HELP = {
     "verify.decision": _l("Send it to the competent agency, archive it, or ask the reporter to complete it."),
     "verify.agency": _l("The agency that must follow up. Required to accept."),
@@ -172,6 +188,16 @@ FIELD_HELP = {
 }
 
 
+# Indonesia's three zones by their own names (CLDR has no short name for them in English)
+ZONES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+
+
+def zone_name(value: Any) -> str:
+    """The short name of the page's time zone at `value`: WIB, WITA, WIT, else CLDR's (e.g. GMT+8)."""
+    zone = str(flask_babel.get_timezone())
+    return ZONES.get(zone) or flask_babel.format_datetime(value, "zzz")
+
+
 def label(table: dict[str, Any], value: Any) -> Any:
     """The translated label of `value` in `table`, or the value itself."""
     return table.get(value, value) if isinstance(value, str) else value
@@ -184,6 +210,7 @@ PATTERNS = (
     (re.compile(r"^'.*' (is too short|should be non-empty)$", re.S), _l("Please fill this in.")),
     (re.compile(r"^.* is not one of \[.*\]$", re.S), _l("Choose one of the options.")),
     (re.compile(r"^'.*' is not a '(agency|agency-unit)'$", re.S), _l("Not a known agency or unit.")),
+    (re.compile(r"^'.*' is taken$", re.S), _l("This name is taken; choose another.")),
 )
 
 
@@ -198,6 +225,9 @@ def translate_error(message: str) -> str:
         "a phone number": _("Not a valid phone number."),
         "must not be in the future": _("The date must not be in the future."),
         "must not be blank": _("Please fill this in."),
+        "2-64 lower-case letters, digits, '.', '_' or '-'": _("2 to 64 lower-case letters, digits, '.', '_' or '-'."),
+        "8 to 200 characters": _("Between %(low)s and %(high)s characters.", low=8, high=200),
+        "an e-mail address": _("Not a valid e-mail address."),
     }
     if message in known:
         return str(known[message])

@@ -44,6 +44,29 @@ def _load() -> Actor | None:
     return user.actor
 
 
+def current_citizen() -> Actor | None:
+    """The signed-in citizen (a `reporter` account) of this request, or None; kept apart from staff."""
+    if "web_citizen" not in g:
+        username = session.get("citizen")
+        user = db.session.get(User, username) if isinstance(username, str) else None
+        if user is None or not user.active or user.role != "reporter":
+            session.pop("citizen", None)
+            user = None
+        g.web_citizen = user.actor if user is not None else None
+    return cast(Actor | None, g.web_citizen)
+
+
+def sign_in_citizen(user: User) -> None:
+    """A fresh session for a citizen account (the reporter tokens the browser holds are kept)."""
+    tokens = session.get("tokens")
+    session.clear()
+    if tokens:
+        session["tokens"] = tokens
+    session.permanent = True
+    session["citizen"] = user.username
+    g.web_citizen, g.web_actor = user.actor, None
+
+
 def sign_in(user: User) -> None:
     """A fresh session for `user`: whatever the cookie held is dropped, except the reporter tokens."""
     tokens = session.get("tokens")
@@ -57,7 +80,7 @@ def sign_in(user: User) -> None:
 
 def sign_out() -> None:
     session.clear()
-    g.web_actor = None
+    g.web_actor = g.web_citizen = None
 
 
 def staff_required(*roles: str) -> Callable[[F], F]:

@@ -18,12 +18,13 @@ from werkzeug.datastructures import FileStorage
 
 from api import views
 from api.extensions import db, limiter
-from api.resources.complaints import REPORTER_EVENTS, event_dict, reporter_event
+from api.resources.complaints import REPORTER_EVENTS, reporter_event, staff_event
 from api.schemas.complaints import ComplaintCreateSchema, ReplySchema
 from api.web import i18n
 from api.web.blueprint import bp
 from api.web.common import agencies, categories, settings, visible_case
-from api.web.login import current_staff, keep_reporter_token
+from api.web.login import current_citizen, current_staff, keep_reporter_token, reporter_token
+from engine import conversation
 from engine.audit import chain as audit
 from engine.cases import attachments, lifecycle, tasks
 from engine.cases.access import Actor
@@ -80,37 +81,64 @@ def uploads() -> list[FileStorage]:
 def check_uploads(files: list[FileStorage]) -> dict[str, list[str]]:
     """Refuse an unaccepted file type before anything is filed (content and size are checked on storing)."""
     wrong = [f.filename or "" for f in files if f.mimetype not in attachments.ALLOWED_TYPES]
+    big = [f.filename or "" for f in files if size_of(f) > attachments.MAX_BYTES]
     if len(files) > attachments.MAX_PER_CASE:
         return {"attachments": [_("At most %(n)s files.", n=attachments.MAX_PER_CASE)]}
     if wrong:
         return {"attachments": [_("Not accepted: %(names)s (photos, PDF or MP4 only).", names=", ".join(wrong))]}
+    if big:
+        mb = attachments.MAX_BYTES // (1024 * 1024)
+        return {"attachments": [_("Too large (at most %(mb)s MB each): %(names)s", mb=mb, names=", ".join(big))]}
     return {}
+
+
+def size_of(upload: FileStorage) -> int:
+    """The uploaded file's size in bytes (werkzeug spools it to a seekable file), read before storing."""
+    stream = upload.stream
+    here = stream.tell()
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(here)
+    return size
 
 
 def store_uploads(case: Case, actor: Actor, files: list[FileStorage]) -> list[str]:
     """Store the files one by one; the messages of those refused (the rest are kept)."""
-    refused = []
+    return store_files(case, actor, files)[1]
+
+
+def store_files(case: Case, actor: Actor, files: list[FileStorage]) -> tuple[list[int], list[str]]:
+    """Store the files one by one: ids of those kept, and for each refused one its name and why."""
+    kept, refused = [], []
     for upload in files:
         try:
-            attachments.add(
+            item = attachments.add(
                 db.session(), attachment_store(), case, actor, upload.filename or "file", upload.mimetype,
                 cast(BinaryIO, upload.stream),
             )  # fmt: skip
+            kept.append(item.id)
             db.session.commit()
         except InvalidData as error:
             db.session.rollback()
             reasons = "; ".join(i18n.translate_error(m) for ms in error.errors.values() for m in ms)
             refused.append(f"{upload.filename}: {reasons}")
-    return refused
+    return kept, refused
 
 
 def attachment_store() -> Path:
     return Path(current_app.config["ATTACHMENTS_DIR"])
 
 
-def render_form(values: dict[str, Any], errors: dict[str, list[str]], status: int = 200) -> ResponseReturnValue:
+def render_form(
+    values: dict[str, Any], errors: dict[str, list[str]], status: int = 200, restore: bool = False
+) -> ResponseReturnValue:
+    """The complaint form; `restore` asks the page's script to put back what the browser kept of the typing
+    (after a request too large to read, the server has none of it)."""
     context = {"values": values, "errors": errors, "categories": categories(), "agencies": agencies()}
-    return render_template("web/complaint_form.html", kinds=i18n.KIND, **context), status
+    return render_template(
+        "web/complaint_form.html", kinds=i18n.KIND, max_bytes=attachments.MAX_BYTES,
+        restore_form="complaint-form" if restore else None, **context,
+    ), status  # fmt: skip
 
 
 @bp.route("/lapor", methods=["GET", "POST"])
@@ -126,8 +154,9 @@ def complaint_form() -> ResponseReturnValue:
         return render_form(values, flat_errors(error.messages) | check_uploads(files), 422)
     if errors := check_uploads(files):
         return render_form(values, errors, 422)
-    actor = current_staff()
-    submission = lifecycle.Submission(**body, reporter_username=None)
+    citizen = current_citizen()
+    actor = current_staff() or citizen
+    submission = lifecycle.Submission(**body, reporter_username=citizen.username if citizen else None)
     try:
         outcome = lifecycle.start_case(db.session(), submission, actor, settings())
     except InvalidData as error:
@@ -137,7 +166,9 @@ def complaint_form() -> ResponseReturnValue:
     for refused in store_uploads(case, actor or Actor(username="guest", role="reporter"), files):
         flash(_("A file was not attached: %(reason)s", reason=refused), "warning")
     keep_reporter_token(case.tracking_id, token)
-    session["new_token"] = {"tracking_id": case.tracking_id, "token": token}
+    contact = body.get("reporter") or {}
+    channel = "email" if contact.get("email") else "sms" if contact.get("phone") else None
+    session["new_token"] = {"tracking_id": case.tracking_id, "token": token, "channel": channel}
     return redirect(url_for("web.case_page", tracking_id=case.tracking_id))
 
 
@@ -201,7 +232,7 @@ def history(case: Case, audience: Audience) -> list[dict[str, Any]]:
     events = audit.history(db.session(), case)
     if audience == Audience.REPORTER:
         return [reporter_event(e) for e in events if e.type in REPORTER_EVENTS]
-    return [event_dict(e) for e in events]
+    return [staff_event(e, case, audience) for e in events]
 
 
 @bp.get("/aduan/<tracking_id>")
@@ -213,6 +244,13 @@ def case_page(tracking_id: str) -> ResponseReturnValue:
         session.pop("new_token")
     else:
         new = None
+    return render_case(case, audience, new)
+
+
+def render_case(
+    case: Case, audience: Audience, new: Any = None, values: dict[str, Any] | None = None, status: int = 200
+) -> ResponseReturnValue:
+    """The case page; `values` refill the message form a refused post came from (nothing typed is lost)."""
     actor = current_staff()
     open_tasks = tasks.open_tasks(db.session(), case.id) if audience not in (Audience.PUBLIC, Audience.REPORTER) else []
     return render_template(
@@ -220,9 +258,51 @@ def case_page(tracking_id: str) -> ResponseReturnValue:
         events=history(case, audience), new_token=new, open_tasks=open_tasks,
         may_do={t.id for t in open_tasks if actor is not None and actor.may_do(t.role, t.agency)},
         may_reply=audience == Audience.REPORTER and case.status in REPLY_STATUSES,
+        may_post=may_post(case, audience),
         may_attach=audience in (Audience.REPORTER, Audience.AGENCY, Audience.DESK) and case.status != "archived",
-        errors={}, values={},
-    )  # fmt: skip
+        errors={}, values=values or {},
+    ), status  # fmt: skip
+
+
+def may_post(case: Case, audience: Audience) -> bool:
+    """Staff handling the case write notes and messages; the reporter adds information when no reply waits."""
+    if audience == Audience.REPORTER:
+        return case.status not in REPLY_STATUSES | {"closed", "archived"}
+    return audience in (Audience.AGENCY, Audience.DESK)
+
+
+@bp.post("/aduan/<tracking_id>/pesan")
+def post_message(tracking_id: str) -> ResponseReturnValue:
+    """A message on the thread (staff: internal note or to the reporter; the reporter: more information)."""
+    case, audience = visible_case(tracking_id)
+    if not may_post(case, audience):
+        raise Forbidden("only the staff handling the complaint and its reporter may write on it")
+    actor = current_staff() if audience != Audience.REPORTER else None
+    actor = actor or Actor(username=case.reporter_username or "reporter", role="reporter")
+    try:
+        conversation.post_message(db.session(), case, actor, request.form.get("body", ""), request.form.get("audience"))
+    except (InvalidData, Conflict) as error:
+        reasons = "; ".join(i18n.translate_error(m) for ms in error.errors.values() for m in ms) or error.message
+        flash(_("Your message was not sent: %(reason)s", reason=reasons), "error")
+        return render_case(case, audience, values=request.form.to_dict(), status=422)
+    flash(_("Message sent."), "success")
+    return redirect(url_for("web.case_page", tracking_id=case.tracking_id) + "#thread")
+
+
+@bp.post("/aduan/<tracking_id>/kirim-kode")
+@limiter.limit(intake_limit)
+def send_codes(tracking_id: str) -> ResponseReturnValue:
+    """E-mail the reporter the tracking number and secret code this browser holds for the complaint."""
+    case, audience = visible_case(tracking_id)
+    token = reporter_token(case.tracking_id)
+    if audience != Audience.REPORTER or token is None:
+        raise Forbidden("only the reporter's browser may ask for the codes")
+    if conversation.send_codes(db.session(), case, token):
+        db.session.commit()
+        flash(_("The codes are on their way to your e-mail."), "success")
+    else:
+        flash(_("This complaint has no e-mail address to send the codes to."), "warning")
+    return redirect(url_for("web.case_page", tracking_id=case.tracking_id))
 
 
 @bp.post("/aduan/<tracking_id>/balas")
@@ -232,7 +312,7 @@ def reply(tracking_id: str) -> ResponseReturnValue:
     if audience != Audience.REPORTER:
         raise Forbidden("only the reporter may reply")
     form = request.form
-    raw: dict[str, Any] = {"message": form.get("message", "").strip()}
+    raw: dict[str, Any] = {"message": text} if (text := form.get("message", "").strip()) else {}
     if form.get("satisfied") in ("yes", "no"):
         raw["satisfied"] = form["satisfied"] == "yes"
     if form.get("rating", "").strip():
@@ -274,9 +354,12 @@ def attach(tracking_id: str) -> ResponseReturnValue:
 
 @bp.get("/aduan/<tracking_id>/lampiran/<int:attachment_id>")
 def attachment(tracking_id: str, attachment_id: int) -> ResponseReturnValue:
+    """A file of the case (images inline when `?inline=1`, for thumbnails); the public only gets what staff
+    published with a message to the reporter."""
     case, audience = visible_case(tracking_id)
-    if not sees_attachments(audience):
+    if not sees_attachments(audience) and attachment_id not in conversation.published_files(db.session(), case):
         abort(404)
     item = attachments.get(db.session(), case, attachment_id)
     path = attachment_store() / item.sha256
-    return send_file(path, mimetype=item.content_type, download_name=item.filename, as_attachment=True)
+    inline = request.args.get("inline") == "1" and item.content_type.startswith("image/")
+    return send_file(path, mimetype=item.content_type, download_name=item.filename, as_attachment=not inline)

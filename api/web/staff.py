@@ -18,7 +18,9 @@ from api.web import forms, i18n
 from api.web.blueprint import bp
 from api.web.common import agencies, categories, settings
 from api.web.login import STAFF_ROLES, TASK_ROLES, safe_next, sign_in, sign_out, staff, staff_required
-from engine.cases import lifecycle, tasks
+from api.web.public import store_files, uploads
+from engine import conversation
+from engine.cases import attachments, lifecycle, tasks
 from engine.cases.access import Actor
 from engine.cases.case import Case
 from engine.cases.visibility import staff_audience, staff_scope
@@ -98,7 +100,12 @@ def task_choices(actor: Actor, case: Case) -> dict[str, list[tuple[str, str]]]:
 
 
 def render_task(
-    task_id: str, values: dict[str, Any] | None = None, errors: dict[str, Any] | None = None, status: int = 200
+    task_id: str,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, Any] | None = None,
+    status: int = 200,
+    kept: list[int] | None = None,
+    restore: bool = False,
 ) -> ResponseReturnValue:
     actor = staff()
     row = tasks.get_task(db.session(), actor, task_id)
@@ -111,12 +118,32 @@ def render_task(
             if name in schema.get("properties", {}) and not values.get(name):
                 values[name] = value
     audience = staff_audience(db.session(), actor, case)
+    view = views.complaint(db.session(), case, audience) if audience else views.summary(case)
     return render_template(
         "web/task.html", task=views.task(row, case), schema=schema, now=utcnow(), proposal=row.proposal or {},
         fields=forms.fields(row.form, schema, values, task_choices(actor, case)), errors=errors or {},
-        case=views.complaint(db.session(), case, audience) if audience else views.summary(case),
-        ready=row.state == tasks.TaskStatus.READY, held_by_other=row.assignee not in (None, actor.username),
+        case=view, ready=row.state == tasks.TaskStatus.READY, held_by_other=row.assignee not in (None, actor.username),
+        form_help=i18n.FORM_HELP.get(row.form.split(".", 1)[0], schema.get("description", "")),
+        highlight=newest_reporter_message(view.get("messages", [])), takes_files=has_message_field(schema),
+        kept=kept_files(view, kept or []), max_bytes=attachments.MAX_BYTES,
+        restore_form=f"task-{row.id}" if restore else None,
+        photos=[a for a in view.get("attachments", []) if a.content_type.startswith("image/")],
     ), status  # fmt: skip
+
+
+def newest_reporter_message(messages: list[dict[str, Any]]) -> int | None:
+    """The id of the reporter's latest message: the task page highlights what the staff must answer."""
+    return next((m["id"] for m in reversed(messages) if m["author_role"] == "reporter"), None)
+
+
+def has_message_field(schema: dict[str, Any]) -> bool:
+    """A form with a message field can carry photos or documents with that message."""
+    return any(isinstance(p, dict) and conversation.ANNOTATION in p for p in schema.get("properties", {}).values())
+
+
+def kept_files(view: dict[str, Any], ids: list[int]) -> list[Any]:
+    """Files uploaded with an earlier, refused submission of the form: kept, and sent with the next one."""
+    return [a for a in view.get("attachments", []) if a.id in ids]
 
 
 @bp.get("/tugas/<task_id>")
@@ -147,18 +174,29 @@ def complete(task_id: str) -> ResponseReturnValue:
     version = db.session.get_one(processes.ProcessVersion, case.process_version_id)
     schema = processes.parsed_for(version).forms.get(row.form, {})
     data = forms.data_from_form(schema, request.form)
+    files, refused = task_files(case, actor)
+    if refused:
+        errors = {"attachments": [_("Not attached: %(reason)s", reason=r) for r in refused]}
+        return render_task(task_id, data, errors, 422, files)
     try:
-        outcome = lifecycle.complete_task(db.session(), actor, task_id, data, settings())
+        outcome = lifecycle.complete_task(db.session(), actor, task_id, data, settings(), files or None)
     except InvalidData as error:
         db.session.rollback()
         errors = {k: [i18n.translate_error(str(m)) for m in v] for k, v in error.errors.items()}
-        return render_task(task_id, data, errors or {"data": [error.message]}, 422)
+        return render_task(task_id, data, errors or {"data": [error.message]}, 422, files)
     except Conflict as error:
         flash(_("The task could not be completed: %(reason)s", reason=error.message), "error")
         return redirect(url_for("web.task_page", task_id=task_id))
     flash(_("Done. The complaint %(id)s is now: %(status)s", id=outcome.case.tracking_id,
             status=status_label(outcome.case.status)), "success")  # fmt: skip
     return redirect(url_for("web.inbox"))
+
+
+def task_files(case: Case, actor: Actor) -> tuple[list[int], list[str]]:
+    """Files sent with the task form: those kept from an earlier try plus the new uploads (stored now)."""
+    kept = [int(i) for i in request.form.getlist("kept_attachments") if i.isdigit()]
+    new, refused = store_files(case, actor, uploads())
+    return kept + new, refused
 
 
 def status_label(status: str) -> str:

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine import conversation
 from engine.audit import chain as audit
 from engine.calendar.days import load_calendar
 from engine.calendar.working_days import WorkingCalendar
@@ -333,9 +334,18 @@ def _form_formats(session: Session, case: Case) -> dict[str, Any]:
 
 
 def complete_task(
-    session: Session, actor: Actor, task_id: str, data: Any, settings: Settings = DEFAULT_SETTINGS
+    session: Session,
+    actor: Actor,
+    task_id: str,
+    data: Any,
+    settings: Settings = DEFAULT_SETTINGS,
+    attachments: Any = None,
 ) -> Outcome:
-    """Complete a READY user task with form data validated against the task's JSON Schema."""
+    """Complete a READY user task with form data validated against the task's JSON Schema.
+
+    The form's message fields become messages of the case's thread (with `attachments`, ids of files
+    already uploaded to the case), in the completion's audit event and transaction.
+    """
     with transaction(session):
         row = tasks.get_task(session, actor, task_id)
         tasks.ensure_ready_for(row, actor)
@@ -345,10 +355,14 @@ def complete_task(
         if task.state != TaskState.READY:
             raise Conflict(f"task {row.id} is no longer ready")
         clean = forms.validate(run.parsed.forms[row.form], data, _form_formats(session, case))
+        files = conversation.check_attachments(session, case, attachments)
+        drafts = conversation.from_form(run.parsed.forms[row.form], clean, files)
         task.data.update(clean)
         task.run()
         run.wf.do_engine_steps()
-        outcome = _save(session, run, actor, "task_completed", {"task_id": row.id, "input": clean}, row.name, row.id)
+        event_data = {"task_id": row.id, "input": clean, **conversation.event_data(drafts)}
+        outcome = _save(session, run, actor, "task_completed", event_data, row.name, row.id)
+        conversation.store(session, case, actor, drafts)
         _reassign(session, row, clean, case)
     return outcome
 
@@ -371,8 +385,9 @@ def check_reply(reply: Any) -> dict[str, Any]:
         raise InvalidData("invalid reply", {"reply": ["must be an object"]})
     errors: dict[str, list[str]] = {}
     message, satisfied, rating = reply.get("message"), reply.get("satisfied"), reply.get("rating")
-    if not isinstance(message, str) or not message.strip() or len(message) > 5000:
-        errors["message"] = ["a non-blank text of at most 5000 characters"]
+    closing = satisfied is True and message is None  # a satisfied reporter may just rate, or say nothing
+    if not closing and (not isinstance(message, str) or not message.strip() or len(message) > 5000):
+        errors["message"] = ["a non-blank text of at most 5000 characters (optional only when satisfied)"]
     if satisfied is not None and not isinstance(satisfied, bool):
         errors["satisfied"] = ["must be true or false"]
     if rating is not None and (isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5):
@@ -401,7 +416,9 @@ def reporter_reply(
         except WorkflowException as exc:
             raise Conflict(str(exc)) from exc
         run.wf.do_engine_steps()
-        outcome = _save(session, run, actor, "reporter_replied", {"reply": payload})
+        drafts = conversation.from_reply(payload)
+        outcome = _save(session, run, actor, "reporter_replied", {"reply": payload, **conversation.event_data(drafts)})
+        conversation.store(session, case, actor, drafts)
     return outcome
 
 

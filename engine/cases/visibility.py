@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from engine.cases.access import Actor
 from engine.cases.case import Case, Status, hash_token
+from engine.conversation import MessageAudience
 from engine.directory.agencies import Agency, in_subtree, jurisdiction, subtree_clause
 from engine.errors import NotFound
 
@@ -144,3 +145,25 @@ def reporter_view(case: Case, audience: Audience) -> dict[str, Any] | None:
     if audience in SEES_IDENTITY or (audience == Audience.AGENCY and not case.anonymous):
         return dict(case.reporter)
     return None
+
+
+def message_audiences(audience: Audience) -> tuple[MessageAudience, ...]:
+    """Which messages of a thread a viewer reads: staff in scope and auditors all of it; the reporter,
+    and the public where the case is public, only what is meant for the reporter."""
+    if audience in (Audience.REPORTER, Audience.PUBLIC):
+        return (MessageAudience.REPORTER,)
+    return (MessageAudience.REPORTER, MessageAudience.STAFF)
+
+
+def sees_message_author(case: Case, audience: Audience, author_role: str) -> bool:
+    """A reporter's name goes only where their identity may (never to an agency on an anonymous case);
+    a staff member's name only to staff and auditors (the reporter and public see the role)."""
+    if author_role == "reporter":
+        return audience in SEES_IDENTITY or (audience == Audience.AGENCY and not case.anonymous)
+    return audience in (Audience.AGENCY, Audience.DESK, Audience.AUDITOR)
+
+
+def sees_message_attachments(audience: Audience, author_role: str) -> bool:
+    """Staff's files on a reporter message (the photo of the cleaned street) are public where the case
+    is; a reporter's own files stay with the case's people (`sees_attachments`)."""
+    return sees_attachments(audience) or author_role != "reporter"

@@ -31,6 +31,7 @@ from engine.directory.users import User
 
 log = logging.getLogger(__name__)
 REPORTER = "reporter"
+ACCOUNT = "account"  # mail about a user's own account, sent without a case
 USER_PREFIX = "user:"
 SIGNATURE_HEADER = "X-Aduan-Signature"
 DELIVERY_HEADER = "X-Aduan-Delivery"
@@ -83,6 +84,18 @@ TEMPLATES: dict[str, Template] = {
     "answered": Template(REPORTER, "Aduan {tracking_id} ditindaklanjuti", "Instansi telah menanggapi aduan Anda."),
     "closed": Template(REPORTER, "Aduan {tracking_id} selesai", "Aduan {tracking_id} ditutup."),
     "archived": Template(REPORTER, "Aduan {tracking_id} diarsipkan", "Aduan {tracking_id} diarsipkan."),
+    "verify_email": Template(
+        ACCOUNT, "Aktifkan akun Aduan Anda",
+        "Buka tautan ini untuk mengaktifkan akun Aduan Anda (berlaku 2 hari):\n"
+        "{public_url}/daftar/konfirmasi?token={token}",
+    ),
+    "secret_code": Template(
+        REPORTER, "Kode aduan {tracking_id}",
+        "Nomor pelacakan: {tracking_id}\nKode rahasia: {token}\nSimpan kode ini; jangan berikan kepada siapa pun.",
+    ),
+    "new_message": Template(
+        REPORTER, "Aduan {tracking_id}: pesan baru", "Ada pesan baru untuk aduan {tracking_id} ({title})."
+    ),
 }  # fmt: skip
 
 # What the reporter hears about, by audit event type or by the case status a command set.
@@ -97,6 +110,10 @@ REPORTER_ON_STATUS = {
 }
 
 
+# Templates whose params hold a secret: the delivered row forgets them (workers.notifications).
+SECRET_TEMPLATES = frozenset({"secret_code", "verify_email"})
+
+
 def reporter_templates(event_type: str, changes: dict[str, Any], channel: str | None = None) -> list[str]:
     """Templates the reporter is sent after an event with these `changes` ({column: [old, new]}); a case
     that came by a self-answering `channel` was already told its number by that channel."""
@@ -107,6 +124,24 @@ def reporter_templates(event_type: str, changes: dict[str, Any], channel: str | 
     if status and status[1] in REPORTER_ON_STATUS:
         names.append(REPORTER_ON_STATUS[status[1]])
     return names
+
+
+def message_notices(event_data: dict[str, Any], actor_role: str) -> list[str]:
+    """Texts of an event's thread messages (`data.messages`) the reporter must be told about; never their
+    own words sent back to them."""
+    if actor_role == REPORTER:
+        return []
+    return [m["body"] for m in event_data.get("messages", ()) if m.get("audience") == REPORTER]
+
+
+def reporter_requests(
+    event_type: str, changes: dict[str, Any], notices: list[str], channel: str | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    """(template, params) the reporter is sent after an event: its status templates, each carrying the
+    event's messages to the reporter (`notices`); `new_message` when messages came without a status change."""
+    names = reporter_templates(event_type, changes, channel) or (["new_message"] if notices else [])
+    params = {"message": "\n\n".join(notices)} if notices else {}
+    return [(name, dict(params)) for name in names]
 
 
 def _parents(code: str) -> list[str]:
@@ -184,13 +219,17 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
-def address_of(session: Session, case: Case, recipient: str, channel: str) -> str:
-    """The address of a recipient reference, read now; DeliveryError(permanent) when it is gone."""
-    if recipient == REPORTER:
+def address_of(session: Session, case: Case | None, recipient: str, channel: str) -> str:
+    """The address of a recipient reference, read now; DeliveryError(permanent) when it is gone.
+
+    Mail about an account (no case) also reaches an account not yet confirmed: confirming it is its purpose.
+    """
+    if recipient == REPORTER and case is not None:
         email, phone = reporter_contact(session, case)
     elif recipient.startswith(USER_PREFIX):
         user = session.get(User, recipient.removeprefix(USER_PREFIX))
-        email, phone = (user.email, user.phone) if user is not None and user.active else (None, None)
+        reachable = user is not None and (user.active or case is None)
+        email, phone = (user.email, user.phone) if user is not None and reachable else (None, None)
     else:
         raise DeliveryError(f"unknown recipient {recipient!r}", permanent=True)
     address = email if channel == ChannelName.EMAIL else phone  # SMS and WhatsApp: the phone
@@ -199,12 +238,24 @@ def address_of(session: Session, case: Case, recipient: str, channel: str) -> st
     return address
 
 
-def render(case: Case, template: str, params: dict[str, Any], to: str, key: str) -> Message:
-    """The message of `template` about `case` (never naming the reporter)."""
+def render(
+    case: Case | None, template: str, params: dict[str, Any], to: str, key: str, public_url: str = ""
+) -> Message:
+    """The message of `template` about `case` (never naming the reporter), or about an account when
+    `case` is None. A reporter's message carries the thread's new text and the tracking page's link
+    (`public_url` + `/lacak`)."""
     spec = TEMPLATES[template]
-    values = {"tracking_id": case.tracking_id, "title": case.title, "agency": case.agency or "-", **params}
-    thread = case.tracking_id if spec.audience == REPORTER else None  # the reporter's answers thread back
-    return Message(to, spec.subject.format_map(values), spec.body.format_map(values), key, thread=thread)
+    values = {"public_url": public_url.rstrip("/"), **params}
+    if case is not None:
+        values |= {"tracking_id": case.tracking_id, "title": case.title, "agency": case.agency or "-"}
+    body = spec.body.format_map(values)
+    thread = None
+    if spec.audience == REPORTER and case is not None:
+        thread = case.tracking_id  # the reporter's answers thread back
+        if params.get("message"):
+            body += "\n\n" + str(params["message"])
+        body += f"\n\nNomor pelacakan: {case.tracking_id}\nIkuti aduan Anda di {public_url.rstrip('/')}/lacak"
+    return Message(to, spec.subject.format_map(values), body, key, thread=thread)
 
 
 class Channel(Protocol):

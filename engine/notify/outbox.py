@@ -47,7 +47,7 @@ class OutboxMessage(Base):
     __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("complaint.id"), index=True)  # None: about an account
     event_seq: Mapped[int]
     kind: Mapped[str] = mapped_column(sa.String(16))
     channel: Mapped[str] = mapped_column(sa.String(16))
@@ -82,7 +82,8 @@ def record(session: Session, case: Case, event: Event, notifications: Sequence[d
     """Write the outbox rows of one command's event: the diagram's notifications, the reporter's, webhooks."""
     requested = [(n["template"], dict(n.get("params") or {})) for n in notifications]
     changes, channel = event.data.get("changes", {}), event.data.get("channel")
-    requested += [(name, {}) for name in notify.reporter_templates(event.type, changes, channel)]
+    notices = notify.message_notices(event.data, event.actor_role)
+    requested += notify.reporter_requests(event.type, changes, notices, channel)
     rows = [
         _row(case, event, OutboxKind.NOTIFICATION, channel, who, {"template": template, "params": params})
         for template, params in requested
@@ -98,6 +99,33 @@ def record(session: Session, case: Case, event: Event, notifications: Sequence[d
         session.add_all(rows)
         session.flush()
         session.info.setdefault(NEW_ROWS, []).extend((r.id, r.kind) for r in rows)
+
+
+def record_for_reporter(session: Session, case: Case, template: str, params: dict[str, Any]) -> bool:
+    """One e-mail to the case's reporter outside any command (e.g. their codes, on request); False when
+    they gave no e-mail address."""
+    email, _phone = notify.reporter_contact(session, case)
+    if email:
+        _add_email(session, case.id, case.event_seq, notify.REPORTER, template, params)
+    return bool(email)
+
+
+def record_for_user(session: Session, username: str, template: str, params: dict[str, Any]) -> None:
+    """One e-mail to a user about their account (not about a case), delivered like every other row."""
+    _add_email(session, None, 0, notify.USER_PREFIX + username, template, params)
+
+
+def _add_email(
+    session: Session, case_id: int | None, seq: int, recipient: str, template: str, params: dict[str, Any]
+) -> None:
+    now = utcnow()
+    row = OutboxMessage(
+        case_id=case_id, event_seq=seq, kind=OutboxKind.NOTIFICATION, channel=notify.ChannelName.EMAIL,
+        recipient=recipient, payload={"template": template, "params": params}, next_attempt_at=now, created_at=now,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    session.info.setdefault(NEW_ROWS, []).append((row.id, row.kind))
 
 
 def take_new(session: Session) -> list[tuple[int, str]]:

@@ -104,7 +104,7 @@ def test_a_complaint_from_filing_to_a_satisfied_reporter_through_the_pages(
     officer.wait_for_url(re.compile(r"/kotak-masuk$"))
 
     citizen.reload()
-    assert "Lampu sudah diganti" in citizen.inner_text(".timeline")
+    assert "Lampu sudah diganti" in citizen.inner_text("#thread")
     assert citizen.locator(".status-awaiting_reporter").count() == 1
     shot(citizen, "tracking")
     citizen.check("input[name=satisfied][value=yes]")
@@ -183,7 +183,7 @@ def test_the_public_list_shows_verified_complaints_but_no_confidential_one_nor_a
     assert "Pungutan liar" not in text and "Belum diverifikasi" not in text
     shot(page, "public-list")
     page.click("a:has-text('Sampah menumpuk di Tiban')")
-    assert "Sampah sudah diangkut." in page.inner_text(".timeline")
+    assert "Sampah sudah diangkut." in page.inner_text("#thread")
     assert "Siti Rahma" not in page.inner_text("main")
     for hidden in (secret, unverified):
         page.goto(server.url(f"/aduan/{hidden}"))

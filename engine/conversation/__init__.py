@@ -1,0 +1,42 @@
+"""The case is a conversation: a thread of messages between the reporter and the staff of a case.
+
+Every text entered through the lifecycle (a verifier's reason or question, an agency's follow-up or its
+reason for returning or delegating a case, every reporter reply) becomes a message in the command's own
+transaction and inside its audit event; staff and the reporter may also post without moving the case.
+Messages are append-only. Who sees which message is decided in `engine.cases.visibility`.
+
+Others may import: `ANNOTATION` (the form schema keyword), `Message`, `MessageAudience`, `Draft`,
+`from_form`, `from_reply`, `event_data`, `store`, `thread`, `check_attachments`, `published_files`,
+`post_message`, `refuse_change`, `send_codes`.
+"""
+
+from engine.conversation.commands import post_message, refuse_change, send_codes
+from engine.conversation.models import Message, MessageAudience
+from engine.conversation.thread import (
+    ANNOTATION,
+    Draft,
+    check_attachments,
+    event_data,
+    from_form,
+    from_reply,
+    published_files,
+    store,
+    thread,
+)
+
+__all__ = [
+    "ANNOTATION",
+    "Draft",
+    "Message",
+    "MessageAudience",
+    "check_attachments",
+    "event_data",
+    "from_form",
+    "from_reply",
+    "post_message",
+    "published_files",
+    "refuse_change",
+    "send_codes",
+    "store",
+    "thread",
+]
