@@ -29,7 +29,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine import forms
+from engine import forms, sandbox
 from engine.calendar import WorkingCalendar
 from engine.errors import InvalidData
 from engine.scripting import CaseEffects, script_engine
@@ -206,8 +206,8 @@ def _element(exc: Exception, current: Task | None) -> str | None:
 
 def _message(exc: Exception) -> str:
     if isinstance(exc, WorkflowException | _TooManySteps):
-        return str(exc).strip().rstrip(".")
-    return f"{type(exc).__name__}: {exc}"
+        return sandbox.plain(str(exc).strip().rstrip("."))
+    return sandbox.reason(exc)
 
 
 def _form(parsed: ParsedProcess, task: Task) -> Mapping[str, Any]:
@@ -369,7 +369,7 @@ def _timer_problem(
             f"decision, form or message{hint}"
         )
     except Exception as exc:
-        return f"timer expression {expression!r} does not evaluate: {type(exc).__name__}: {exc}"
+        return f"timer expression {expression!r} does not evaluate: {sandbox.reason(exc)}"
     if isinstance(definition, DurationTimerEventDefinition):
         problem = _duration_problem(value)
     elif isinstance(definition, CycleTimerEventDefinition):

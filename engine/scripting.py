@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
+from engine import sandbox
 from engine.calendar import WorkingCalendar
 from engine.db import utcnow
 
@@ -93,14 +94,16 @@ def calendar_functions(calendar: WorkingCalendar) -> dict[str, Callable[..., Any
     }
 
 
-def script_engine(calendar: WorkingCalendar, effects: CaseEffects) -> PythonScriptEngine:
-    """A script engine bound to one command's effects recorder."""
-    env: dict[str, Any] = {
+def helpers(calendar: WorkingCalendar, effects: CaseEffects) -> dict[str, Callable[..., Any]]:
+    """The documented helpers a diagram may call (bpmn/README.md), bound to one command's effects."""
+    return {
         **calendar_functions(calendar),
         "update_case": effects.update_case,
         "add_follow_up": effects.add_follow_up,
         "notify": effects.notify,
-        "datetime": datetime,
-        "timedelta": timedelta,
     }
-    return PythonScriptEngine(environment=TaskDataEnvironment(env))
+
+
+def script_engine(calendar: WorkingCalendar, effects: CaseEffects) -> PythonScriptEngine:
+    """The restricted script engine (engine.sandbox) bound to one command's effects recorder."""
+    return sandbox.restricted_engine(helpers(calendar, effects))
