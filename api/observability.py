@@ -33,6 +33,7 @@ from prometheus_client.core import HistogramMetricFamily, Metric
 from pythonjsonlogger.json import JsonFormatter
 
 from api.extensions import db
+from engine import incidents
 from engine.cases import Case
 from engine.db import utcnow
 
@@ -46,6 +47,9 @@ LATENCY = Histogram("aduan_http_request_seconds", "HTTP request duration", ["met
 COMPLETIONS = Counter("aduan_task_completions_total", "User tasks completed through the API")
 OVERDUE = Gauge("aduan_timers_overdue", "Cases whose earliest timer is due but not yet fired", multiprocess_mode="max")
 LAG = Gauge("aduan_timer_lag_seconds", "Age of the oldest unfired due timer", multiprocess_mode="max")
+INCIDENTS = Gauge(
+    "aduan_incidents_open", "Cases (or intakes) stuck at an element, not yet resolved", multiprocess_mode="max"
+)
 QUEUE_DEPTH = Gauge("aduan_queue_depth", "Jobs waiting per rq queue", ["queue"], multiprocess_mode="max")
 LATENESS_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 
@@ -175,6 +179,7 @@ def _refresh_gauges(app: Flask) -> None:
     count, oldest = db.session.execute(due).one()
     OVERDUE.set(count or 0)
     LAG.set((now - oldest).total_seconds() if oldest else 0)
+    INCIDENTS.set(incidents.open_count(db.session()))
     url = app.config.get("REDIS_URL")
     if url:
         _queue_depths(url)

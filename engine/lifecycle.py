@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import audit, forms, kpi, migration, outbox, serialization, tasks, timers
+from engine import audit, forms, incidents, kpi, migration, outbox, serialization, tasks, timers
 from engine.access import SYSTEM, Actor
 from engine.calendar import WorkingCalendar
 from engine.calendar_days import load_calendar
@@ -83,6 +83,7 @@ class Run:
     engine: PythonScriptEngine
     completed_before: set[UUID]
     calendar: WorkingCalendar
+    version: int = 0
 
 
 @contextmanager
@@ -107,6 +108,19 @@ def transaction(session: Session) -> Iterator[None]:
     except BaseException:
         session.rollback()
         raise
+
+
+@contextmanager
+def _evaluating(run: Run, new_case: bool = False) -> Iterator[None]:
+    """Engine work of a command: a diagram that cannot go on is `EvaluationFailed` naming the element."""
+    try:
+        yield
+    except WorkflowException as exc:
+        case = run.case
+        where = incidents.Where(
+            None if new_case else case.id, None if new_case else case.tracking_id, run.parsed.key, run.version
+        )
+        raise incidents.EvaluationFailed.of(exc, where) from None
 
 
 def _completed_ids(wf: BpmnWorkflow) -> set[UUID]:
@@ -146,7 +160,7 @@ def _restore(session: Session, case: Case, settings: Settings) -> Run:
     wf = serialization.load(
         case.state, case.serializer_version, parsed.spec, parsed.subprocess_specs, engine, spec_dicts
     )
-    return Run(case, parsed, wf, effects, engine, _completed_ids(wf), calendar)
+    return Run(case, parsed, wf, effects, engine, _completed_ids(wf), calendar, version.version)
 
 
 FACT_COLUMNS = ("status", "agency", "category", "kind", "anonymous", "confidential", "escalated")
@@ -189,7 +203,12 @@ def _save(
         session.add(
             FollowUp(case_id=case.id, at=now, agency=item["agency"], message=item["message"], author=actor.username)
         )
-    opened = tasks.sync(session, case.id, scan.ready, run.engine, actor, completed)
+    with _evaluating(run, new_case=event_type == "submitted"):  # task properties are expressions too
+        opened = tasks.sync(session, case.id, scan.ready, run.engine, actor, completed)
+    if event_type == "submitted":
+        incidents.resolve_intake(session, run.parsed.key, now)
+    else:
+        incidents.resolve_case(session, case.id, now)
     kpi.record(case, changes, run.effects.follow_ups, opened, now, run.calendar)
     event_data = {
         **data,
@@ -233,7 +252,7 @@ def start_case(
 ) -> Outcome:
     """Submit a complaint: a new case on the active default process, run to its first wait."""
     actor = actor or Actor(username=sub.reporter_username or "guest", role="reporter")
-    with transaction(session):
+    with incidents.recorded(session), transaction(session):
         _check_submission(session, sub)
         desk = desk_for(session, sub.agency, settings.default_jurisdiction)
         version = active_version(session, DEFAULT_KEY)
@@ -252,7 +271,8 @@ def start_case(
         session.add(case)
         session.flush()
         run = _new_run(session, case, version, settings, sub, desk.code)
-        run.wf.do_engine_steps()
+        with _evaluating(run, new_case=True):
+            run.wf.do_engine_steps()
         data = {k: getattr(sub, k) for k in ("kind", "category", "agency", "channel", "anonymous", "confidential")}
         outcome = _save(session, run, actor, "submitted", data)
         outcome.reporter_token = token
@@ -283,7 +303,7 @@ def _new_run(
         "confidential": sub.confidential,
     }
     wf.get_next_task(spec_name="Start").data.update(start)
-    return Run(case, parsed, wf, effects, engine, set(), calendar)
+    return Run(case, parsed, wf, effects, engine, set(), calendar, version.version)
 
 
 def claim_task(session: Session, actor: Actor, task_id: str) -> TaskRecord:
@@ -317,7 +337,7 @@ def complete_task(
     session: Session, actor: Actor, task_id: str, data: Any, settings: Settings = DEFAULT_SETTINGS
 ) -> Outcome:
     """Complete a READY user task with form data validated against the task's JSON Schema."""
-    with transaction(session):
+    with incidents.recorded(session), transaction(session):
         row = tasks.get_task(session, actor, task_id)
         tasks.ensure_ready_for(row, actor)
         case = session.get_one(Case, row.case_id)
@@ -327,8 +347,9 @@ def complete_task(
             raise Conflict(f"task {row.id} is no longer ready")
         clean = forms.validate(run.parsed.forms[row.form], data, _form_formats(session, case))
         task.data.update(clean)
-        task.run()
-        run.wf.do_engine_steps()
+        with _evaluating(run):
+            task.run()
+            run.wf.do_engine_steps()
         outcome = _save(session, run, actor, "task_completed", {"task_id": row.id, "input": clean}, row.name, row.id)
         _reassign(session, row, clean, case)
     return outcome
@@ -371,7 +392,7 @@ def reporter_reply(
 ) -> Outcome:
     """Deliver the reporter's reply as the `reporter_replied` message; Conflict when nothing waits for it."""
     actor = actor or Actor(username=case.reporter_username or "reporter", role="reporter")
-    with transaction(session):
+    with incidents.recorded(session), transaction(session):
         payload = check_reply(reply)
         run = _restore(session, case, settings)
         event = BpmnEvent(MessageEventDefinition(REPLY_MESSAGE), payload=payload)
@@ -381,7 +402,8 @@ def reporter_reply(
             run.wf.send_event(event)
         except WorkflowException as exc:
             raise Conflict(str(exc)) from exc
-        run.wf.do_engine_steps()
+        with _evaluating(run):
+            run.wf.do_engine_steps()
         outcome = _save(session, run, actor, "reporter_replied", {"reply": payload})
     return outcome
 
@@ -391,14 +413,15 @@ def fire_timers(
 ) -> bool:
     """Fire whatever timers of the case are due; False when none is (safe to call any number of times)."""
     now = now or utcnow()
-    with transaction(session):
+    with incidents.recorded(session), transaction(session):
         case = session.get(Case, case_id, with_for_update=True, populate_existing=True)  # PostgreSQL: waits
         if case is None or case.next_timer_at is None or case.next_timer_at >= now:  # Spiff fires after, not at
             return False
         due = case.next_timer_at
         run = _restore(session, case, settings)
-        run.wf.refresh_timers()
-        run.wf.do_engine_steps()
+        with _evaluating(run):
+            run.wf.refresh_timers()
+            run.wf.do_engine_steps()
         _save(session, run, SYSTEM, "timer_fired", {"due_at": due})
     return True
 
@@ -428,7 +451,7 @@ def migrate_case(
     `migration.Refused` (a Conflict) lists the reasons otherwise. A dry run changes nothing and reports
     `migratable` or `refused`; a migration is audited as `migrated` with both versions and the diff.
     """
-    with transaction(session):
+    with incidents.recorded(session), transaction(session):
         session.refresh(case, with_for_update=True)  # PostgreSQL: one writer per case
         current = session.get_one(ProcessVersion, case.process_version_id)
         target = get_version(session, current.key, to_version)
@@ -448,14 +471,17 @@ def migrate_case(
         report.result = "migratable" if dry_run else "migrated"
         if dry_run:
             return report
-        case.process_version_id, run.parsed = target.id, parsed
-        run.wf.do_engine_steps()
+        case.process_version_id, run.parsed, run.version = target.id, parsed, target.version
+        with _evaluating(run):  # the retry of whatever the case got stuck at, on the new version
+            run.wf.do_engine_steps()
         data = {"from_version": current.version, "to_version": target.version, "diff": report.diff}
         _save(session, run, actor, "migrated", data)
         ready = {str(t.id): t for t in run.wf.get_tasks(state=TaskState.READY, manual=True)}
         for row in tasks.open_tasks(session, case.id):  # kept tasks take the new diagram's lane, form, deadline
             if row.id in ready:
-                for name, value in tasks.describe(ready[row.id], run.engine).items():
+                with _evaluating(run):
+                    described = tasks.describe(ready[row.id], run.engine)
+                for name, value in described.items():
                     setattr(row, name, value)
     return report
 

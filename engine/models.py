@@ -6,6 +6,7 @@ from engine.cases import Case, FollowUp
 from engine.categories import Category
 from engine.db import Base
 from engine.directory import Agency
+from engine.incidents import Incident
 from engine.outbox import OutboxMessage
 from engine.processes import ProcessVersion
 from engine.tasks import TaskRecord
@@ -20,6 +21,7 @@ __all__ = [
     "Category",
     "Event",
     "FollowUp",
+    "Incident",
     "OutboxMessage",
     "ProcessVersion",
     "TaskRecord",

@@ -26,7 +26,7 @@ from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.dmn.specs.model import DecisionTable
 from SpiffWorkflow.spiff.parser.process import BpmnValidator, SpiffBpmnParser
 
-from engine import dry_run, forms
+from engine import dry_run, forms, sandbox
 from engine.access import LANE_ROLES
 from engine.errors import InvalidProcess
 
@@ -433,6 +433,57 @@ def _stored_names(script: str | None) -> set[str]:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
 
 
+# What a diagram evaluates, by the XML element that holds it: (mode, what) for the sandbox check
+_CODE = {
+    "script": ("exec", "script"),
+    "preScript": ("exec", "pre-script"),
+    "postScript": ("exec", "post-script"),
+    "conditionExpression": ("eval", "condition"),
+    "timeDuration": ("eval", "timer expression"),
+    "timeDate": ("eval", "timer expression"),
+    "timeCycle": ("eval", "timer expression"),
+}
+_CODE_PROPERTIES = ("agency", "dueAt")
+
+
+def check_code(trees: Mapping[str, etree._Element], findings: Findings) -> None:
+    """Every script and expression of the upload compiles for the sandbox (engine.sandbox): no imports,
+    no `_` names, no try/except, constant format widths. Compiling runs nothing."""
+    for name, root in trees.items():
+        for el in root.iter():
+            if not isinstance(el.tag, str):
+                continue
+            local = etree.QName(el).localname
+            text = (el.text or "").strip()
+            if local == "property" and el.get("name") in _CODE_PROPERTIES:
+                mode, what, text = "eval", f"property {el.get('name')}", (el.get("value") or "").strip()
+            elif local in _CODE:
+                mode, what = _CODE[local]
+            elif local == "text" and _parent_name(el) in ("inputExpression", "inputEntry", "outputEntry"):
+                mode, what = "eval", "decision expression"
+                if _parent_name(el) == "inputEntry" and text != "-":
+                    text = _match_expression(text)
+            else:
+                continue
+            problem = sandbox.check(text, mode) if text and text != "-" else None  # type: ignore[arg-type]
+            if problem:
+                holder = next((a for a in el.iterancestors() if a.get("id")), None)
+                element = holder.get("id") if holder is not None else None
+                findings.add(name, f"{what} is not allowed in diagram code: {problem}", element, el.sourceline)
+
+
+def _parent_name(el: etree._Element) -> str:
+    parent = el.getparent()
+    return etree.QName(parent).localname if parent is not None else ""
+
+
+def _match_expression(text: str) -> str:
+    """A DMN input entry as the decision engine evaluates it (`v == "a"`, `v < 5`, `4 < v < 6`)."""
+    if "?" in text:
+        return text.replace("?", "v")
+    return f"v == {text}" if sandbox.check(f"v {text}") else f"v {text}"
+
+
 def check_behaviour(upload: _Upload, parsed: ParsedProcess) -> None:
     """The dry run of the main paths, then every timer expression with the data the runs produced."""
     locator = upload.locator
@@ -478,11 +529,35 @@ def parse_process(
     parsed = ParsedProcess(str(top), specs[0], specs[1], upload.schemas, dict(sorted(bindings.items())))
     check_lanes(upload.trees, upload.findings)
     check_user_tasks(parsed, upload.locator, upload.findings)
+    check_code(upload.trees, upload.findings)
     upload.findings.raise_if_any()
-    check_behaviour(upload, parsed)
+    upload.findings.extend(_isolated_behaviour(files, shared, key))
     upload.findings.raise_if_any()
     _VALIDATED.put(digest, parsed)
     return parsed
+
+
+def _isolated_behaviour(files: Mapping[str, str], shared: Mapping[str, str], key: str | None) -> list[Finding]:
+    """The dry run of a sound upload, in a killable child process (engine.sandbox.run_isolated)."""
+    try:
+        return sandbox.run_isolated(behaviour_findings, dict(files), dict(shared), key)
+    except sandbox.IsolationFailed as exc:
+        return [Finding("files", f"dry run: {exc}")]
+
+
+def behaviour_findings(files: Mapping[str, str], shared: Mapping[str, str], key: str | None) -> list[Finding]:
+    """In the child: parse the (already checked) upload again and dry-run it; the findings, as plain data."""
+    upload = _Upload(files, shared)
+    _read(upload)
+    top = _top_process(upload, key)
+    bindings = _check_calls(upload)
+    _add_shared(upload, bindings)
+    specs = _specs(upload, str(top))
+    if specs is None or upload.findings:
+        return upload.findings.items
+    parsed = ParsedProcess(str(top), specs[0], specs[1], upload.schemas, dict(sorted(bindings.items())))
+    check_behaviour(upload, parsed)
+    return upload.findings.items
 
 
 def _digest(files: Mapping[str, str], shared: Mapping[str, str], key: str | None) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from engine.access import Actor
 from engine.cases import Case, Status, hash_token
 from engine.directory import Agency, in_subtree, jurisdiction, subtree_clause
-from engine.errors import NotFound
+from engine.errors import Forbidden, NotFound
 
 
 class Audience(StrEnum):
@@ -113,3 +113,17 @@ def reporter_view(case: Case, audience: Audience) -> dict[str, Any] | None:
     if audience in SEES_IDENTITY or (audience == Audience.AGENCY and not case.anonymous):
         return dict(case.reporter)
     return None
+
+
+INCIDENT_READERS = frozenset({"process_owner", "auditor", "admin"})
+
+
+def incident_scope(session: Session, actor: Actor) -> sa.ColumnElement[bool] | None:
+    """Cases whose incidents `actor` may list (None: every case); Forbidden for roles that see none.
+
+    Process owners see their jurisdiction's cases and every intake incident (no case: no reporter data);
+    auditors and admins see all.
+    """
+    if actor.role not in INCIDENT_READERS:
+        raise Forbidden("incidents are for process owners and auditors")
+    return None if actor.role in EVERYTHING else staff_scope(session, actor)

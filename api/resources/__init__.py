@@ -8,7 +8,18 @@ PREFIX = "/api/v1"
 
 
 def register(api: Api) -> None:
-    from api.resources import auth, complaints, directory, exports, health, processes, stats, tasks, timeline
+    from api.resources import (
+        auth,
+        complaints,
+        directory,
+        exports,
+        health,
+        incidents,
+        processes,
+        stats,
+        tasks,
+        timeline,
+    )  # fmt: skip
 
-    for module in (auth, health, directory, complaints, tasks, timeline, stats, exports, processes):
+    for module in (auth, health, directory, complaints, tasks, timeline, stats, exports, processes, incidents):
         api.register_blueprint(module.blp, url_prefix=PREFIX)

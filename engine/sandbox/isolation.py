@@ -48,8 +48,13 @@ def run_isolated(fn: Callable[..., T], *args: Any, limits: Limits | None = None)
     ctx = _ctx()
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_child, args=(sender, fn, args, limits), daemon=True)
-    child.start()
-    sender.close()
+    try:
+        child.start()
+    except OSError:  # the forkserver could not start (e.g. a __main__ it cannot import again)
+        receiver.close()
+        raise IsolationFailed("the sandbox process could not start; try again") from None
+    finally:
+        sender.close()
     try:
         if not receiver.poll(limits.isolation_timeout):
             raise TimedOut(limits.isolation_timeout)
