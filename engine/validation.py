@@ -467,9 +467,14 @@ def check_code(trees: Mapping[str, etree._Element], findings: Findings) -> None:
                 continue
             problem = sandbox.check(text, mode) if text and text != "-" else None  # type: ignore[arg-type]
             if problem:
-                holder = next((a for a in el.iterancestors() if a.get("id")), None)
+                # named by its flow element (a timer by its event, not the event definition inside)
+                holder = next((a for a in el.iterancestors() if a.get("id") and not _definition(a)), None)
                 element = holder.get("id") if holder is not None else None
                 findings.add(name, f"{what} is not allowed in diagram code: {problem}", element, el.sourceline)
+
+
+def _definition(el: etree._Element) -> bool:
+    return etree.QName(el).localname.endswith("EventDefinition")
 
 
 def _parent_name(el: etree._Element) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import resource
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -81,6 +82,7 @@ def _death(child: Any) -> str:
 
 def _child(sender: Connection, fn: Callable[..., Any], args: tuple[Any, ...], limits: Limits) -> None:
     configure(**limits.__dict__)
+    os.nice(10)  # a runaway check yields the CPU to the API's own threads
     cpu = max(1, math.ceil(limits.isolation_timeout)) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_AS, (limits.isolation_memory, limits.isolation_memory))
