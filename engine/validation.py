@@ -474,7 +474,7 @@ def check_code(trees: Mapping[str, etree._Element], findings: Findings) -> None:
 
 
 def _definition(el: etree._Element) -> bool:
-    return etree.QName(el).localname.endswith("EventDefinition")
+    return str(etree.QName(el).localname).endswith("EventDefinition")
 
 
 def _parent_name(el: etree._Element) -> str:
