@@ -4,6 +4,8 @@ The same three steps of the default diagram are measured in one run: start a cas
 `verify` (accept → `respond`), fire the due timers of `respond` (reminder + breach → escalation task).
 "Raw" runs the very same spec and script environment in memory, with no database, no serialization and no
 read models; the engine figure is the whole command (restore, step, save, read models, audit, commit).
+The raw steps run twice: with the restricted script engine every command uses (engine.sandbox) and with
+SpiffWorkflow's plain eval/exec engine, so the last line gives what the sandbox costs.
 """
 
 from __future__ import annotations
@@ -26,11 +28,11 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from api.bench import bench
-from engine import lifecycle, processes, serialization
+from engine import lifecycle, processes, sandbox, serialization
 from engine.access import Actor
 from engine.calendar import WorkingCalendar
 from engine.db import normalize_url
-from engine.scripting import CaseEffects, script_engine
+from engine.scripting import CaseEffects, helpers, script_engine
 
 T0 = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # Monday 09:00 WIB
 FIRE_AT = datetime(2026, 12, 7, 17, 30, tzinfo=UTC)  # Tuesday 00:30 WIB, after `respond` is due (Mon 7 Dec)
@@ -77,10 +79,13 @@ def frozen(at: datetime) -> Iterator[None]:
         yield
 
 
-def raw(n: int) -> dict[str, Samples]:
-    """The three steps in memory with SpiffWorkflow alone."""
+def raw(n: int, restricted: bool = True) -> dict[str, Samples]:
+    """The three steps in memory with SpiffWorkflow alone (`restricted` False: its unrestricted engine)."""
     parsed = processes.parse(processes.read_files(processes.DEFAULT_BPMN_DIR))
-    engine = script_engine(WorkingCalendar(), CaseEffects())
+    if restricted:
+        engine = script_engine(WorkingCalendar(), CaseEffects())
+    else:
+        engine = sandbox.unrestricted_engine(helpers(WorkingCalendar(), CaseEffects()))
     out = {step: Samples() for step in STEPS}
 
     def start() -> BpmnWorkflow:
@@ -193,6 +198,12 @@ def print_table(results: dict[str, dict[str, Samples]]) -> None:
     click.echo("cells: median / p95 per command; (Nx) = engine median ÷ raw SpiffWorkflow median")
 
 
+def sandbox_ratio(restricted: dict[str, Samples], unrestricted: dict[str, Samples]) -> str:
+    """One line: raw restricted median ÷ raw unrestricted median per step, measured in the same run."""
+    cells = [f"{step} {restricted[step].median_ms / unrestricted[step].median_ms:.2f}x" for step in STEPS]
+    return "restricted script engine ÷ unrestricted (raw SpiffWorkflow): " + ", ".join(cells)
+
+
 @bench.command("engine")
 @click.option("--cases", default=200, show_default=True, help="cases per backend")
 @click.option(
@@ -203,6 +214,7 @@ def print_table(results: dict[str, dict[str, Samples]]) -> None:
 )
 def engine_bench(cases: int, postgres_url: str) -> None:
     """Per-command cost (start, complete, fire timer) on SQLite and PostgreSQL vs raw SpiffWorkflow."""
+    unrestricted = raw(cases, restricted=False)
     results: dict[str, dict[str, Samples]] = {"raw SpiffWorkflow": raw(cases)}
     sizes: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -212,5 +224,6 @@ def engine_bench(cases: int, postgres_url: str) -> None:
         results["engine PostgreSQL"], sizes["PostgreSQL"] = through_engine(fresh_postgres(postgres_url), cases)
     click.echo(f"{cases} cases per backend; SpiffWorkflow {serialization.SERIALIZER_VERSION} state format")
     print_table(results)
+    click.echo(sandbox_ratio(results["raw SpiffWorkflow"], unrestricted))
     for backend, figures in sizes.items():
         click.echo(f"bytes per case, {backend}: " + ", ".join(f"{k} {v:,.0f}" for k, v in figures.items()))
