@@ -27,7 +27,7 @@ from SpiffWorkflow.dmn.specs import BusinessRuleTaskMixin
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
-from engine import forms, migration, validation
+from engine import forms, migration, sandbox, validation
 from engine.cases import Case
 from engine.db import Base, JSONType, UTCDateTime, utcnow
 from engine.errors import Conflict, InvalidProcess, NotFound
@@ -446,6 +446,7 @@ def restore(version: ProcessVersion) -> ParsedProcess:
     """Rebuild a version's spec objects from its stored serialized spec (no XML parsing)."""
     spec = REGISTRY.restore(version.spec["spec"])
     subprocess_specs = {n: REGISTRY.restore(s) for n, s in version.spec["subprocess_specs"].items()}
+    sandbox.strict_decisions([spec, *subprocess_specs.values()])
     schemas = {n: forms.parse_schema(n, t) for n, t in version.source.items() if n.endswith(".json")}
     return ParsedProcess(version.key, spec, subprocess_specs, schemas, dict(version.decisions or {}))
 

@@ -70,7 +70,7 @@ class ParsedDecision:
 
     @property
     def engine(self) -> DMNEngine:
-        return DMNEngine(self.table)
+        return sandbox.StrictDecisionEngine(self.table)
 
     @property
     def outputs(self) -> list[str]:
@@ -368,7 +368,9 @@ def _add_shared(upload: _Upload, bindings: Mapping[str, str]) -> None:
 
 def _specs(upload: _Upload, key: str) -> tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]] | None:
     try:
-        return upload.parser.get_spec(key), upload.parser.get_subprocess_specs(key)
+        spec, subprocess_specs = upload.parser.get_spec(key), upload.parser.get_subprocess_specs(key)
+        sandbox.strict_decisions([spec, *subprocess_specs.values()])
+        return spec, subprocess_specs
     except ValidationException as exc:
         _validation_finding(exc, "files", upload.locator, upload.findings)
     return None

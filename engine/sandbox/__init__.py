@@ -8,6 +8,7 @@ Others may import:
 - `check(text, mode)`: why a text cannot run in the sandbox, or None;
 - `reason(exc)`: a plain message for a failed evaluation (no object reprs, no server state);
 - `run_isolated(fn, *args)`: run an upload check in a killable child process (`TimedOut`, `IsolationFailed`);
+- `strict_decisions(specs)`: decision tables that raise `NoRule` instead of silently matching nothing;
 - `Limits`, `configure`, `current`: the bounds and their process-wide knobs; `Refused`: a sandbox refusal.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
+from engine.sandbox.decisions import NoRule, StrictDecisionEngine, strict_decisions
 from engine.sandbox.environment import RestrictedEnvironment, check, plain, reason
 from engine.sandbox.guards import SAFE_VALUES, Refused
 from engine.sandbox.isolation import IsolationFailed, TimedOut, run_isolated
@@ -37,7 +39,9 @@ def unrestricted_engine(helpers: Mapping[str, Any]) -> PythonScriptEngine:
 __all__ = [
     "IsolationFailed",
     "Limits",
+    "NoRule",
     "Refused",
+    "StrictDecisionEngine",
     "TimedOut",
     "check",
     "configure",
@@ -46,5 +50,6 @@ __all__ = [
     "reason",
     "restricted_engine",
     "run_isolated",
+    "strict_decisions",
     "unrestricted_engine",
 ]

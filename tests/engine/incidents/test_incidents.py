@@ -137,3 +137,16 @@ def test_a_failing_timer_is_retried_by_the_scheduler_and_stays_one_incident(
     (incident,) = open_incidents(desk.session)
     assert incident.attempts == 2
     assert get_case(desk._fresh(), desk.tracking_id).status == "needs_info"
+
+
+def test_a_decision_that_finds_no_rule_is_an_incident_at_its_task(desk: Desk, session: Session) -> None:
+    files = broken_files("update_case(status='submitted')", "update_case(status='submitted')")
+    files["deadlines.dmn"] = files["deadlines.dmn"].replace('<text>"complaint"</text>', '<text>"complain"</text>')
+    default_row = files["deadlines.dmn"].index('<rule id="deadlines_default"')
+    files["deadlines.dmn"] = files["deadlines.dmn"][:default_row] + files["deadlines.dmn"][
+        files["deadlines.dmn"].index("</rule>", default_row) + len("</rule>"):]  # fmt: skip
+    insert_unvalidated(session, files)
+    with pytest.raises(EvaluationFailed) as failed:
+        desk.submit()  # a complaint: no row for it any more, and no default row
+    assert failed.value.element == "set_deadlines"
+    assert "found no rule" in failed.value.reason
