@@ -205,6 +205,9 @@ def _element(exc: Exception, current: Task | None) -> str | None:
 
 
 def _message(exc: Exception) -> str:
+    cause = getattr(exc, "exception", None)
+    if isinstance(cause, sandbox.Refused):  # a budget or size limit: its own words say it all
+        return str(cause)
     if isinstance(exc, WorkflowException | _TooManySteps):
         return sandbox.plain(str(exc).strip().rstrip("."))
     return sandbox.reason(exc)

@@ -16,6 +16,7 @@ from api.observability import observe_timer_lateness
 from engine import lifecycle
 from engine.db import utcnow
 from engine.errors import Conflict
+from engine.incidents import EvaluationFailed
 from workers.app import job_context
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,9 @@ def fire_case_timers(case_id: int, due_at: str | None = None) -> bool:
     with job_context() as app:
         try:
             fired = lifecycle.fire_timers(db.session(), case_id, settings=app.extensions["aduan.settings"])
+        except EvaluationFailed as stuck:  # the incident is open; the next sweep retries the case
+            log.warning("case %s: %s", case_id, stuck.message)
+            return False
         except Conflict:
             log.info("case %s: timers fired by another worker", case_id)
             return False
