@@ -2,7 +2,7 @@
 
 RestrictedPython already refuses imports, names and attributes starting with `_`, `exec`/`eval`, and
 routes attribute reads, item reads, iteration and writes through the guards below. We add one thing to
-its compiler: `+`, `*`, `**` and `<<` (and their augmented forms) go through `_binop_`, which refuses
+its compiler: `+`, `*`, `**`, `<<` and `%` (and their augmented forms) go through `_binop_`, which refuses
 results larger than the limits before computing them, because a single C-level `"x" * 10**10` can
 neither be traced nor interrupted.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,13 +34,18 @@ class Refused(Exception):
     """The diagram asked for something the sandbox does not allow; the message is plain and safe to show."""
 
 
-GUARDED_OPS: dict[type[ast.operator], str] = {ast.Add: "+", ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<"}
+GUARDED_OPS: dict[type[ast.operator], str] = {
+    ast.Add: "+", ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<", ast.Mod: "%",
+}  # fmt: skip
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add,
     "*": operator.mul,
     "**": operator.pow,
     "<<": operator.lshift,
+    "%": operator.mod,
 }
+# a %-format with a width or precision of 5+ digits, or taken from the arguments (`*`)
+_WIDE_PERCENT = re.compile(r"%(\([^)]*\))?[-#0 +]*(\*|\d{5,})|%(\([^)]*\))?[-#0 +]*\d*\.(\*|\d{5,})")
 _SIZED = (str, bytes, list, tuple)
 
 
@@ -105,19 +111,21 @@ def binop(symbol: str, left: Any, right: Any) -> Any:
     elif symbol == "**" and isinstance(left, int) and isinstance(right, int) and right > 0:
         if math.log2(max(abs(left), 2)) * right > limit:
             raise Refused(f"a number would have more than {limit} bits")
+    elif symbol == "%" and isinstance(left, str) and _WIDE_PERCENT.search(left):
+        raise Refused("%-format widths are constants below 10000")
     elif symbol == "<<" and isinstance(left, int) and isinstance(right, int) and _int_bits(left) + right > limit:
         raise Refused(f"a number would have more than {limit} bits")
     return _OPS[symbol](left, right)
 
 
-_INPLACE = {"+=": "+", "*=": "*", "**=": "**", "<<=": "<<"}
+_INPLACE = {"+=": "+", "*=": "*", "**=": "**", "<<=": "<<", "%=": "%"}
 
 
 def inplacevar(op: str, left: Any, right: Any) -> Any:
     """`left op= right` for RestrictedPython's `_inplacevar_`: the guarded operators, and the plain rest."""
     if op in _INPLACE:
         return binop(_INPLACE[op], left, right)
-    plain = {"-=": operator.sub, "/=": operator.truediv, "//=": operator.floordiv, "%=": operator.mod,
+    plain = {"-=": operator.sub, "/=": operator.truediv, "//=": operator.floordiv,
              ">>=": operator.rshift, "&=": operator.and_, "|=": operator.or_, "^=": operator.xor}  # fmt: skip
     if op not in plain:
         raise Refused(f"the operator {op} is not allowed")

@@ -54,6 +54,9 @@ def refused(env: RestrictedEnvironment, code: str, mode: str = "eval") -> str:
         ("pow(2, 10**9)", "more than 65536 bits"),
         ("1 << 10**9", "more than 65536 bits"),
         ("list(range(10**9))", "range() of more than 100000 numbers"),
+        ("'%999999999d' % 1", "%-format widths are constants"),
+        ("'%.*f' % (999999999, 1.0)", "%-format widths are constants"),
+        ("(x for x in []).gi_frame.f_globals", '"gi_frame" is a restricted name'),
         ("sum(1 for a in range(100000) for b in range(100000))", "evaluation took more than"),
     ],
 )
@@ -80,6 +83,7 @@ def test_a_script_cannot_import_loop_forever_or_catch_its_own_stop(
 
 
 def test_the_documented_helpers_and_safe_builtins_work(env: RestrictedEnvironment) -> None:
+    assert env.evaluate("'%5d|%-3s|%.2f' % (7, 'a', 1.5) + str(17 % 5)", {}) == "    7|a  |1.50" + "2"
     data: dict[str, Any] = {"kind": "complaint", "days": 3}
     script = "due = working_days(days)\nlabels = sorted({k.upper() for k in ['a', 'b']})\ntotal = sum(range(10))"
     env.execute(script, data)
