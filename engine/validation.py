@@ -444,6 +444,10 @@ _CODE = {
     "timeDuration": ("eval", "timer expression"),
     "timeDate": ("eval", "timer expression"),
     "timeCycle": ("eval", "timer expression"),
+    "condition": ("eval", "condition"),  # of a conditional event
+    "loopCardinality": ("eval", "loop cardinality"),
+    "completionCondition": ("eval", "completion condition"),
+    "messagePayload": ("eval", "message payload"),
 }
 _CODE_PROPERTIES = ("agency", "dueAt")
 
