@@ -6,8 +6,11 @@ and output entries, task properties) goes through `compile_restricted` and the g
 `engine.sandbox.guards`. Compiled code is cached per (text, mode).
 
 The budget: while diagram code runs, a trace function counts the lines it executes (its own frames
-only: helpers and builtins are not traced) and checks the clock every 1000 lines; past `max_steps`
-or `max_seconds` the evaluation raises `Refused`. We chose tracing over a watchdog thread because an
+only: helpers and builtins are not traced), checks the clock every 1000 lines and the process's
+resident memory every 64 (one read of /proc/self/statm, ~10 µs; the first read sets the baseline, so
+the short evaluations of a normal diagram never pay it); past `max_steps`, `max_seconds` or
+`max_memory_growth` the evaluation raises `Refused`. Size guards bound what one line can build (a copy
+of a list, say), the memory check what a loop of such lines can. We chose tracing over a watchdog thread because an
 exception can only be raised into the running thread from inside it, and over signals because the
 API runs commands in threads. C-level work that no line event interrupts is bounded by the size
 guards instead. Failures surface as `Refused` with a message safe to show: never an object repr.
@@ -15,7 +18,9 @@ guards instead. Failures surface as `Refused` with a message safe to show: never
 
 from __future__ import annotations
 
+import os
 import re
+import resource
 import sys
 import threading
 import time
@@ -32,6 +37,8 @@ from engine.sandbox.limits import current
 
 FILENAME = "<diagram>"
 _CHECK_CLOCK_EVERY = 1000
+_CHECK_MEMORY_EVERY = 64
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _REPR = re.compile(r"<[^<>]*(object|function|method|class|module|built-in)[^<>]*>|0x[0-9a-fA-F]+")
 MAX_MESSAGE = 200
 
@@ -73,13 +80,24 @@ def reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
+def resident_bytes() -> int:
+    """This process's resident memory now (Linux), else its peak (other systems)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 class _Budget:
     """Counts traced lines of diagram code in this thread and stops it past the limits."""
 
-    def __init__(self, max_steps: int, max_seconds: float) -> None:
+    def __init__(self, max_steps: int, max_seconds: float, max_memory_growth: int) -> None:
         self.max_steps, self.max_seconds = max_steps, max_seconds
         self.steps = 0
         self.deadline = time.monotonic() + max_seconds
+        self.memory_ceiling: int | None = None  # set at the first check: short evaluations never read it
+        self.max_memory_growth = max_memory_growth
 
     def trace(self, frame: FrameType, event: str, arg: Any) -> Any:
         if frame.f_code.co_filename != FILENAME:
@@ -93,7 +111,16 @@ class _Budget:
                 raise Refused(f"evaluation took more than {self.max_steps} steps")
             if self.steps % _CHECK_CLOCK_EVERY == 0 and time.monotonic() > self.deadline:
                 raise Refused(f"evaluation took longer than {self.max_seconds:g} s")
+            if self.steps % _CHECK_MEMORY_EVERY == 0:
+                self.check_memory()
         return self.local
+
+    def check_memory(self) -> None:
+        resident = resident_bytes()
+        if self.memory_ceiling is None:
+            self.memory_ceiling = resident + self.max_memory_growth
+        elif resident > self.memory_ceiling:
+            raise Refused(f"evaluation needed more than {self.max_memory_growth // 2**20} MB of memory")
 
 
 _local = threading.local()
@@ -104,7 +131,7 @@ def run_bounded(code: CodeType, namespace: dict[str, Any]) -> Any:
     if getattr(_local, "active", False):
         return eval(code, namespace)  # restricted bytecode, already under a budget
     limits = current()
-    budget = _Budget(limits.max_steps, limits.max_seconds)
+    budget = _Budget(limits.max_steps, limits.max_seconds, limits.max_memory_growth)
     previous = sys.gettrace()
     _local.active = True
     sys.settrace(budget.trace)

@@ -180,6 +180,8 @@ def guarded_getattr(obj: Any, name: str) -> Any:
     """Attribute reads: no `_` names, no `format`, size-checked string methods (see RestrictedPython.Guards)."""
     if isinstance(obj, str) and name in _STR_WRAPPERS:
         return _STR_WRAPPERS[name](obj)
+    if isinstance(obj, list) and name in ("extend", "insert"):
+        return guarded_list_method(name, obj)
     return safer_getattr_raise(obj, name)  # type: ignore[no-untyped-call]
 
 
@@ -193,6 +195,27 @@ def limited_range(*args: int) -> range:
     if len(result) > current().max_range:
         raise Refused(f"range() of more than {current().max_range} numbers")
     return result
+
+
+def guarded_sum(items: Iterable[Any], start: Any = 0) -> Any:
+    """`sum`, each addition size-checked (C's `sum` of lists or texts would grow unchecked)."""
+    total = start
+    for item in items:
+        total = binop("+", total, item)
+    return total
+
+
+def guarded_list_method(name: str, items: list[Any]) -> Callable[..., Any]:
+    """`extend` and `insert` of a list, refusing a list over the size limit (`l.extend(l)` doubles it)."""
+    method = getattr(items, name)
+
+    def guarded(*args: Any) -> Any:
+        added = args[-1] if name == "extend" else [None]
+        added = added if hasattr(added, "__len__") else list(added)
+        _check_size(len(items) + len(added))
+        return method(*args[:-1], added) if name == "extend" else method(*args)
+
+    return guarded
 
 
 def limited_pow(base: Any, exp: Any, mod: Any = None) -> Any:
@@ -215,7 +238,7 @@ _EXTRA_BUILTINS: dict[str, Any] = {
     "filter": filter,
     "min": min,
     "max": max,
-    "sum": sum,
+    "sum": guarded_sum,
     "any": any,
     "all": all,
 }

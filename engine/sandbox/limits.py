@@ -2,7 +2,8 @@
 
 Run time (inside the API or a worker): each evaluation may take `max_steps` traced lines and
 `max_seconds` of wall-clock time; strings, lists and integers it builds stay below `max_size` items
-(`max_int_bits` bits). Upload checks (validation, dry run) run in a child process that is killed after
+(`max_int_bits` bits), and the process may not grow by more than `max_memory_growth` bytes while it
+runs. Upload checks (validation, dry run) run in a child process that is killed after
 `isolation_timeout` seconds and limited to `isolation_memory` bytes of address space.
 """
 
@@ -19,6 +20,7 @@ class Limits:
     max_size: int = 1_000_000
     max_int_bits: int = 65_536
     max_range: int = 100_000
+    max_memory_growth: int = 256 * 1024 * 1024
     isolation_timeout: float = 10.0
     isolation_memory: int = 1024 * 1024 * 1024
 

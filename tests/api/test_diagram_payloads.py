@@ -121,7 +121,7 @@ def test_the_reasons_say_plainly_what_was_refused(client: FlaskClient, auth: Aut
         "subclasses": '"__subclasses__" is an invalid attribute name',
         "file write": "name 'open' is not defined",
         "10 GB string": "would have more than",
-        "while True": "evaluation took more than",
+        "while True": "evaluation took ",  # more than N steps, or longer than N s on a slow machine
     }
     for name, reason in expected.items():
         status, body = upload(client, auth, PLACES["script"][2](shipped_bundle(), payloads(tmp_path)[name].expression))
