@@ -34,6 +34,7 @@ from pythonjsonlogger.json import JsonFormatter
 from api.extensions import db
 from engine.cases.case import Case
 from engine.db import utcnow
+from engine.processes import incidents
 from workers.metrics import LATENESS
 
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # metrics below write their values there from the start
@@ -46,6 +47,9 @@ LATENCY = Histogram("aduan_http_request_seconds", "HTTP request duration", ["met
 COMPLETIONS = Counter("aduan_task_completions_total", "User tasks completed through the API")
 OVERDUE = Gauge("aduan_timers_overdue", "Cases whose earliest timer is due but not yet fired", multiprocess_mode="max")
 LAG = Gauge("aduan_timer_lag_seconds", "Age of the oldest unfired due timer", multiprocess_mode="max")
+INCIDENTS = Gauge(
+    "aduan_incidents_open", "Cases (or intakes) stuck at an element, not yet resolved", multiprocess_mode="max"
+)
 QUEUE_DEPTH = Gauge("aduan_queue_depth", "Jobs waiting per rq queue", ["queue"], multiprocess_mode="max")
 
 
@@ -98,6 +102,7 @@ def _refresh_gauges(app: Flask) -> None:
     count, oldest = db.session.execute(due).one()
     OVERDUE.set(count or 0)
     LAG.set((now - oldest).total_seconds() if oldest else 0)
+    INCIDENTS.set(incidents.open_count(db.session()))
     url = app.config.get("REDIS_URL")
     if url:
         _queue_depths(url)

@@ -36,6 +36,8 @@ ENV_KEYS = {
     "WEBHOOK_SECRET": "WEBHOOK_SECRET",
     "ADUAN_NODE_MODULES": "NODE_MODULES_DIR",
     "ADUAN_PUBLIC_URL": "PUBLIC_URL",
+    "ADUAN_SCRIPT_CHECK_TIMEOUT": "SCRIPT_CHECK_TIMEOUT",
+    "ADUAN_SCRIPT_MAX_STEPS": "SCRIPT_MAX_STEPS",
 }
 
 
@@ -83,6 +85,12 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MAIL_MAX_BYTES": 25 * 1024 * 1024,
         "WEBHOOK_SECRET": None,
         "DELIVERY_TIMEOUT": 10.0,
+        # diagram code (engine.processes.sandbox): an upload's checks run in a child process killed after this many
+        # seconds, within this much memory; at run time an evaluation has a step and time budget
+        "SCRIPT_CHECK_TIMEOUT": 10.0,
+        "SCRIPT_CHECK_MEMORY_MB": 1024,
+        "SCRIPT_MAX_STEPS": 1_000_000,
+        "SCRIPT_MAX_SECONDS": 2.0,
     }
 
 
@@ -98,6 +106,16 @@ def build(instance_path: str, overrides: dict[str, Any] | None) -> dict[str, Any
     if config.get("REDIS_URL") and config["RATELIMIT_STORAGE_URI"] == "memory://":
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
     return config
+
+
+def sandbox_limits(config: dict[str, Any]) -> dict[str, Any]:
+    """The knobs of engine.processes.sandbox drawn from the app's configuration."""
+    return {
+        "isolation_timeout": float(config["SCRIPT_CHECK_TIMEOUT"]),
+        "isolation_memory": int(config["SCRIPT_CHECK_MEMORY_MB"]) * 1024 * 1024,
+        "max_steps": int(config["SCRIPT_MAX_STEPS"]),
+        "max_seconds": float(config["SCRIPT_MAX_SECONDS"]),
+    }
 
 
 def engine_settings(config: dict[str, Any]) -> Settings:

@@ -15,6 +15,7 @@ from engine.directory.categories import Category
 from engine.directory.users import User
 from engine.notify.outbox import OutboxMessage
 from engine.notify.webhooks import WebhookEndpoint
+from engine.processes.incidents import Incident
 from engine.processes.registry import ProcessVersion
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Event",
     "FollowUp",
     "IdempotencyKey",
+    "Incident",
     "Message",
     "Open311Key",
     "OutboxMessage",

@@ -14,6 +14,7 @@ from datetime import datetime
 from engine.cases import lifecycle
 from engine.db import utcnow
 from engine.errors import Conflict
+from engine.processes.incidents import EvaluationFailed
 from workers.host import current
 from workers.metrics import observe_timer_lateness
 
@@ -30,6 +31,9 @@ def fire_case_timers(case_id: int, due_at: str | None = None) -> bool:
     with host.session() as session:
         try:
             fired = lifecycle.fire_timers(session, case_id, settings=host.settings)
+        except EvaluationFailed as stuck:  # the incident is open; the next sweep retries the case
+            log.warning("case %s: %s", case_id, stuck.message)
+            return False
         except Conflict:
             log.info("case %s: timers fired by another worker", case_id)
             return False

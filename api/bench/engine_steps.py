@@ -4,6 +4,8 @@ The same three steps of the default diagram are measured in one run: start a cas
 `verify` (accept → `respond`), fire the due timers of `respond` (reminder + breach → escalation task).
 "Raw" runs the very same spec and script environment in memory, with no database, no serialization and no
 read models; the engine figure is the whole command (restore, step, save, read models, audit, commit).
+The raw steps run twice: with the restricted script engine every command uses (engine.processes.sandbox) and with
+SpiffWorkflow's plain eval/exec engine, so the last line gives what the sandbox costs.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from engine.cases import lifecycle
 from engine.cases.access import Actor
 from engine.db import normalize_url
 from engine.processes import registry as processes
-from engine.processes import serialization
-from engine.processes.scripting import CaseEffects, script_engine
+from engine.processes import sandbox, serialization
+from engine.processes.scripting import CaseEffects, helpers, script_engine
 
 T0 = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # Monday 09:00 WIB
 FIRE_AT = datetime(2026, 12, 7, 17, 30, tzinfo=UTC)  # Tuesday 00:30 WIB, after `respond` is due (Mon 7 Dec)
@@ -79,10 +81,13 @@ def frozen(at: datetime) -> Iterator[None]:
         yield
 
 
-def raw(n: int) -> dict[str, Samples]:
-    """The three steps in memory with SpiffWorkflow alone."""
+def raw(n: int, restricted: bool = True) -> dict[str, Samples]:
+    """The three steps in memory with SpiffWorkflow alone (`restricted` False: its unrestricted engine)."""
     parsed = processes.parse(processes.read_files(processes.DEFAULT_BPMN_DIR))
-    engine = script_engine(WorkingCalendar(), CaseEffects())
+    if restricted:
+        engine = script_engine(WorkingCalendar(), CaseEffects())
+    else:
+        engine = sandbox.unrestricted_engine(helpers(WorkingCalendar(), CaseEffects()))
     out = {step: Samples() for step in STEPS}
 
     def start() -> BpmnWorkflow:
@@ -195,6 +200,12 @@ def print_table(results: dict[str, dict[str, Samples]]) -> None:
     click.echo("cells: median / p95 per command; (Nx) = engine median ÷ raw SpiffWorkflow median")
 
 
+def sandbox_ratio(restricted: dict[str, Samples], unrestricted: dict[str, Samples]) -> str:
+    """One line: raw restricted median ÷ raw unrestricted median per step, measured in the same run."""
+    cells = [f"{step} {restricted[step].median_ms / unrestricted[step].median_ms:.2f}x" for step in STEPS]
+    return "restricted script engine ÷ unrestricted (raw SpiffWorkflow): " + ", ".join(cells)
+
+
 @bench.command("engine")
 @click.option("--cases", default=200, show_default=True, help="cases per backend")
 @click.option(
@@ -205,6 +216,8 @@ def print_table(results: dict[str, dict[str, Samples]]) -> None:
 )
 def engine_bench(cases: int, postgres_url: str) -> None:
     """Per-command cost (start, complete, fire timer) on SQLite and PostgreSQL vs raw SpiffWorkflow."""
+    raw(max(cases // 10, 5))  # warm-up (imports, parsing, first compilations), so neither raw run pays it
+    unrestricted = raw(cases, restricted=False)
     results: dict[str, dict[str, Samples]] = {"raw SpiffWorkflow": raw(cases)}
     sizes: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -214,5 +227,6 @@ def engine_bench(cases: int, postgres_url: str) -> None:
         results["engine PostgreSQL"], sizes["PostgreSQL"] = through_engine(fresh_postgres(postgres_url), cases)
     click.echo(f"{cases} cases per backend; SpiffWorkflow {serialization.SERIALIZER_VERSION} state format")
     print_table(results)
+    click.echo(sandbox_ratio(results["raw SpiffWorkflow"], unrestricted))
     for backend, figures in sizes.items():
         click.echo(f"bytes per case, {backend}: " + ", ".join(f"{k} {v:,.0f}" for k, v in figures.items()))

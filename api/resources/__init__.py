@@ -17,15 +17,17 @@ def register(api: Api) -> None:
         directory,
         exports,
         health,
+        incidents,
         messages,
         processes,
         stats,
         tasks,
         timeline,
-    )
+    )  # fmt: skip
 
     modules = (
         auth, health, directory, citizens, complaints, messages, tasks, timeline, stats, exports, processes, channels,
+        incidents,
     )  # fmt: skip
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=PREFIX)

@@ -51,6 +51,7 @@ def init_app(app: Flask) -> None:
     from api.web import (  # noqa: F401  (the modules register the routes)
         audit,
         citizens,
+        incidents,
         intake,
         owner,
         public,

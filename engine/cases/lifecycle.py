@@ -38,7 +38,7 @@ from engine.directory.agencies import Agency, desk_for, in_subtree
 from engine.directory.categories import Category
 from engine.errors import Conflict, InvalidData
 from engine.notify import outbox
-from engine.processes import migration, serialization
+from engine.processes import incidents, migration, serialization
 from engine.processes.registry import (
     DEFAULT_KEY,
     ParsedProcess,
@@ -101,6 +101,7 @@ class Run:
     engine: PythonScriptEngine
     completed_before: set[UUID]
     calendar: WorkingCalendar
+    version: int = 0
 
 
 @contextmanager
@@ -125,6 +126,19 @@ def transaction(session: Session) -> Iterator[None]:
     except BaseException:
         session.rollback()
         raise
+
+
+@contextmanager
+def _evaluating(run: Run, new_case: bool = False) -> Iterator[None]:
+    """Engine work of a command: a diagram that cannot go on is `EvaluationFailed` naming the element."""
+    try:
+        yield
+    except WorkflowException as exc:
+        case = run.case
+        where = incidents.Where(
+            None if new_case else case.id, None if new_case else case.tracking_id, run.parsed.key, run.version
+        )
+        raise incidents.EvaluationFailed.of(exc, where) from None
 
 
 def _completed_ids(wf: BpmnWorkflow) -> set[UUID]:
@@ -164,7 +178,7 @@ def _restore(session: Session, case: Case, settings: Settings) -> Run:
     wf = serialization.load(
         case.state, case.serializer_version, parsed.spec, parsed.subprocess_specs, engine, spec_dicts
     )
-    return Run(case, parsed, wf, effects, engine, _completed_ids(wf), calendar)
+    return Run(case, parsed, wf, effects, engine, _completed_ids(wf), calendar, version.version)
 
 
 FACT_COLUMNS = ("status", "agency", "category", "kind", "anonymous", "confidential", "escalated")
@@ -207,7 +221,12 @@ def _save(
         session.add(
             FollowUp(case_id=case.id, at=now, agency=item["agency"], message=item["message"], author=actor.username)
         )
-    opened = tasks.sync(session, case.id, scan.ready, run.engine, actor, completed)
+    with _evaluating(run, new_case=event_type == "submitted"):  # task properties are expressions too
+        opened = tasks.sync(session, case.id, scan.ready, run.engine, actor, completed)
+    if event_type == "submitted":
+        incidents.resolve_intake(session, run.parsed.key, now)
+    else:
+        incidents.resolve_case(session, case.id, now)
     kpi.record(case, changes, run.effects.follow_ups, opened, now, run.calendar)
     event_data = {
         **data,
@@ -251,7 +270,7 @@ def start_case(
 ) -> Outcome:
     """Submit a complaint: a new case on the active default process, run to its first wait."""
     actor = actor or Actor(username=sub.reporter_username or "guest", role="reporter")
-    with transaction(session):
+    with incidents.recorded(session), transaction(session):
         _check_submission(session, sub)
         desk = desk_for(session, sub.agency, settings.default_jurisdiction)
         version = active_version(session, DEFAULT_KEY)
@@ -271,7 +290,8 @@ def start_case(
         session.add(case)
         session.flush()
         run = _new_run(session, case, version, settings, sub, desk.code)
-        run.wf.do_engine_steps()
+        with _evaluating(run, new_case=True):
+            run.wf.do_engine_steps()
         data = {k: getattr(sub, k) for k in ("kind", "category", "agency", "channel", "anonymous", "confidential")}
         outcome = _save(session, run, actor, "submitted", data)
         outcome.reporter_token = token
@@ -303,7 +323,7 @@ def _new_run(
         "confidential": sub.confidential,
     }
     wf.get_next_task(spec_name="Start").data.update(start)
-    return Run(case, parsed, wf, effects, engine, set(), calendar)
+    return Run(case, parsed, wf, effects, engine, set(), calendar, version.version)
 
 
 def claim_task(session: Session, actor: Actor, task_id: str) -> TaskRecord:
@@ -346,7 +366,7 @@ def complete_task(
     The form's message fields become messages of the case's thread (with `attachments`, ids of files
     already uploaded to the case), in the completion's audit event and transaction.
     """
-    with transaction(session):
+    with incidents.recorded(session), transaction(session):
         row = tasks.get_task(session, actor, task_id)
         tasks.ensure_ready_for(row, actor)
         case = session.get_one(Case, row.case_id)
@@ -358,8 +378,9 @@ def complete_task(
         files = conversation.check_attachments(session, case, attachments)
         drafts = conversation.from_form(run.parsed.forms[row.form], clean, files)
         task.data.update(clean)
-        task.run()
-        run.wf.do_engine_steps()
+        with _evaluating(run):
+            task.run()
+            run.wf.do_engine_steps()
         event_data = {"task_id": row.id, "input": clean, **conversation.event_data(drafts)}
         outcome = _save(session, run, actor, "task_completed", event_data, row.name, row.id)
         conversation.store(session, case, actor, drafts)
@@ -405,7 +426,7 @@ def reporter_reply(
 ) -> Outcome:
     """Deliver the reporter's reply as the `reporter_replied` message; Conflict when nothing waits for it."""
     actor = actor or Actor(username=case.reporter_username or "reporter", role="reporter")
-    with transaction(session):
+    with incidents.recorded(session), transaction(session):
         payload = check_reply(reply)
         run = _restore(session, case, settings)
         event = BpmnEvent(MessageEventDefinition(REPLY_MESSAGE), payload=payload)
@@ -415,7 +436,8 @@ def reporter_reply(
             run.wf.send_event(event)
         except WorkflowException as exc:
             raise Conflict(str(exc)) from exc
-        run.wf.do_engine_steps()
+        with _evaluating(run):
+            run.wf.do_engine_steps()
         drafts = conversation.from_reply(payload)
         outcome = _save(session, run, actor, "reporter_replied", {"reply": payload, **conversation.event_data(drafts)})
         conversation.store(session, case, actor, drafts)
@@ -427,14 +449,15 @@ def fire_timers(
 ) -> bool:
     """Fire whatever timers of the case are due; False when none is (safe to call any number of times)."""
     now = now or utcnow()
-    with transaction(session):
+    with incidents.recorded(session), transaction(session):
         case = session.get(Case, case_id, with_for_update=True, populate_existing=True)  # PostgreSQL: waits
         if case is None or case.next_timer_at is None or case.next_timer_at >= now:  # Spiff fires after, not at
             return False
         due = case.next_timer_at
         run = _restore(session, case, settings)
-        run.wf.refresh_timers()
-        run.wf.do_engine_steps()
+        with _evaluating(run):
+            run.wf.refresh_timers()
+            run.wf.do_engine_steps()
         _save(session, run, SYSTEM, "timer_fired", {"due_at": due})
     return True
 
@@ -468,7 +491,7 @@ def migrate_case(
     changes nothing and reports `migratable` (with the same figures) or `refused`; a migration is audited
     as `migrated` with both versions, the diff, the re-evaluated decisions and the moved deadlines.
     """
-    with transaction(session):
+    with incidents.recorded(session), transaction(session):
         session.refresh(case, with_for_update=True)  # PostgreSQL: one writer per case
         current = session.get_one(ProcessVersion, case.process_version_id)
         target = get_version(session, current.key, to_version)
@@ -488,16 +511,18 @@ def migrate_case(
         if report.reasons:
             raise migration.Refused(report)
         report.result = "migratable" if dry_run else "migrated"
-        run.wf.do_engine_steps()  # in memory until saved: a dry run shows the same deadlines and drops them
-        rows = tasks.open_tasks(session, case.id)
-        described = _described(run, rows)
+        run.parsed, run.version = parsed, target.version
+        with _evaluating(run):  # in memory until saved (a dry run shows the same deadlines and drops them);
+            run.wf.do_engine_steps()  # also the retry of whatever the case got stuck at, on the new version
+            rows = tasks.open_tasks(session, case.id)
+            described = _described(run, rows)
         report.deadlines = _moved_deadlines(rows, described)
         timer = timers.next_timer_at(Scan.of(run.wf, run.completed_before).waiting)
         if timer != case.next_timer_at:
             report.next_timer = [_iso(case.next_timer_at), _iso(timer)]
         if dry_run:
             return report  # the workflow was changed in memory only
-        case.process_version_id, run.parsed = target.id, parsed
+        case.process_version_id = target.id
         data = {
             "from_version": current.version, "to_version": target.version, "diff": report.diff,
             "mapping": dict(mapping or {}), "decisions": report.decisions, "deadlines": report.deadlines,

@@ -25,7 +25,7 @@ from engine.cases.access import Actor
 from engine.cases.case import Case, Status, hash_token
 from engine.conversation import MessageAudience
 from engine.directory.agencies import Agency, in_subtree, jurisdiction, subtree_clause
-from engine.errors import NotFound
+from engine.errors import Forbidden, NotFound
 
 
 class Audience(StrEnum):
@@ -167,3 +167,17 @@ def sees_message_attachments(audience: Audience, author_role: str) -> bool:
     """Staff's files on a reporter message (the photo of the cleaned street) are public where the case
     is; a reporter's own files stay with the case's people (`sees_attachments`)."""
     return sees_attachments(audience) or author_role != "reporter"
+
+
+INCIDENT_READERS = frozenset({"process_owner", "auditor", "admin"})
+
+
+def incident_scope(session: Session, actor: Actor) -> sa.ColumnElement[bool] | None:
+    """Cases whose incidents `actor` may list (None: every case); Forbidden for roles that see none.
+
+    Process owners see their jurisdiction's cases and every intake incident (no case: no reporter data);
+    auditors and admins see all.
+    """
+    if actor.role not in INCIDENT_READERS:
+        raise Forbidden("incidents are for process owners and auditors")
+    return None if actor.role in EVERYTHING else staff_scope(session, actor)

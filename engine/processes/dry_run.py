@@ -32,6 +32,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.calendar.working_days import WorkingCalendar
 from engine.cases import forms
 from engine.errors import InvalidData
+from engine.processes import sandbox
 from engine.processes.scripting import CaseEffects, script_engine
 
 if TYPE_CHECKING:
@@ -205,9 +206,12 @@ def _element(exc: Exception, current: Task | None) -> str | None:
 
 
 def _message(exc: Exception) -> str:
+    cause = getattr(exc, "exception", None)
+    if isinstance(cause, sandbox.Refused):  # a budget or size limit: its own words say it all
+        return str(cause)
     if isinstance(exc, WorkflowException | _TooManySteps):
-        return str(exc).strip().rstrip(".")
-    return f"{type(exc).__name__}: {exc}"
+        return sandbox.plain(str(exc).strip().rstrip("."))
+    return sandbox.reason(exc)
 
 
 def _form(parsed: ParsedProcess, task: Task) -> Mapping[str, Any]:
@@ -369,7 +373,7 @@ def _timer_problem(
             f"decision, form or message{hint}"
         )
     except Exception as exc:
-        return f"timer expression {expression!r} does not evaluate: {type(exc).__name__}: {exc}"
+        return f"timer expression {expression!r} does not evaluate: {sandbox.reason(exc)}"
     if isinstance(definition, DurationTimerEventDefinition):
         problem = _duration_problem(value)
     elif isinstance(definition, CycleTimerEventDefinition):

@@ -33,7 +33,7 @@ from engine.cases.case import Case
 from engine.db import Base, JSONType, UTCDateTime, utcnow
 from engine.directory.agencies import Agency
 from engine.errors import Conflict, InvalidProcess, NotFound
-from engine.processes import migration, validation
+from engine.processes import migration, sandbox, validation
 from engine.processes.serialization import REGISTRY
 from engine.processes.validation import Binding, ParsedDecision
 from engine.processes.validation import ParsedProcess as ParsedProcess
@@ -506,6 +506,7 @@ def restore(version: ProcessVersion) -> ParsedProcess:
     """Rebuild a version's spec objects from its stored serialized spec (no XML parsing)."""
     spec = REGISTRY.restore(version.spec["spec"])
     subprocess_specs = {n: REGISTRY.restore(s) for n, s in version.spec["subprocess_specs"].items()}
+    sandbox.strict_decisions([spec, *subprocess_specs.values()])
     schemas = {n: forms.parse_schema(n, t) for n, t in version.source.items() if n.endswith(".json")}
     return ParsedProcess(version.key, spec, subprocess_specs, schemas, dict(version.decisions or {}))
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
 from engine.calendar.working_days import WorkingCalendar
 from engine.db import utcnow
+from engine.processes import sandbox
 
 CASE_FACTS = frozenset(
     {
@@ -97,16 +98,21 @@ def calendar_functions(
     }
 
 
-def script_engine(
+def helpers(
     calendar: WorkingCalendar, effects: CaseEffects, clock: Callable[[], datetime] = utcnow
-) -> PythonScriptEngine:
-    """A script engine bound to one command's effects recorder (and, for deadlines, to `clock`)."""
-    env: dict[str, Any] = {
+) -> dict[str, Callable[..., Any]]:
+    """The documented helpers a diagram may call (bpmn/README.md), bound to one command's effects (and, for
+    deadlines, to `clock`)."""
+    return {
         **calendar_functions(calendar, clock),
         "update_case": effects.update_case,
         "add_follow_up": effects.add_follow_up,
         "notify": effects.notify,
-        "datetime": datetime,
-        "timedelta": timedelta,
     }
-    return PythonScriptEngine(environment=TaskDataEnvironment(env))
+
+
+def script_engine(
+    calendar: WorkingCalendar, effects: CaseEffects, clock: Callable[[], datetime] = utcnow
+) -> PythonScriptEngine:
+    """The restricted script engine (engine.processes.sandbox) bound to one command's effects recorder (and `clock`)."""
+    return sandbox.restricted_engine(helpers(calendar, effects, clock))

@@ -29,7 +29,7 @@ from SpiffWorkflow.spiff.parser.process import BpmnValidator, SpiffBpmnParser
 from engine.cases import forms
 from engine.cases.access import LANE_ROLES
 from engine.errors import InvalidProcess
-from engine.processes import checks, dry_run
+from engine.processes import checks, dry_run, sandbox
 
 EXTENSIONS = (".bpmn", ".dmn", ".json")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -71,7 +71,7 @@ class ParsedDecision:
 
     @property
     def engine(self) -> DMNEngine:
-        return DMNEngine(self.table)
+        return sandbox.StrictDecisionEngine(self.table)
 
     @property
     def outputs(self) -> list[str]:
@@ -455,7 +455,9 @@ def _add_shared(upload: _Upload, bindings: Mapping[str, str]) -> None:
 
 def _specs(upload: _Upload, key: str) -> tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]] | None:
     try:
-        return upload.parser.get_spec(key), upload.parser.get_subprocess_specs(key)
+        spec, subprocess_specs = upload.parser.get_spec(key), upload.parser.get_subprocess_specs(key)
+        sandbox.strict_decisions([spec, *subprocess_specs.values()])
+        return spec, subprocess_specs
     except ValidationException as exc:
         _validation_finding(exc, "files", upload.locator, upload.findings)
     return None
@@ -522,10 +524,73 @@ def _stored_names(script: str | None) -> set[str]:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
 
 
-def check_behaviour(upload: _Upload, parsed: ParsedProcess) -> None:
+# What a diagram evaluates, by the XML element that holds it: (mode, what) for the sandbox check
+_CODE = {
+    "script": ("exec", "script"),
+    "preScript": ("exec", "pre-script"),
+    "postScript": ("exec", "post-script"),
+    "conditionExpression": ("eval", "condition"),
+    "timeDuration": ("eval", "timer expression"),
+    "timeDate": ("eval", "timer expression"),
+    "timeCycle": ("eval", "timer expression"),
+    "condition": ("eval", "condition"),  # of a conditional event
+    "loopCardinality": ("eval", "loop cardinality"),
+    "completionCondition": ("eval", "completion condition"),
+    "messagePayload": ("eval", "message payload"),
+}
+_CODE_PROPERTIES = ("agency", "dueAt")
+
+
+def check_code(trees: Mapping[str, etree._Element], findings: Findings) -> bool:
+    """Every script and expression of the upload compiles for the sandbox (engine.processes.sandbox): no imports,
+    no `_` names, no try/except, constant format widths. Compiling runs nothing. True when one is refused."""
+    refused = False
+    for name, root in trees.items():
+        for el in root.iter():
+            if not isinstance(el.tag, str):
+                continue
+            local = etree.QName(el).localname
+            text = (el.text or "").strip()
+            if local == "property" and el.get("name") in _CODE_PROPERTIES:
+                mode, what, text = "eval", f"property {el.get('name')}", (el.get("value") or "").strip()
+            elif local in _CODE:
+                mode, what = _CODE[local]
+            elif local == "text" and _parent_name(el) in ("inputExpression", "inputEntry", "outputEntry"):
+                mode, what = "eval", "decision expression"
+                if _parent_name(el) == "inputEntry" and text != "-":
+                    text = _match_expression(text)
+            else:
+                continue
+            problem = sandbox.check(text, mode) if text and text != "-" else None  # type: ignore[arg-type]
+            if problem:
+                # named by its flow element (a timer by its event, not the event definition inside)
+                holder = next((a for a in el.iterancestors() if a.get("id") and not _definition(a)), None)
+                element = holder.get("id") if holder is not None else None
+                findings.add(name, f"{what} is not allowed in diagram code: {problem}", element, el.sourceline)
+                refused = True
+    return refused
+
+
+def _definition(el: etree._Element) -> bool:
+    return str(etree.QName(el).localname).endswith("EventDefinition")
+
+
+def _parent_name(el: etree._Element) -> str:
+    parent = el.getparent()
+    return etree.QName(parent).localname if parent is not None else ""
+
+
+def _match_expression(text: str) -> str:
+    """A DMN input entry as the decision engine evaluates it (`v == "a"`, `v < 5`, `4 < v < 6`)."""
+    if "?" in text:
+        return text.replace("?", "v")
+    return f"v == {text}" if sandbox.check(f"v {text}") else f"v {text}"
+
+
+def check_behaviour(upload: _Upload, parsed: ParsedProcess, marked: frozenset[str] = frozenset()) -> None:
     """The dry run of the main paths, then every timer expression with the data the runs produced."""
     locator = upload.locator
-    marked = {finding.element for finding in upload.findings.items if finding.element}
+    marked = marked | {finding.element for finding in upload.findings.items if finding.element}
     run = dry_run.explore(parsed)
     outputs = [o.name for p in upload.parser.dmn_parsers.values() for o in p.decision.decisionTables[0].outputs]
     timer_problems = dry_run.check_timers(parsed, run.data, assigned_names(parsed, outputs))
@@ -581,11 +646,44 @@ def parse_process(
     assert specs is not None
     parsed = ParsedProcess(str(top), specs[0], specs[1], upload.schemas, dict(sorted(bindings.items())))
     check_user_tasks(parsed, upload.locator, upload.findings, upload.files.keys())
-    if not any(finding.file in upload.schemas or finding.file.endswith(".json") for finding in upload.findings.items):
-        check_behaviour(upload, parsed)  # a run needs every task's form
+    unsafe = check_code(upload.trees, upload.findings)
+    formless = any(
+        finding.file in upload.schemas or finding.file.endswith(".json") for finding in upload.findings.items
+    )
+    if not unsafe and not formless:  # a run needs every task's form, and runs no refused code
+        marked = sorted({finding.element for finding in upload.findings.items if finding.element})
+        upload.findings.extend(_isolated_behaviour(files, shared, key, marked))
     upload.findings.raise_if_any()
     _VALIDATED.put(digest, parsed)
     return parsed
+
+
+def _isolated_behaviour(
+    files: Mapping[str, str], shared: Mapping[str, str], key: str | None, marked: list[str]
+) -> list[Finding]:
+    """The dry run of a sound upload, in a killable child process (engine.processes.sandbox.run_isolated)."""
+    try:
+        return sandbox.run_isolated(behaviour_findings, dict(files), dict(shared), key, marked)
+    except sandbox.IsolationFailed as exc:
+        return [Finding("files", f"dry run: {exc}")]
+
+
+def behaviour_findings(
+    files: Mapping[str, str], shared: Mapping[str, str], key: str | None, marked: list[str]
+) -> list[Finding]:
+    """In the child: parse the (already checked) upload again and dry-run it; the findings, as plain data.
+    Elements in `marked` already have a finding: a failed run there would only repeat it."""
+    upload = _Upload(files, shared)
+    _read(upload)
+    top = _top_process(upload, key)
+    bindings = _check_calls(upload)
+    _add_shared(upload, bindings)
+    specs = _specs(upload, str(top))
+    if specs is None or upload.findings:
+        return upload.findings.items
+    parsed = ParsedProcess(str(top), specs[0], specs[1], upload.schemas, dict(sorted(bindings.items())))
+    check_behaviour(upload, parsed, frozenset(marked))
+    return upload.findings.items
 
 
 def _digest(
