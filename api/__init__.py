@@ -12,6 +12,7 @@ from flask import Flask
 from api import config as app_config
 from api import observability, rest, web
 from api.extensions import db, limiter, migrate
+from engine import signin
 
 
 def _secret_key(instance_path: str) -> str:
@@ -31,6 +32,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
     app.extensions["aduan.settings"] = app_config.engine_settings(app.config)
+    concurrency, wait = int(app.config["PASSWORD_CHECK_CONCURRENCY"]), float(app.config["PASSWORD_CHECK_WAIT_SECONDS"])
+    signin.configure(concurrency, wait, app.instance_path)
     db.init_app(app)
     migrate.init_app(app, db)
     limiter.init_app(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ ENV_KEYS = {
     "SMS_GATEWAY_TOKEN": "SMS_GATEWAY_TOKEN",
     "WEBHOOK_SECRET": "WEBHOOK_SECRET",
     "ADUAN_NODE_MODULES": "NODE_MODULES_DIR",
+    "METRICS_TOKEN": "METRICS_TOKEN",
+    "SESSION_COOKIE_SECURE": "SESSION_COOKIE_SECURE",
     "ADUAN_AUDIT_CHECKPOINT_KEY": "AUDIT_CHECKPOINT_KEY",
     "ADUAN_AUDIT_CHECKPOINT_KEY_FILE": "AUDIT_CHECKPOINT_KEY_FILE",
 }
@@ -66,6 +69,17 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SMS_GATEWAY_TOKEN": None,
         "WEBHOOK_SECRET": None,
         "DELIVERY_TIMEOUT": 10.0,
+        # the page session: Lax keeps it off cross-site POSTs; 8 hours, then sign in again; the Secure flag
+        # follows SESSION_COOKIE_SECURE when set, else the request (on for HTTPS, see api/web/sessions.py)
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SECURE": None,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        # password checks (argon2) running at once on one host; over it a sign-in waits this long, then 429
+        "PASSWORD_CHECK_CONCURRENCY": max(1, (os.cpu_count() or 2) // 2),
+        "PASSWORD_CHECK_WAIT_SECONDS": 1.0,
+        # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is not served at all
+        "METRICS_TOKEN": None,
     }
 
 
@@ -76,8 +90,9 @@ def from_environment() -> dict[str, Any]:
 def build(instance_path: str, overrides: dict[str, Any] | None) -> dict[str, Any]:
     config = {**defaults(instance_path), **from_environment(), **(overrides or {})}
     config["SQLALCHEMY_DATABASE_URI"] = normalize_url(config["SQLALCHEMY_DATABASE_URI"])
-    if isinstance(config["JSON_LOGS"], str):
-        config["JSON_LOGS"] = config["JSON_LOGS"].strip().lower() in ("1", "true", "yes", "on")
+    for flag in ("JSON_LOGS", "SESSION_COOKIE_SECURE"):
+        if isinstance(config[flag], str):
+            config[flag] = config[flag].strip().lower() in ("1", "true", "yes", "on")
     if config.get("REDIS_URL") and config["RATELIMIT_STORAGE_URI"] == "memory://":
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
     return config

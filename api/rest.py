@@ -14,7 +14,7 @@ from flask_smorest import Api
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from engine.errors import Conflict, EngineError, Forbidden, InvalidData, InvalidProcess, NotFound
+from engine.errors import Conflict, EngineError, Forbidden, InvalidData, InvalidProcess, NotFound, Throttled
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,12 @@ STATUS_OF: dict[type[EngineError], int] = {
     Conflict: 409,
     InvalidData: 422,
     InvalidProcess: 422,
+    Throttled: 429,
 }
-NAMES = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 422: "Unprocessable Entity"}
+NAMES = {
+    400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 422: "Unprocessable Entity",
+    429: "Too Many Requests",
+}  # fmt: skip
 
 
 def error_body(code: int, message: str, errors: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -100,9 +104,10 @@ def reject_nul_characters() -> tuple[Response, int] | None:
     return jsonify(error_body(422, "invalid " + ", ".join(sorted(errors)), errors)), 422
 
 
-def handle_engine_error(error: EngineError) -> tuple[Response, int]:
+def handle_engine_error(error: EngineError) -> tuple[Response, int, dict[str, str]]:
     code = next((status for kind, status in STATUS_OF.items() if isinstance(error, kind)), 400)
-    return jsonify(error_body(code, error.message, error.errors)), code
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, Throttled) else {}
+    return jsonify(error_body(code, error.message, error.errors)), code, headers
 
 
 def handle_integrity_error(error: IntegrityError) -> tuple[Response, int]:

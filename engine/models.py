@@ -8,11 +8,13 @@ from engine.db import Base
 from engine.directory import Agency
 from engine.outbox import OutboxMessage
 from engine.processes import ProcessVersion
+from engine.signin import AccountEvent, LoginThrottle, WebSession
 from engine.tasks import TaskRecord
 from engine.users import User
 from engine.webhooks import WebhookEndpoint
 
 __all__ = [
+    "AccountEvent",
     "Agency",
     "Base",
     "CalendarDay",
@@ -20,9 +22,11 @@ __all__ = [
     "Category",
     "Event",
     "FollowUp",
+    "LoginThrottle",
     "OutboxMessage",
     "ProcessVersion",
     "TaskRecord",
     "User",
+    "WebSession",
     "WebhookEndpoint",
 ]

@@ -13,7 +13,7 @@ from werkzeug.exceptions import Unauthorized
 from api.auth import issue_token
 from api.extensions import db, limiter
 from api.schemas.auth import CredentialsSchema, TokenSchema
-from engine.users import authenticate
+from engine.signin import sign_in
 
 blp = Blueprint("auth", __name__, description="Sign in")
 
@@ -25,9 +25,10 @@ class Token(MethodView):
     @blp.arguments(CredentialsSchema)
     @blp.response(200, TokenSchema)
     @blp.alt_response(401, description="Wrong username or password")
+    @blp.alt_response(429, description="Too many failed sign-ins for this account (or too many at once)")
     def post(self, credentials: dict[str, str]) -> dict[str, Any]:
         """Sign in: a bearer token for the Authorization header."""
-        user = authenticate(db.session(), credentials["username"], credentials["password"])
+        user = sign_in(db.session(), credentials["username"], credentials["password"])
         if user is None:
             raise Unauthorized("wrong username or password", www_authenticate=WWWAuthenticate("bearer"))
         token, lifetime = issue_token(user)
