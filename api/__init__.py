@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 
 from api import config as app_config
-from api import observability, rest, web
+from api import headers, observability, rest, web
 from api.extensions import db, limiter, migrate
 from engine import signin
 
@@ -39,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     rest.init_app(app)
     observability.init_app(app)  # request ids, JSON logs, /metrics
+    headers.init_app(app)  # CSP, nosniff, no framing, HSTS when configured: on every response
     web.init_app(app)  # the pages at /, with their session login and CSRF protection
     from api import cli
     from api.resources import register

@@ -28,6 +28,9 @@ ENV_KEYS = {
     "WEBHOOK_SECRET": "WEBHOOK_SECRET",
     "ADUAN_NODE_MODULES": "NODE_MODULES_DIR",
     "METRICS_TOKEN": "METRICS_TOKEN",
+    "ADUAN_HSTS_SECONDS": "HSTS_SECONDS",
+    "UPLOAD_RATE_LIMIT": "UPLOAD_RATE_LIMIT",
+    "UPLOAD_CASE_RATE_LIMIT": "UPLOAD_CASE_RATE_LIMIT",
     "SESSION_COOKIE_SECURE": "SESSION_COOKIE_SECURE",
     "ADUAN_AUDIT_CHECKPOINT_KEY": "AUDIT_CHECKPOINT_KEY",
     "ADUAN_AUDIT_CHECKPOINT_KEY_FILE": "AUDIT_CHECKPOINT_KEY_FILE",
@@ -46,6 +49,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "ATTACHMENTS_DIR": str(Path(instance_path) / "attachments"),
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "INTAKE_RATE_LIMIT": "60/minute",
+        # uploads: per client (address), and per complaint whoever sends them
+        "UPLOAD_RATE_LIMIT": "30/minute;300/day",
+        "UPLOAD_CASE_RATE_LIMIT": "20/hour",
+        "HSTS_SECONDS": None,  # e.g. 31536000 behind HTTPS: browsers then refuse plain HTTP for a year
         "LOGIN_RATE_LIMIT": "20/minute",
         "JSON_LOGS": False,
         "LOG_LEVEL": "INFO",

@@ -13,7 +13,7 @@ from flask_smorest import Blueprint
 
 from api import views
 from api.auth import current_actor, require, staff
-from api.extensions import db, limiter
+from api.extensions import db, limiter, upload_limits
 from api.schemas.complaints import (
     AttachmentSchema,
     AttachmentUploadSchema,
@@ -183,6 +183,7 @@ def reporter_event(event: audit.Event) -> dict[str, Any]:
 
 @blp.route("/complaints/<tracking_id>/attachments")
 class Attachments(MethodView):
+    @upload_limits
     @blp.arguments(AttachmentUploadSchema, location="files")
     @blp.response(201, AttachmentSchema)
     def post(self, files: dict[str, Any], tracking_id: str) -> Any:

@@ -66,10 +66,7 @@ def start() -> None:
 
 @bp.after_request
 def after(response: Response) -> Response:
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return i18n.remember_locale(response)
+    return i18n.remember_locale(response)  # (security headers: api/headers.py, on every response)
 
 
 @bp.context_processor

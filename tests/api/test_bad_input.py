@@ -106,7 +106,24 @@ def upload(client: FlaskClient, tracking_id: str, headers: dict[str, str], conte
     )
 
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
+def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (4, 3)) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(out, fmt)
+    return out.getvalue()
+
+
+def pdf_bytes() -> bytes:
+    from pypdf import PdfWriter
+
+    writer, out = PdfWriter(), io.BytesIO()
+    writer.add_blank_page(width=200, height=200)
+    writer.write(out)
+    return out.getvalue()
+
+
+PNG = image_bytes()
 
 
 def test_the_reporter_attaches_a_photo_stored_by_its_hash(app: Flask, client: FlaskClient, session: Session) -> None:
@@ -125,7 +142,28 @@ def test_the_reporter_attaches_a_photo_stored_by_its_hash(app: Flask, client: Fl
 
 @pytest.mark.parametrize(
     ("content", "mime"),
-    [(b"MZ\x90\0 executable", "application/x-msdownload"), (b"not really a png", "image/png"), (b"", "image/png")],
+    [
+        (b"MZ\x90\0 executable", "application/x-msdownload"),
+        (b"not really a png", "image/png"),
+        (b"", "image/png"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "image/png"),  # the right first bytes, then nothing of a PNG
+        (image_bytes()[:-30], "image/png"),  # a real PNG, cut short
+        (b"\xff\xd8\xff\xe0" + b"<script>alert(1)</script>" * 10, "image/jpeg"),
+        (image_bytes("JPEG"), "image/png"),  # a JPEG declared as PNG
+        (b"%PDF-1.7\n<html><script>alert(1)</script></html>", "application/pdf"),
+        (pdf_bytes()[: len(pdf_bytes()) // 3], "application/pdf"),
+    ],
+    ids=[
+        "exe",
+        "text",
+        "empty",
+        "png-magic-only",
+        "png-truncated",
+        "jpeg-magic-html",
+        "jpeg-as-png",
+        "pdf-magic-html",
+        "pdf-truncated",
+    ],
 )
 def test_refused_files_store_nothing(client: FlaskClient, session: Session, content: bytes, mime: str) -> None:
     tracking_id, headers = reporter_headers(client)
@@ -247,3 +285,33 @@ def test_lone_surrogates_in_any_text_field_are_422_naming_it(
     raw = json.dumps(body)  # "\ud800" escaped, as a client would send it
     assert_error(client.post(f"{API}/complaints", data=raw, content_type="application/json"), 422, field)
     assert count(session, Case) == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "mime"),
+    [(image_bytes("JPEG"), "a.jpg", "image/jpeg"), (image_bytes("WEBP"), "a.webp", "image/webp"),
+     (pdf_bytes(), "surat.pdf", "application/pdf")],
+    ids=["jpeg", "webp", "pdf"],
+)  # fmt: skip
+def test_whole_valid_files_of_each_type_are_accepted(client: FlaskClient, content: bytes, name: str, mime: str) -> None:
+    tracking_id, headers = reporter_headers(client)
+    assert upload(client, tracking_id, headers, content, name, mime).status_code == 201
+
+
+def test_a_decompression_bomb_is_refused(client: FlaskClient, session: Session) -> None:
+    tracking_id, headers = reporter_headers(client)
+    bomb = image_bytes("PNG", (8000, 6000))  # 48 MP of one colour: a few kB on the wire
+    assert_error(upload(client, tracking_id, headers, bomb, "bomb.png", "image/png"), 422, "file")
+    assert count(session, Attachment) == 0
+
+
+def test_uploads_are_rate_limited_per_complaint_and_per_client(app: Flask, client: FlaskClient) -> None:
+    app.config.update(UPLOAD_RATE_LIMIT="6/minute", UPLOAD_CASE_RATE_LIMIT="3/hour")  # a refused one counts too
+    first, headers = reporter_headers(client)
+    answers = [upload(client, first, headers, PNG, "a.png", "image/png").status_code for _ in range(4)]
+    assert answers == [201, 201, 201, 429]
+    second, other = reporter_headers(client)  # another complaint: its own budget, but the same client's
+    answers = [upload(client, second, other, PNG, "a.png", "image/png").status_code for _ in range(3)]
+    assert answers == [201, 201, 429]
+    refused = upload(client, second, other, PNG, "a.png", "image/png")
+    assert refused.status_code == 429 and refused.json["message"]
