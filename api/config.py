@@ -30,6 +30,7 @@ ENV_KEYS = {
     "METRICS_TOKEN": "METRICS_TOKEN",
     "ADUAN_HSTS_SECONDS": "HSTS_SECONDS",
     "UPLOAD_RATE_LIMIT": "UPLOAD_RATE_LIMIT",
+    "WEB_CONCURRENCY": "API_WORKERS",
     "UPLOAD_CASE_RATE_LIMIT": "UPLOAD_CASE_RATE_LIMIT",
     "SESSION_COOKIE_SECURE": "SESSION_COOKIE_SECURE",
     "ADUAN_AUDIT_CHECKPOINT_KEY": "AUDIT_CHECKPOINT_KEY",
@@ -59,6 +60,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "TOKEN_LIFETIME_SECONDS": 3600,
+        # API processes sharing the limits (gunicorn sets WEB_CONCURRENCY, api/gunicorn_conf.py): while Redis
+        # is down each counts alone in memory with its share of every limit
+        "API_WORKERS": 1,
         # a Redis outage must not stop intake: limits fall back to memory, then to no limit
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
@@ -102,6 +106,9 @@ def build(instance_path: str, overrides: dict[str, Any] | None) -> dict[str, Any
             config[flag] = config[flag].strip().lower() in ("1", "true", "yes", "on")
     if config.get("REDIS_URL") and config["RATELIMIT_STORAGE_URI"] == "memory://":
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
+    if str(config["RATELIMIT_STORAGE_URI"]).startswith("redis"):
+        # an outage is noticed in a second, then the limits count in memory (see api.extensions.budget)
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
     return config
 
 

@@ -44,6 +44,8 @@ util.write_error = write_json_error  # the workers call it through the module: e
 
 
 def on_starting(server: Any) -> None:
+    # the app in each worker divides the rate limits by this while Redis is down (api.extensions.budget)
+    os.environ["WEB_CONCURRENCY"] = str(server.cfg.workers)
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if folder:
         own = f"_{os.getpid()}.db"  # this master's own (empty) files, made when it imported the app

@@ -3,24 +3,44 @@
 It is a `SimpleWorker` (jobs run in the worker process, no fork per job): Aduan's jobs are short database
 transactions, the app and its connection pool are built once, and a crash of the process is a crash of
 the job — which the jobs are written to survive (see workers/timers.py).
+
+A Redis outage is waited out in this process, and the worker is back within about a second of Redis:
+rq's own retries wait up to 60 s between attempts, and an error outside its dequeue loop makes it quit,
+so `work` polls Redis and starts a fresh worker as soon as it answers. Timers made due during the outage
+are then enqueued by the scheduler and fired at once.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 from flask import Flask
+from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
+from rq.exceptions import StopRequested
 from rq.job import Job
 
 from api.extensions import db
 from workers.queue import connect, queue_names
+
+log = logging.getLogger(__name__)
+RECONNECT_POLL_SECONDS = 0.5
 
 
 class AppWorker(SimpleWorker):
     """Runs each job inside `app`'s context and closes the job's database session afterwards."""
 
     app: Flask
+    stopping = False
+    # rq waits 1, 2, 4 … up to 60 s between attempts while Redis is unreachable
+    max_connection_wait_time = 1.0
+
+    def handle_warm_shutdown_request(self) -> None:
+        self.stopping = True
+        super().handle_warm_shutdown_request()  # type: ignore[no-untyped-call]
 
     def execute_job(self, job: Job, queue: Queue) -> Any:
         with self.app.app_context():
@@ -30,10 +50,38 @@ class AppWorker(SimpleWorker):
                 db.session.remove()
 
 
+def _wait_for_redis(connection: Redis, worker: AppWorker) -> bool:
+    """Poll until Redis answers (True) or the worker is asked to stop (False)."""
+    while not worker.stopping:
+        try:
+            if connection.ping():
+                return True
+        except RedisError:
+            pass
+        time.sleep(RECONNECT_POLL_SECONDS)
+    return False
+
+
 def work(app: Flask, burst: bool = False, name: str | None = None, with_scheduler: bool = True) -> bool:
     """Process jobs of the app's queues (timers first) until stopped, or until empty with `burst`."""
     connection = connect(app.config["REDIS_URL"])
-    queues = [Queue(n, connection=connection) for n in queue_names(app.config)]
-    worker = AppWorker(queues, connection=connection, name=name)
-    worker.app = app
-    return bool(worker.work(burst=burst, with_scheduler=with_scheduler))
+    worked, attempt = False, 0
+    while True:
+        queues = [Queue(n, connection=connection) for n in queue_names(app.config)]
+        worker_name = name if attempt == 0 or name is None else f"{name}-{attempt}"  # the old one may linger
+        worker = AppWorker(queues, connection=connection, name=worker_name)
+        worker.app = app
+        try:
+            worked = bool(worker.work(burst=burst, with_scheduler=with_scheduler)) or worked
+        except RedisError as exc:  # rq's teardown could not tell Redis it stopped
+            log.warning("worker lost Redis: %s", exc)
+        if burst or worker.stopping:
+            return worked
+        try:
+            time.sleep(RECONNECT_POLL_SECONDS)  # never a tight loop, whatever made rq quit
+            if not _wait_for_redis(connection, worker):
+                return worked
+        except StopRequested:
+            return worked
+        log.info("Redis answers again: starting a fresh worker")
+        attempt += 1

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from api.auth import issue_token
-from api.extensions import db, limiter
+from api.extensions import budget, db, limiter
 from api.schemas.auth import CredentialsSchema, TokenSchema
 from engine.signin import sign_in
 
@@ -20,7 +19,7 @@ blp = Blueprint("auth", __name__, description="Sign in")
 
 @blp.route("/auth/token")
 class Token(MethodView):
-    decorators = [limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])]  # noqa: RUF012  (against guessing)
+    decorators = [limiter.limit(budget("LOGIN_RATE_LIMIT"))]  # noqa: RUF012  (against guessing)
 
     @blp.arguments(CredentialsSchema)
     @blp.response(200, TokenSchema)

@@ -13,7 +13,7 @@ from flask_smorest import Blueprint
 
 from api import views
 from api.auth import current_actor, require, staff
-from api.extensions import db, limiter, upload_limits
+from api.extensions import budget, db, limiter, upload_limits
 from api.schemas.complaints import (
     AttachmentSchema,
     AttachmentUploadSchema,
@@ -60,7 +60,7 @@ def intake_actor(body: dict[str, Any]) -> tuple[Actor | None, str | None]:
 
 @blp.route("/complaints")
 class Complaints(MethodView):
-    decorators = [limiter.limit(lambda: current_app.config["INTAKE_RATE_LIMIT"], methods=["POST"])]  # noqa: RUF012
+    decorators = [limiter.limit(budget("INTAKE_RATE_LIMIT"), methods=["POST"])]  # noqa: RUF012
 
     @blp.arguments(ComplaintCreateSchema)
     @blp.response(201, ComplaintCreatedSchema)

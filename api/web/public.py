@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from api import views
-from api.extensions import db, limiter, upload_limits
+from api.extensions import budget, db, limiter, upload_limits
 from api.resources.complaints import REPORTER_EVENTS, event_dict, reporter_event
 from api.schemas.complaints import ComplaintCreateSchema, ReplySchema
 from api.web import i18n
@@ -36,8 +36,7 @@ FORM_FIELDS = ("title", "body", "kind", "category", "agency", "location", "occur
 REPORTER_FIELDS = ("name", "email", "phone")
 
 
-def intake_limit() -> str:
-    return str(current_app.config["INTAKE_RATE_LIMIT"])
+intake_limit = budget("INTAKE_RATE_LIMIT")
 
 
 @bp.get("/")

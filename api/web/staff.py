@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from api import views
-from api.extensions import db, limiter
+from api.extensions import budget, db, limiter
 from api.resources.complaints import filters
 from api.resources.directory import visible_users
 from api.schemas.complaints import STATUSES
@@ -32,8 +32,7 @@ PER_PAGE = 25
 INBOX_LIMIT = 200
 
 
-def login_limit() -> str:
-    return str(current_app.config["LOGIN_RATE_LIMIT"])
+login_limit = budget("LOGIN_RATE_LIMIT")
 
 
 def throttled_message(refused: Throttled) -> str:
