@@ -31,6 +31,9 @@ ENV_KEYS = {
     "ADUAN_HSTS_SECONDS": "HSTS_SECONDS",
     "UPLOAD_RATE_LIMIT": "UPLOAD_RATE_LIMIT",
     "WEB_CONCURRENCY": "API_WORKERS",
+    "ADUAN_LOGIN_RATE_LIMIT": "LOGIN_RATE_LIMIT",
+    "ADUAN_PASSWORD_CHECK_CONCURRENCY": "PASSWORD_CHECK_CONCURRENCY",
+    "ADUAN_PASSWORD_CHECK_WAIT_SECONDS": "PASSWORD_CHECK_WAIT_SECONDS",
     "UPLOAD_CASE_RATE_LIMIT": "UPLOAD_CASE_RATE_LIMIT",
     "SESSION_COOKIE_SECURE": "SESSION_COOKIE_SECURE",
     "ADUAN_AUDIT_CHECKPOINT_KEY": "AUDIT_CHECKPOINT_KEY",
@@ -88,7 +91,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         # password checks (argon2) running at once on one host; over it a sign-in waits this long, then 429
         "PASSWORD_CHECK_CONCURRENCY": max(1, (os.cpu_count() or 2) // 2),
-        "PASSWORD_CHECK_WAIT_SECONDS": 1.0,
+        "PASSWORD_CHECK_WAIT_SECONDS": 0.1,  # short: a waiting sign-in holds a worker thread
         # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is not served at all
         "METRICS_TOKEN": None,
     }
