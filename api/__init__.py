@@ -9,9 +9,10 @@ from typing import Any
 
 from flask import Flask
 
-from api import observability, rest, web
+from api import headers, observability, rest, web
 from api.extensions import db, limiter, migrate
 from engine import config as app_config
+from engine.directory import signin
 from engine.processes import sandbox
 
 
@@ -33,11 +34,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
     app.extensions["aduan.settings"] = app_config.engine_settings(app.config)
     sandbox.configure(**app_config.sandbox_limits(app.config))  # process-wide: one app per process
+    concurrency, wait = int(app.config["PASSWORD_CHECK_CONCURRENCY"]), float(app.config["PASSWORD_CHECK_WAIT_SECONDS"])
+    signin.configure(concurrency, wait, app.instance_path)
     db.init_app(app)
     migrate.init_app(app, db)
     limiter.init_app(app)
     rest.init_app(app)
     observability.init_app(app)  # request ids, JSON logs, /metrics
+    headers.init_app(app)  # CSP, nosniff, no framing, HSTS when configured: on every response
     web.init_app(app)  # the pages at /, with their session login and CSRF protection
     from api import cli
     from api.resources import register, register_standards

@@ -51,7 +51,9 @@ def _unauthorized(message: str) -> NoReturn:
 
 def _decode(token: str) -> Actor:
     try:
-        claims = jwt.decode(token, current_app.config["SECRET_KEY"], algorithms=[ALGORITHM])
+        # a token must expire: one minted without `exp` (a leaked key, an old tool) is not accepted
+        options: jwt.types.Options = {"require": ["exp", "sub", "role"]}
+        claims = jwt.decode(token, current_app.config["SECRET_KEY"], algorithms=[ALGORITHM], options=options)
     except jwt.ExpiredSignatureError:
         _unauthorized("token expired")
     except jwt.InvalidTokenError:

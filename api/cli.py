@@ -465,13 +465,48 @@ def audit_group() -> None:
     """Check the audit trail."""
 
 
+def _checkpoint_key(key_file: str | None) -> bytes:
+    """The checkpoint HMAC key: --key-file, else AUDIT_CHECKPOINT_KEY_FILE, else AUDIT_CHECKPOINT_KEY.
+
+    Never the database's: whoever can rewrite the events must not be able to re-sign the heads.
+    """
+    path = key_file or current_app.config.get("AUDIT_CHECKPOINT_KEY_FILE")
+    if path:
+        return Path(path).read_bytes().strip()
+    key = current_app.config.get("AUDIT_CHECKPOINT_KEY")
+    if not key:
+        raise click.UsageError("set ADUAN_AUDIT_CHECKPOINT_KEY or ADUAN_AUDIT_CHECKPOINT_KEY_FILE, or pass --key-file")
+    return str(key).encode()
+
+
+KEY_FILE = click.option("--key-file", type=click.Path(exists=True, dir_okay=False), help="file holding the HMAC key")
+
+
+@audit_group.command("checkpoint")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="directory of checkpoints.jsonl")
+@KEY_FILE
+@with_appcontext
+def audit_checkpoint(out: str, key_file: str | None) -> None:
+    """Sign the head of every case's chain and append it to OUT/checkpoints.jsonl (the operator's daily job)."""
+    from engine.audit import checkpoints as audit_checkpoints
+
+    try:
+        record = audit_checkpoints.write_checkpoint(db.session(), Path(out), _checkpoint_key(key_file))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"checkpoint {record['at']}: {len(record['heads'])} chain head(s) signed into {out}")
+
+
 @audit_group.command("verify")
 @click.argument("tracking_id", required=False)
+@click.option("--checkpoints", type=click.Path(file_okay=False, exists=True), help="also compare with these")
+@KEY_FILE
 @with_appcontext
-def audit_verify(tracking_id: str | None) -> None:
+def audit_verify(tracking_id: str | None, checkpoints: str | None, key_file: str | None) -> None:
     """Verify the hash chain of TRACKING_ID, or of every case; print each case's first broken link.
 
-    Exit status 1 when any chain is broken (2 for an unknown TRACKING_ID).
+    With --checkpoints DIR, every case is also compared with the signed chain heads in DIR, which finds a
+    rewrite whose hashes were recomputed. Exit status 1 when anything is broken (2 for an unknown TRACKING_ID).
     """
     from engine.audit import chain as audit
     from engine.cases.case import Case
@@ -490,8 +525,23 @@ def audit_verify(tracking_id: str | None) -> None:
             broken += 1
             click.echo(f"{tid}: chain broken at seq {link.seq}: {link.reason}")
     click.echo(f"{checked} case(s) verified, {broken} broken")
+    if checkpoints is not None:
+        broken += _verify_checkpoints(Path(checkpoints), _checkpoint_key(key_file))
     if broken:
         raise click.exceptions.Exit(1)
+
+
+def _verify_checkpoints(directory: Path, key: bytes) -> int:
+    from engine.audit import checkpoints as audit_checkpoints
+
+    try:
+        findings = audit_checkpoints.check_against(db.session(), directory, key)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    for finding in findings:
+        click.echo(f"{finding.tracking_id or 'checkpoints'}: {finding.reason}")
+    click.echo(f"checkpoints: {len(findings)} finding(s)")
+    return len(findings)
 
 
 def register(app: Flask) -> None:

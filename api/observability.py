@@ -10,6 +10,7 @@ PROMETHEUS_MULTIPROC_DIR so workers share counters (`--config python:api.gunicor
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import re
@@ -18,7 +19,7 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, abort, g, has_request_context, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -30,6 +31,8 @@ from prometheus_client import (
     multiprocess,
 )
 from pythonjsonlogger.json import JsonFormatter
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
 
 from api.extensions import db
 from engine.cases.case import Case
@@ -121,8 +124,19 @@ def _queue_depths(url: str) -> None:
         logging.getLogger(__name__).warning("queue depth unavailable: Redis unreachable")
 
 
+def metrics_allowed(app: Flask) -> bool:
+    """Whether this request carries the configured metrics token (none configured: /metrics is off)."""
+    token = app.config.get("METRICS_TOKEN")
+    given = request.headers.get("Authorization", "")
+    return bool(token) and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
 def metrics_view(app: Flask) -> Any:
     def metrics() -> Response:
+        if not app.config.get("METRICS_TOKEN"):
+            abort(404)
+        if not metrics_allowed(app):
+            raise Unauthorized("send the metrics token as a bearer token", www_authenticate=WWWAuthenticate("bearer"))
         _refresh_gauges(app)
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()

@@ -10,6 +10,6 @@ Sub-packages by concept, each with a face (`__init__.py`) naming the modules oth
 - `engine.calendar.working_days`   working days ("hari kerja") and the days an admin configures
 - `engine.stats.figures`      KPI facts kept on every save and the figures aggregated from them
 
-Beside them: `db` (base and column types), `errors` (what the API maps to statuses), `models` (every
-table, for the metadata and migrations) and `settings`.
+Beside them: `config` (the service configuration), `db` (base and column types), `errors` (what the API
+maps to statuses), `models` (every table, for the metadata and migrations) and `settings`.
 """

@@ -6,6 +6,7 @@ A plain dict shared by the API and the workers (neither needs the other to read 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,17 @@ ENV_KEYS = {
     "ADUAN_PUBLIC_URL": "PUBLIC_URL",
     "ADUAN_SCRIPT_CHECK_TIMEOUT": "SCRIPT_CHECK_TIMEOUT",
     "ADUAN_SCRIPT_MAX_STEPS": "SCRIPT_MAX_STEPS",
+    "METRICS_TOKEN": "METRICS_TOKEN",
+    "ADUAN_HSTS_SECONDS": "HSTS_SECONDS",
+    "UPLOAD_RATE_LIMIT": "UPLOAD_RATE_LIMIT",
+    "WEB_CONCURRENCY": "API_WORKERS",
+    "ADUAN_LOGIN_RATE_LIMIT": "LOGIN_RATE_LIMIT",
+    "ADUAN_PASSWORD_CHECK_CONCURRENCY": "PASSWORD_CHECK_CONCURRENCY",
+    "ADUAN_PASSWORD_CHECK_WAIT_SECONDS": "PASSWORD_CHECK_WAIT_SECONDS",
+    "UPLOAD_CASE_RATE_LIMIT": "UPLOAD_CASE_RATE_LIMIT",
+    "SESSION_COOKIE_SECURE": "SESSION_COOKIE_SECURE",
+    "ADUAN_AUDIT_CHECKPOINT_KEY": "AUDIT_CHECKPOINT_KEY",
+    "ADUAN_AUDIT_CHECKPOINT_KEY_FILE": "AUDIT_CHECKPOINT_KEY_FILE",
 }
 
 
@@ -54,6 +66,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "ATTACHMENTS_DIR": str(Path(instance_path) / "attachments"),
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "INTAKE_RATE_LIMIT": "60/minute",
+        # uploads: per client (address), and per complaint whoever sends them
+        "UPLOAD_RATE_LIMIT": "30/minute;300/day",
+        "UPLOAD_CASE_RATE_LIMIT": "20/hour",
+        "HSTS_SECONDS": None,  # e.g. 31536000 behind HTTPS: browsers then refuse plain HTTP for a year
         "LOGIN_RATE_LIMIT": "20/minute",
         "JSON_LOGS": False,
         "LOG_LEVEL": "INFO",
@@ -62,6 +78,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "TOKEN_LIFETIME_SECONDS": 3600,
         # GET /tasks?since=: tasks younger than this wait for the next poll (a slower commit may land before them)
         "TASK_CURSOR_SETTLE_SECONDS": 2.0,
+        # API processes sharing the limits (gunicorn sets WEB_CONCURRENCY, api/gunicorn_conf.py): while Redis
+        # is down each counts alone in memory with its share of every limit
+        "API_WORKERS": 1,
         # a Redis outage must not stop intake: limits fall back to memory, then to no limit
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
@@ -91,6 +110,17 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SCRIPT_CHECK_MEMORY_MB": 1024,
         "SCRIPT_MAX_STEPS": 1_000_000,
         "SCRIPT_MAX_SECONDS": 2.0,
+        # the page session: Lax keeps it off cross-site POSTs; 8 hours, then sign in again; the Secure flag
+        # follows SESSION_COOKIE_SECURE when set, else the request (on for HTTPS, see api/web/sessions.py)
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SECURE": None,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        # password checks (argon2) running at once on one host; over it a sign-in waits this long, then 429
+        "PASSWORD_CHECK_CONCURRENCY": max(1, (os.cpu_count() or 2) // 2),
+        "PASSWORD_CHECK_WAIT_SECONDS": 0.1,  # short: a waiting sign-in holds a worker thread
+        # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is not served at all
+        "METRICS_TOKEN": None,
     }
 
 
@@ -101,10 +131,14 @@ def from_environment() -> dict[str, Any]:
 def build(instance_path: str, overrides: dict[str, Any] | None) -> dict[str, Any]:
     config = {**defaults(instance_path), **from_environment(), **(overrides or {})}
     config["SQLALCHEMY_DATABASE_URI"] = normalize_url(config["SQLALCHEMY_DATABASE_URI"])
-    if isinstance(config["JSON_LOGS"], str):
-        config["JSON_LOGS"] = config["JSON_LOGS"].strip().lower() in ("1", "true", "yes", "on")
+    for flag in ("JSON_LOGS", "SESSION_COOKIE_SECURE"):
+        if isinstance(config[flag], str):
+            config[flag] = config[flag].strip().lower() in ("1", "true", "yes", "on")
     if config.get("REDIS_URL") and config["RATELIMIT_STORAGE_URI"] == "memory://":
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
+    if str(config["RATELIMIT_STORAGE_URI"]).startswith("redis"):
+        # an outage is noticed in a second, then the limits count in memory (see api.extensions.budget)
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
     return config
 
 

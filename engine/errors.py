@@ -38,5 +38,14 @@ class InvalidData(EngineError):
     """The command's data is invalid; `errors` maps each field to its messages (HTTP 422)."""
 
 
+class Throttled(EngineError):
+    """Too many attempts, or too many at once: try again after `retry_after` seconds (HTTP 429)."""
+
+    def __init__(self, message: str, retry_after: int, locked_until: Any = None) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+        self.locked_until = locked_until
+
+
 class InvalidProcess(EngineError):
     """A process definition failed validation; `errors` lists every finding (HTTP 422)."""

@@ -12,6 +12,7 @@ from engine.conversation import Message
 from engine.db import Base
 from engine.directory.agencies import Agency
 from engine.directory.categories import Category
+from engine.directory.signin import AccountEvent, LoginThrottle, WebSession
 from engine.directory.users import User
 from engine.notify.outbox import OutboxMessage
 from engine.notify.webhooks import WebhookEndpoint
@@ -19,6 +20,7 @@ from engine.processes.incidents import Incident
 from engine.processes.registry import ProcessVersion
 
 __all__ = [
+    "AccountEvent",
     "Agency",
     "Base",
     "CalendarDay",
@@ -29,6 +31,7 @@ __all__ = [
     "FollowUp",
     "IdempotencyKey",
     "Incident",
+    "LoginThrottle",
     "Message",
     "Open311Key",
     "OutboxMessage",
@@ -36,5 +39,6 @@ __all__ = [
     "ServiceClient",
     "TaskRecord",
     "User",
+    "WebSession",
     "WebhookEndpoint",
 ]

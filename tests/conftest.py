@@ -139,7 +139,10 @@ def _truncate(session: Session) -> None:
 @pytest.fixture
 def app(backend: str, tmp_path: Path) -> Iterator[Flask]:
     # generous limits: tests sign in and file complaints often; the limits themselves are tested explicitly
-    limits = {"LOGIN_RATE_LIMIT": "100000/minute", "INTAKE_RATE_LIMIT": "100000/minute"}
+    limits = {
+        "LOGIN_RATE_LIMIT": "100000/minute", "INTAKE_RATE_LIMIT": "100000/minute",
+        "UPLOAD_RATE_LIMIT": "100000/minute", "UPLOAD_CASE_RATE_LIMIT": "100000/minute",
+    }  # fmt: skip
     app = create_app({"SQLALCHEMY_DATABASE_URI": backend, "TESTING": True, **limits})
     with app.app_context():
         _truncate(db.session)

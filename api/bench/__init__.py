@@ -19,6 +19,7 @@ def load_subcommands() -> None:
         engine_steps,  # noqa: F401  (registers `bench engine`)
         http,  # noqa: F401  (registers `bench http`)
         inbox,  # noqa: F401  (registers `bench inbox`)
+        login_flood,  # noqa: F401  (registers `bench login-flood`)
         stats_queries,  # noqa: F401  (registers `bench stats`)
         timers,  # noqa: F401  (registers `bench timers`)
     )

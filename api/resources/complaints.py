@@ -13,7 +13,7 @@ from flask_smorest import Blueprint
 
 from api import views
 from api.auth import current_actor, require, staff
-from api.extensions import db, limiter
+from api.extensions import budget, db, limiter, upload_limits
 from api.idempotency import DOC as IDEMPOTENCY_DOC
 from api.idempotency import idempotent
 from api.schemas.complaints import (
@@ -65,7 +65,7 @@ def intake_actor(body: dict[str, Any]) -> tuple[Actor | None, str | None]:
 
 @blp.route("/complaints")
 class Complaints(MethodView):
-    decorators = [limiter.limit(lambda: current_app.config["INTAKE_RATE_LIMIT"], methods=["POST"])]  # noqa: RUF012
+    decorators = [limiter.limit(budget("INTAKE_RATE_LIMIT"), methods=["POST"])]  # noqa: RUF012
 
     @blp.arguments(ComplaintCreateSchema)
     @blp.response(201, ComplaintCreatedSchema)
@@ -203,6 +203,7 @@ def reporter_event(event: audit.Event) -> dict[str, Any]:
 class Attachments(MethodView):
     @idempotent
     @blp.doc(**IDEMPOTENCY_DOC)
+    @upload_limits
     @blp.arguments(AttachmentUploadSchema, location="files")
     @blp.response(201, AttachmentSchema)
     def post(self, files: dict[str, Any], tracking_id: str) -> Any:

@@ -19,17 +19,16 @@ from flask_babel import Babel, format_date, format_datetime
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from api.web import i18n
+from api.web import i18n, sessions
 from api.web.blueprint import HERE, bp
 from engine.errors import EngineError
 
 csrf = CSRFProtect()
 babel = Babel()
 
+# (the session cookie's settings are in engine/config.py: Flask has defaults for them, so setdefault here
+# would never take effect)
 DEFAULTS: dict[str, Any] = {
-    "SESSION_COOKIE_SAMESITE": "Lax",
-    "SESSION_COOKIE_HTTPONLY": True,
-    "PERMANENT_SESSION_LIFETIME": 8 * 3600,
     # the JSON API authenticates by bearer token, never by cookie: only this blueprint's forms are checked
     "WTF_CSRF_CHECK_DEFAULT": False,
     "WTF_CSRF_TIME_LIMIT": None,  # valid as long as the session (a form left open over lunch still posts)
@@ -46,6 +45,7 @@ def init_app(app: Flask) -> None:
     compiled = Path(app.instance_path) / "translations"
     i18n.compile_catalogues(HERE / "translations", compiled)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(compiled))
+    app.session_interface = sessions.CookieSessionInterface()
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     from api.web import (  # noqa: F401  (the modules register the routes)
@@ -75,10 +75,7 @@ def start() -> None:
 
 @bp.after_request
 def after(response: Response) -> Response:
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return i18n.remember_locale(response)
+    return i18n.remember_locale(response)  # (security headers: api/headers.py, on every response)
 
 
 @bp.context_processor

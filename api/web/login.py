@@ -1,9 +1,10 @@
 """Who is using the pages: staff signed in with a session cookie, and the reporter tokens a browser holds.
 
-The cookie is Flask's signed session (SECRET_KEY). It names the user and their role; every request
-reloads the user, so a deactivated account or a changed role ends the session at once, as a bearer
-token does in the API. A guest reporter's tokens stay in the same cookie after filing or tracking, so
-the tracking page works without putting the secret in a URL.
+The cookie is Flask's signed session (SECRET_KEY). For staff it holds the id of a server-side session
+(`engine.directory.signin.WebSession`, 8 hours) and the role; every request reloads both, so signing out, a
+deactivated account or a changed role ends the session at once, even for a copy of the cookie. A guest
+reporter's tokens stay in the same cookie after filing or tracking, so the tracking page works without
+putting the secret in a URL.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import abort, g, redirect, request, session, url_for
+from flask import abort, current_app, g, redirect, request, session, url_for
 
 from api.extensions import db
 from engine.cases.access import Actor
+from engine.directory import signin
 from engine.directory.users import User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,13 +35,13 @@ def current_staff() -> Actor | None:
 
 
 def _load() -> Actor | None:
-    username = session.get("user")
-    if not isinstance(username, str):
+    session_id = session.get("sid")
+    if not isinstance(session_id, str):
         return None
-    user = db.session.get(User, username)
+    user = signin.session_user(db.session(), session_id)
     if user is None or not user.active or user.role != session.get("role") or user.role not in STAFF_ROLES:
-        session.pop("user", None)
-        session.pop("role", None)
+        for key in ("sid", "user", "role"):
+            session.pop(key, None)
         return None
     return user.actor
 
@@ -74,11 +76,19 @@ def sign_in(user: User) -> None:
     if tokens:
         session["tokens"] = tokens
     session.permanent = True
+    lifetime = int(current_app.permanent_session_lifetime.total_seconds())
+    session["sid"] = signin.open_session(db.session(), user, lifetime)
+    db.session.commit()
     session["user"], session["role"] = user.username, user.role
     g.web_actor = user.actor
 
 
 def sign_out() -> None:
+    """End the session here and on the server: the same cookie, replayed, no longer signs anyone in."""
+    session_id = session.get("sid")
+    if isinstance(session_id, str):
+        signin.close_session(db.session(), session_id)
+        db.session.commit()
     session.clear()
     g.web_actor = g.web_citizen = None
 

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from api import views
-from api.extensions import db, limiter
+from api.extensions import budget, db, limiter, upload_limits
 from api.resources.complaints import REPORTER_EVENTS, reporter_event, staff_event
 from api.schemas.complaints import ComplaintCreateSchema, ReplySchema
 from api.web import i18n
@@ -38,8 +38,7 @@ FORM_FIELDS = ("title", "body", "kind", "category", "agency", "location", "occur
 REPORTER_FIELDS = ("name", "email", "phone")
 
 
-def intake_limit() -> str:
-    return str(current_app.config["INTAKE_RATE_LIMIT"])
+intake_limit = budget("INTAKE_RATE_LIMIT")
 
 
 @bp.get("/")
@@ -334,6 +333,7 @@ def summary(errors: dict[str, list[str]]) -> str:
 
 
 @bp.post("/aduan/<tracking_id>/lampiran")
+@upload_limits
 def attach(tracking_id: str) -> ResponseReturnValue:
     """Add files to a complaint: its reporter or staff in scope (auditors only read)."""
     case, audience = visible_case(tracking_id)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from api import views
-from api.extensions import db, limiter
+from api.extensions import budget, db, limiter
 from api.resources.complaints import filters
 from api.resources.directory import visible_users
 from api.schemas.complaints import STATUSES
@@ -25,17 +26,24 @@ from engine.cases.access import Actor
 from engine.cases.case import Case
 from engine.cases.visibility import staff_audience, staff_scope
 from engine.db import utcnow
+from engine.directory import signin
 from engine.directory.agencies import in_subtree
-from engine.directory.users import authenticate
-from engine.errors import Conflict, InvalidData
+from engine.errors import Conflict, InvalidData, Throttled
 from engine.processes import registry as processes
 
 PER_PAGE = 25
 INBOX_LIMIT = 200
 
 
-def login_limit() -> str:
-    return str(current_app.config["LOGIN_RATE_LIMIT"])
+login_limit = budget("LOGIN_RATE_LIMIT")
+
+
+def throttled_message(refused: Throttled) -> str:
+    """What the sign-in page tells a throttled user: locked (until when) or wait a little."""
+    if refused.locked_until is not None:
+        until = format_datetime(refused.locked_until, "short")
+        return str(_("Too many failed sign-ins: this account is locked until %(until)s.", until=until))
+    return str(_("Too many failed sign-ins. Wait %(seconds)s seconds and try again.", seconds=refused.retry_after))
 
 
 def landing(actor: Actor) -> str:
@@ -55,7 +63,12 @@ def login() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("web/login.html", next=target, error=None, username="")
     username = request.form.get("username", "").strip()
-    user = authenticate(db.session(), username, request.form.get("password", ""))
+    try:
+        user = signin.sign_in(db.session(), username, request.form.get("password", ""))
+    except Throttled as refused:
+        error = throttled_message(refused)
+        page = render_template("web/login.html", next=target, error=error, username=username)
+        return page, 429, {"Retry-After": str(refused.retry_after)}
     if user is None or user.role not in STAFF_ROLES:
         error = _("Wrong username or password.")
         return render_template("web/login.html", next=target, error=error, username=username), 401

@@ -1,15 +1,23 @@
-"""Files attached to a complaint: stored outside the row, content-addressed by sha256, type and size checked."""
+"""Files attached to a complaint: stored outside the row, content-addressed by sha256, type and size checked.
+
+A file is kept only when its content is what its type says, beyond its first bytes: images are decoded
+whole (Pillow, with a pixel limit against decompression bombs), PDFs are parsed (pypdf) and must have a
+page. MP4 is checked by its marker only.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import tempfile
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
 import sqlalchemy as sa
+from PIL import Image
+from pypdf import PdfReader
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.cases.access import Actor
@@ -19,6 +27,8 @@ from engine.errors import InvalidData, NotFound
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PER_CASE = 20
+MAX_PIXELS = 40_000_000  # a phone photo is 12-50 MP; a decompression bomb is far beyond
+IMAGE_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 ALLOWED_TYPES = {
     "image/jpeg": (b"\xff\xd8\xff",),
     "image/png": (b"\x89PNG\r\n\x1a\n",),
@@ -50,6 +60,24 @@ def _sniff_ok(content_type: str, head: bytes) -> bool:
     return any(probe.startswith(sig) for sig in signatures)
 
 
+def _decodes(content_type: str, path: Path) -> bool:
+    """The whole file is a readable image of its declared format, or a PDF with at least one page."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            if content_type in IMAGE_FORMATS:
+                with Image.open(path, formats=[IMAGE_FORMATS[content_type]]) as image:
+                    if image.width * image.height > MAX_PIXELS:
+                        return False
+                    image.load()  # decode every pixel: a truncated or corrupt body fails here
+                return True
+            if content_type == "application/pdf":
+                return len(PdfReader(path, strict=False).pages) > 0
+    except Exception:  # every parser failure means the same: not a valid file of that type
+        return False
+    return True
+
+
 def _copy_limited(stream: BinaryIO, store: Path) -> tuple[Path, str, int, bytes]:
     """Copy the upload to a temporary file in the store, hashing it; InvalidData beyond MAX_BYTES."""
     digest, size, head = hashlib.sha256(), 0, b""
@@ -78,7 +106,7 @@ def add(
         raise InvalidData("too many files", {"file": [f"at most {MAX_PER_CASE} per complaint"]})
     store.mkdir(parents=True, exist_ok=True)
     tmp, sha, size, head = _copy_limited(stream, store)
-    if size == 0 or not _sniff_ok(content_type, head):
+    if size == 0 or not _sniff_ok(content_type, head) or not _decodes(content_type, tmp):
         tmp.unlink()
         raise InvalidData("file content does not match its type", {"file": [f"not a valid {content_type} file"]})
     tmp.replace(store / sha)

@@ -272,7 +272,7 @@ def start_case(
     actor = actor or Actor(username=sub.reporter_username or "guest", role="reporter")
     with incidents.recorded(session), transaction(session):
         _check_submission(session, sub)
-        desk = desk_for(session, sub.agency, settings.default_jurisdiction)
+        desk = desk_for(session, sub.agency or _category_agency(session, sub.category), settings.default_jurisdiction)
         version = active_version(session, DEFAULT_KEY)
         assert version is not None
         token, token_hash = new_reporter_token()
@@ -298,8 +298,16 @@ def start_case(
     return outcome
 
 
+def _category_agency(session: Session, category: str | None) -> str | None:
+    """The agency a category is routed to by default: it names the jurisdiction of an unaddressed complaint."""
+    row = session.get(Category, category) if category else None
+    return row.agency if row else None
+
+
+# `agency` is not among them: the agency a reporter names is a proposal (the diagram's `proposed_agency`),
+# and the case's agency, which opens it to that agency's staff, is set only when a verifier disposes it
 _SUBMISSION_COLUMNS = (
-    "title", "body", "kind", "category", "agency", "location", "occurred_on", "channel",
+    "title", "body", "kind", "category", "location", "occurred_on", "channel",
     "anonymous", "confidential", "reporter", "reporter_username", "entered_by", "latitude", "longitude", "area",
     "attributes", "media_url",
 )  # fmt: skip
@@ -309,7 +317,7 @@ def _new_run(
     session: Session, case: Case, version: ProcessVersion, settings: Settings, sub: Submission, desk: str
 ) -> Run:
     parsed = parsed_for(version)
-    effects = CaseEffects(agency=sub.agency)
+    effects = CaseEffects(agency=None)
     calendar = load_calendar(session, settings)
     engine = script_engine(calendar, effects)
     wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=engine)

@@ -86,15 +86,24 @@ def get_agency(session: Session, code: str) -> Agency:
 
 
 def desk_for(session: Session, agency_code: str | None, default_jurisdiction: str | None = None) -> Agency:
-    """The verifiers' desk responsible for a complaint about `agency_code` (or the default jurisdiction)."""
+    """The verifiers' desk responsible for a complaint about `agency_code` (or the default jurisdiction).
+
+    With neither, the only desk there is serves; with several desks and nothing to choose by, the complaint
+    is refused (InvalidData naming `agency`): giving it to whichever desk sorts first would show it to the
+    wrong government.
+    """
     root = jurisdiction(agency_code) if agency_code else default_jurisdiction
     query = sa.select(Agency).where(Agency.desk.is_(True)).order_by(Agency.code)
     if root is not None:
-        query = query.where(subtree_clause(Agency.code, root))
-    desk = session.scalars(query.limit(1)).first()
-    if desk is None:
-        raise InvalidData("no verification desk", {"agency": [f"no desk agency serves {root or 'any jurisdiction'}"]})
-    return desk
+        desk = session.scalars(query.where(subtree_clause(Agency.code, root)).limit(1)).first()
+        if desk is None:
+            raise InvalidData("no verification desk", {"agency": [f"no desk agency serves {root}"]})
+        return desk
+    desks = session.scalars(query.limit(2)).all()
+    if len(desks) != 1:
+        reason = "no desk agency exists" if not desks else "name the agency or a category: several desks could serve"
+        raise InvalidData("no verification desk", {"agency": [reason]})
+    return desks[0]
 
 
 def set_external(session: Session, code: str, external: bool) -> Agency:

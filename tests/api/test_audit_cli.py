@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -270,3 +271,70 @@ def test_chains_continue_valid_across_a_restart(
         assert (result.exit_code, result.output) == (0, "1 case(s) verified, 0 broken\n")
         db.session.remove()
         db.engine.dispose()
+
+
+# checkpoints: chain heads signed outside the database -------------------------------------------------
+
+
+def rewrite_with_recomputed_hashes(tracking_id: str) -> None:
+    """What a database superuser could do: change an event past the triggers and recompute every hash after
+    it, and the case's chain head, so that the chain verifies on its own."""
+    session = db.session()
+    case = session.scalars(sa.select(Case).where(Case.tracking_id == tracking_id)).one()
+    with append_only_suspended(session):
+        prev = ""
+        for event in audit.history(session, case):
+            if event.seq == 2:
+                event.data = {**event.data, "decision": "reject", "reason": "rewritten"}
+            event.prev_hash = prev
+            event.hash = prev = audit.chain_hash(prev, event, tracking_id)
+            session.flush()
+        case.event_hash = prev
+        session.flush()
+    session.commit()
+
+
+def test_verify_against_a_checkpoint_finds_a_rewrite_whose_hashes_were_recomputed(
+    app: Flask, session: Session, demo_directory: None, tmp_path: object
+) -> None:
+    app.config["AUDIT_CHECKPOINT_KEY"] = "kunci-checkpoint-yang-panjang-sekali"
+    out = str(tmp_path) + "/checkpoints"
+    desk = answered(session)
+    taken = aduan(app, "audit", "checkpoint", "--out", out)
+    assert taken.exit_code == 0, taken.output
+    assert "1 chain head(s)" in taken.output
+
+    rewrite_with_recomputed_hashes(desk.tracking_id)
+
+    assert aduan(app, "audit", "verify").exit_code == 0  # the chain alone no longer shows it
+    result = aduan(app, "audit", "verify", "--checkpoints", out)
+    assert result.exit_code == 1, result.output
+    assert f"{desk.tracking_id}: event seq 3 differs from the head signed" in result.output
+
+
+def test_checkpoints_append_and_a_forged_line_is_reported(
+    app: Flask, session: Session, demo_directory: None, tmp_path: object
+) -> None:
+    app.config["AUDIT_CHECKPOINT_KEY"] = "kunci-checkpoint-yang-panjang-sekali"
+    out = str(tmp_path) + "/checkpoints"
+    answered(session)
+    assert aduan(app, "audit", "checkpoint", "--out", out).exit_code == 0
+    assert aduan(app, "audit", "checkpoint", "--out", out).exit_code == 0
+    assert aduan(app, "audit", "verify", "--checkpoints", out).exit_code == 0
+    path = Path(out) / "checkpoints.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2
+    with open(path, "w", encoding="utf-8") as forged:  # re-signed with another key: not authentic
+        forged.write(lines[0].replace('"heads":[["', '"heads":[["X') + "\n" + lines[1] + "\n")
+    result = aduan(app, "audit", "verify", "--checkpoints", out)
+    assert result.exit_code == 1
+    assert "line 1: signature does not match" in result.output
+
+
+def test_a_checkpoint_needs_a_key_that_is_not_in_the_database(
+    app: Flask, demo_directory: None, tmp_path: object
+) -> None:
+    app.config.pop("AUDIT_CHECKPOINT_KEY", None)
+    result = aduan(app, "audit", "checkpoint", "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert "ADUAN_AUDIT_CHECKPOINT_KEY" in result.output

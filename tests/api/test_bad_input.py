@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import pytest
@@ -105,7 +106,24 @@ def upload(client: FlaskClient, tracking_id: str, headers: dict[str, str], conte
     )
 
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
+def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (4, 3)) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(out, fmt)
+    return out.getvalue()
+
+
+def pdf_bytes() -> bytes:
+    from pypdf import PdfWriter
+
+    writer, out = PdfWriter(), io.BytesIO()
+    writer.add_blank_page(width=200, height=200)
+    writer.write(out)
+    return out.getvalue()
+
+
+PNG = image_bytes()
 
 
 def test_the_reporter_attaches_a_photo_stored_by_its_hash(app: Flask, client: FlaskClient, session: Session) -> None:
@@ -124,7 +142,28 @@ def test_the_reporter_attaches_a_photo_stored_by_its_hash(app: Flask, client: Fl
 
 @pytest.mark.parametrize(
     ("content", "mime"),
-    [(b"MZ\x90\0 executable", "application/x-msdownload"), (b"not really a png", "image/png"), (b"", "image/png")],
+    [
+        (b"MZ\x90\0 executable", "application/x-msdownload"),
+        (b"not really a png", "image/png"),
+        (b"", "image/png"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "image/png"),  # the right first bytes, then nothing of a PNG
+        (image_bytes()[:-30], "image/png"),  # a real PNG, cut short
+        (b"\xff\xd8\xff\xe0" + b"<script>alert(1)</script>" * 10, "image/jpeg"),
+        (image_bytes("JPEG"), "image/png"),  # a JPEG declared as PNG
+        (b"%PDF-1.7\n<html><script>alert(1)</script></html>", "application/pdf"),
+        (pdf_bytes()[: len(pdf_bytes()) // 3], "application/pdf"),
+    ],
+    ids=[
+        "exe",
+        "text",
+        "empty",
+        "png-magic-only",
+        "png-truncated",
+        "jpeg-magic-html",
+        "jpeg-as-png",
+        "pdf-magic-html",
+        "pdf-truncated",
+    ],
 )
 def test_refused_files_store_nothing(client: FlaskClient, session: Session, content: bytes, mime: str) -> None:
     tracking_id, headers = reporter_headers(client)
@@ -155,3 +194,124 @@ def test_nul_characters_are_refused_everywhere(client: FlaskClient, auth: Auth, 
     assert client.get(f"{API}/complaints/ADU%00X").status_code in (400, 404, 422)
     assert client.get(f"{API}/tasks/x%00", headers=auth("verifier")).status_code in (400, 404, 422)
     assert count(session, Case) == 0
+
+
+# odd input: each a 4xx with a message, never a 500 ---------------------------------------------------
+
+
+@pytest.fixture
+def strict(app: Flask) -> Flask:
+    """Unexpected errors answered as in production (500 in the contract's shape), not raised into the test."""
+    app.config["ADUAN_HIDE_ERRORS"] = True
+    from api.rest import handle_unexpected
+
+    app.register_error_handler(Exception, handle_unexpected)
+    return app
+
+
+def multipart(*parts: bytes) -> tuple[bytes, str]:
+    body = b"".join(b"--XX\r\n" + part + b"\r\n" for part in parts) + b"--XX--\r\n"
+    return body, "multipart/form-data; boundary=XX"
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        b'Content-Disposition: form-data; name="fi\r\n\r\nabc',  # the name's quote never closes
+        b"Content-Disposition: form-data\r\n\r\nabc",  # no name at all
+        b'Content-Disposition: form-data; filename="a.png"\r\nContent-Type: image/png\r\n\r\nabc',
+    ],
+    ids=["unterminated-name", "no-name", "file-without-name"],
+)
+def test_a_multipart_part_with_a_broken_field_name_is_400(
+    strict: Flask, client: FlaskClient, auth: Auth, part: bytes
+) -> None:
+    tracking_id, headers = reporter_headers(client)
+    body, content_type = multipart(part)
+    answer = client.post(
+        f"{API}/complaints/{tracking_id}/attachments", data=body, content_type=content_type, headers=headers
+    )
+    assert_error(answer, 400)
+    answer = client.post(f"{API}/processes", data=body, content_type=content_type, headers=auth("owner"))
+    assert_error(answer, 400)
+
+
+def test_an_id_beyond_the_columns_range_is_404_on_the_api_and_the_pages(
+    strict: Flask, client: FlaskClient, auth: Auth
+) -> None:
+    tracking_id, headers = reporter_headers(client)
+    huge = "9" * 20
+    assert_error(client.get(f"{API}/complaints/{tracking_id}/attachments/{huge}", headers=headers), 404)
+    assert_error(client.get(f"{API}/complaints/{tracking_id}/attachments/{2**31}", headers=headers), 404)
+    assert_error(client.get(f"{API}/processes/aduan/versions/{huge}", headers=auth("owner")), 404)
+    assert client.get(f"/aduan/{tracking_id}/lampiran/{huge}").status_code == 404
+    assert client.get(f"/proses/aduan/{huge}").status_code == 404
+
+
+def test_json_nested_a_thousand_deep_is_400(strict: Flask, client: FlaskClient, session: Session) -> None:
+    for doc in ("[" * 1000 + "]" * 1000, '{"title": ' + "[" * 1000 + "]" * 1000 + "}"):
+        assert_error(client.post(f"{API}/complaints", data=doc, content_type="application/json"), 400)
+    deep = json_nested(40)
+    assert_error(client.post(f"{API}/complaints", json={**VALID, "location": deep}), 400)
+    assert count(session, Case) == 0
+
+
+def json_nested(depth: int) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_an_integer_of_five_thousand_digits_is_400_and_one_beyond_any_column_is_422(
+    strict: Flask, client: FlaskClient
+) -> None:
+    doc = '{"title": "Jalan rusak", "body": "Lubang besar di jalan.", "rating": ' + "9" * 5000 + "}"
+    assert_error(client.post(f"{API}/complaints", data=doc, content_type="application/json"), 400)
+    tracking_id, headers = reporter_headers(client)
+    answer = client.post(f"{API}/complaints/{tracking_id}/replies", json={"rating": 10**30}, headers=headers)
+    assert_error(answer, 422, "rating")
+
+
+@pytest.mark.parametrize("field", ["title", "body", "location", "reporter.name"])
+def test_lone_surrogates_in_any_text_field_are_422_naming_it(
+    strict: Flask, client: FlaskClient, session: Session, field: str
+) -> None:
+    body: dict[str, Any] = {**VALID, "reporter": {"name": "Budi"}}
+    if "." in field:
+        body["reporter"]["name"] = "Bu\ud800di"
+    else:
+        body[field] = body.get(field, "Jl. Sudirman") + " \ud800"
+    raw = json.dumps(body)  # "\ud800" escaped, as a client would send it
+    assert_error(client.post(f"{API}/complaints", data=raw, content_type="application/json"), 422, field)
+    assert count(session, Case) == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "mime"),
+    [(image_bytes("JPEG"), "a.jpg", "image/jpeg"), (image_bytes("WEBP"), "a.webp", "image/webp"),
+     (pdf_bytes(), "surat.pdf", "application/pdf")],
+    ids=["jpeg", "webp", "pdf"],
+)  # fmt: skip
+def test_whole_valid_files_of_each_type_are_accepted(client: FlaskClient, content: bytes, name: str, mime: str) -> None:
+    tracking_id, headers = reporter_headers(client)
+    assert upload(client, tracking_id, headers, content, name, mime).status_code == 201
+
+
+def test_a_decompression_bomb_is_refused(client: FlaskClient, session: Session) -> None:
+    tracking_id, headers = reporter_headers(client)
+    bomb = image_bytes("PNG", (8000, 6000))  # 48 MP of one colour: a few kB on the wire
+    assert_error(upload(client, tracking_id, headers, bomb, "bomb.png", "image/png"), 422, "file")
+    assert count(session, Attachment) == 0
+
+
+def test_uploads_are_rate_limited_per_complaint_and_per_client(app: Flask, client: FlaskClient) -> None:
+    app.config.update(UPLOAD_RATE_LIMIT="6/minute", UPLOAD_CASE_RATE_LIMIT="3/hour")  # a refused one counts too
+    first, headers = reporter_headers(client)
+    answers = [upload(client, first, headers, PNG, "a.png", "image/png").status_code for _ in range(4)]
+    assert answers == [201, 201, 201, 429]
+    second, other = reporter_headers(client)  # another complaint: its own budget, but the same client's
+    answers = [upload(client, second, other, PNG, "a.png", "image/png").status_code for _ in range(3)]
+    assert answers == [201, 201, 429]
+    refused = upload(client, second, other, PNG, "a.png", "image/png")
+    assert refused.status_code == 429 and refused.json["message"]

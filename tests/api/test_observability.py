@@ -53,9 +53,21 @@ def test_log_lines_are_json_with_the_request_id(app: Flask, client: FlaskClient,
     assert any(isinstance(f, RequestContextFilter) for f in handler.filters)
 
 
-def test_metrics_count_requests_and_report_overdue_timers(client: FlaskClient) -> None:
+def test_metrics_are_off_without_a_token_and_need_it_when_one_is_configured(app: Flask, client: FlaskClient) -> None:
+    app.config["METRICS_TOKEN"] = None
+    assert client.get("/metrics").status_code == 404
+    app.config["METRICS_TOKEN"] = "prometheus-scrape-token"
+    refused = client.get("/metrics")
+    assert refused.status_code == 401
+    assert refused.json["message"]  # type: ignore[index]
+    assert client.get("/metrics", headers={"Authorization": "Bearer another-token"}).status_code == 401
+    assert b"aduan_http_requests_total" not in refused.data
+
+
+def test_metrics_count_requests_and_report_overdue_timers(app: Flask, client: FlaskClient) -> None:
+    app.config["METRICS_TOKEN"] = "prometheus-scrape-token"
     client.get(f"{API}/health")
-    text = client.get("/metrics").get_data(as_text=True)
+    text = client.get("/metrics", headers={"Authorization": "Bearer prometheus-scrape-token"}).get_data(as_text=True)
     assert 'aduan_http_requests_total{endpoint="/api/v1/health",method="GET",status="200"}' in text
     assert "aduan_timers_overdue 0.0" in text
     assert "aduan_timer_lag_seconds 0.0" in text

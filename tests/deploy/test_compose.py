@@ -191,7 +191,7 @@ class Deployment:
     def __init__(self, compose: dict[str, Any], database: str, prefix: str, folder: Path) -> None:
         self.compose, self.folder = compose, folder
         self.port = _free_port()
-        self.variables = {"ADUAN_SECRET_KEY": uuid.uuid4().hex * 2}
+        self.variables = {"ADUAN_SECRET_KEY": uuid.uuid4().hex * 2, "ADUAN_METRICS_TOKEN": uuid.uuid4().hex}
         self.local = {
             "DATABASE_URL": database,
             "REDIS_URL": REDIS_URL,
@@ -395,7 +395,9 @@ def test_the_services_take_a_complaint_to_closure_with_a_timer_fired_by_a_worker
         assert [e["type"] for e in history][-1] == "timer_fired"
         assert history[-1]["actor"] == "system"
         assert "timers due" in deployment.log("worker")  # fired by an rq worker, not inline
-        status, metrics = api.call("GET", "/metrics")
+        assert api.call("GET", "/metrics")[0] == 401
+        scrape = {"Authorization": f"Bearer {deployment.variables['ADUAN_METRICS_TOKEN']}"}
+        status, metrics = api.call("GET", "/metrics", headers=scrape)
         assert status == 200
         count = re.search(rb"^aduan_timer_lateness_seconds_count ([0-9.]+)$", metrics, re.MULTILINE)
         assert count and float(count.group(1)) >= 1

@@ -81,6 +81,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[S
             "TESTING": True,
             "ATTACHMENTS_DIR": str(folder / "attachments"),
             "LOGIN_RATE_LIMIT": "1000/minute",
+            "UPLOAD_RATE_LIMIT": "1000/minute",
+            "UPLOAD_CASE_RATE_LIMIT": "1000/minute",
         }
     )
     with app.app_context():
@@ -119,18 +121,29 @@ def shot(screenshot_dir: Path) -> Callable[[Any, str], Path]:
 
 @pytest.fixture
 def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
-    """`new_page()` → a page in a fresh browser context (its own cookies); `new_page(PHONE)` for a phone."""
-    contexts = []
+    """`new_page()` → a page in a fresh browser context (its own cookies); `new_page(PHONE)` for a phone.
+
+    Every page of every browser test must pass the Content-Security-Policy: a violation the browser
+    reports fails the test.
+    """
+    contexts, violations = [], []
+
+    def watch(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(message.text)
 
     def make(viewport: dict[str, int] = DESKTOP, **options: Any) -> Any:
         context = browser.new_context(viewport=viewport, locale="id-ID", timezone_id="Asia/Jakarta", **options)
         context.set_default_timeout(15_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("console", watch)
+        return page
 
     yield make
     for context in contexts:
         context.close()
+    assert not violations, violations
 
 
 def sign_in(page: Any, server: Server, username: str) -> None:

@@ -395,3 +395,19 @@ def test_the_process_owner_deploys_from_the_modeler_sees_findings_on_elements_an
     shot(page, "version-diff")
     page.goto(server.url("/proses"))
     shot(page, "processes")
+
+
+def test_a_policy_violation_would_be_reported(server: Server, browser: Any) -> None:
+    """The check every browser test relies on (`new_page`): an inline script is refused and reported."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        messages: list[str] = []
+        page.on("console", lambda message: messages.append(message.text))
+        page.goto(server.url("/lapor"))
+        with pytest.raises(Exception, match="Content Security Policy"):
+            page.add_script_tag(content="document.title = 'inline ran'")
+        assert page.title() != "inline ran"
+        assert any("Content Security Policy" in m for m in messages)
+    finally:
+        context.close()

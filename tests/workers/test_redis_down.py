@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from redis import Redis
 from redis.exceptions import RedisError
 
 from api import host_of
@@ -14,11 +20,20 @@ from api.extensions import db
 from engine.directory import demo
 from engine.notify.outbox import OutboxMessage, OutboxStatus
 from tests.conftest import DEMO_PASSWORD, _truncate
-from tests.workers.conftest import DOWN_REDIS_URL, escalations, make_app, submit_due_case
+from tests.workers.conftest import (
+    DOWN_REDIS_URL,
+    Processes,
+    escalations,
+    make_app,
+    process_env,
+    submit_due_case,
+    wait_until,
+)
 from tests.workers.test_timers import burst
 from workers import scheduler
 
 API = "/api/v1"
+REDIS_SERVER = "redis-server"
 
 
 @pytest.fixture
@@ -64,5 +79,74 @@ def test_intake_and_tasks_work_while_redis_is_down_and_catch_up_when_it_returns(
         statuses = db.session.scalars(sa.select(OutboxMessage.status)).all()
         assert set(statuses) == {OutboxStatus.SENT}
         assert escalations(db.session(), overdue) == 1
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class OwnRedis:
+    """A redis-server of this test alone, on a free port, that the test kills and starts again."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port, self.folder = _free_port(), folder
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.proc = subprocess.Popen([REDIS_SERVER, *args, "--dir", str(self.folder)], stdout=subprocess.DEVNULL)
+        wait_until(self.answers, timeout=10, what="redis-server to start")
+
+    def answers(self) -> bool:
+        try:
+            return bool(Redis.from_url(self.url, socket_connect_timeout=0.2).ping())
+        except RedisError:
+            return False
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    if not shutil.which(REDIS_SERVER):
+        pytest.skip(f"no {REDIS_SERVER} to start and kill")
+    server = OwnRedis(tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+OUTAGE_SECONDS = 16  # rq's own back-off would by now wait 16 s more before its next attempt
+
+
+def test_a_worker_is_back_within_seconds_after_a_redis_outage_and_fires_the_timers_due(
+    backend: str, own_redis: OwnRedis, processes: Processes, tmp_path: Path
+) -> None:
+    app = make_app(backend, REDIS_URL=own_redis.url, QUEUE_PREFIX="outage")
+    with app.app_context():
+        _truncate(db.session)
+        demo.seed(db.session(), DEMO_PASSWORD)
+        db.session.commit()
+        processes.start(["-m", "api.cli", "worker"], process_env(app), tmp_path / "worker.log")
+        redis = Redis.from_url(own_redis.url)
+        wait_until(lambda: bool(redis.smembers("rq:workers")), timeout=30, what="the worker to register")
+
+        own_redis.kill()
+        overdue = submit_due_case(db.session())  # a deadline passes during the outage
+        time.sleep(OUTAGE_SECONDS)
+        own_redis.start()
+
+        assert scheduler.run_once(app).timers == 1
+        back = time.monotonic()
+        wait_until(lambda: escalations(db.session(), overdue) == 1, timeout=8, what="the timer to fire")
+        assert time.monotonic() - back < 8
         db.session.remove()
         db.engine.dispose()
