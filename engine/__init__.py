@@ -2,13 +2,17 @@
 
 Sub-packages by concept, each with a face (`__init__.py`) naming the modules others may import:
 
-- `engine.cases.case`      a complaint's row, its lifecycle commands, tasks, timers, forms, attachments, visibility
-- `engine.processes.registry`  deployed lifecycles: registry, validation, dry run, migration, scripting, serialization
-- `engine.audit.chain`      the hash-chained trail, timelines and exports
-- `engine.notify.delivery`     notifications: templates and channels, the outbox, webhooks
-- `engine.directory.agencies`  agencies, staff and reporters, categories, the demo directory
-- `engine.calendar.working_days`   working days ("hari kerja") and the days an admin configures
-- `engine.stats.figures`      KPI facts kept on every save and the figures aggregated from them
+- `engine.cases`      a complaint's row, its lifecycle commands, tasks, timers, forms, attachments, visibility
+- `engine.processes`  deployed lifecycles: registry, validation, dry run, migration, scripting, sandbox,
+                      incidents
+- `engine.audit`      the hash-chained trail, timelines and exports
+- `engine.notify`     notifications: templates and channels, the outbox, webhooks
+- `engine.directory`  agencies, staff and reporters, categories, the demo directory
+- `engine.calendar`   working days ("hari kerja") and the days an admin configures
+- `engine.stats`      KPI facts kept on every save and the figures aggregated from them
+- `engine.conversation`  the thread of messages of a case
+- `engine.citizens`    registered reporters' accounts: registration, "my reports", claiming a guest complaint
+- `engine.channels`    SMS/WhatsApp, e-mail, counters, agency systems and Open311: translators into commands
 
 Beside them: `config` (the service configuration), `db` (base and column types), `errors` (what the API
 maps to statuses), `models` (every table, for the metadata and migrations) and `settings`.
