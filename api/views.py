@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine import attachments
+from engine import attachments, places
 from engine.cases import Case, follow_ups
 from engine.processes import ProcessVersion
 from engine.tasks import TaskRecord
@@ -16,7 +16,10 @@ SUMMARY_FIELDS = (
     "tracking_id", "status", "kind", "title", "category", "agency", "anonymous", "confidential", "escalated",
     "created_at", "updated_at",
 )  # fmt: skip
-DETAIL_FIELDS = (*SUMMARY_FIELDS, "body", "location", "occurred_on", "channel", "close_reason", "rating")
+DETAIL_FIELDS = (
+    *SUMMARY_FIELDS, "body", "location", "latitude", "longitude", "area", "occurred_on", "channel", "close_reason",
+    "rating",
+)  # fmt: skip
 
 
 def summary(case: Case) -> dict[str, Any]:
@@ -29,6 +32,7 @@ def complaint(session: Session, case: Case, audience: Audience) -> dict[str, Any
     version = session.get(ProcessVersion, case.process_version_id)
     if version is not None:
         view["process_key"], view["process_version"] = version.key, version.version
+    view["supporters"] = places.supporters(session, [case.id]).get(case.id, 0)
     view["follow_ups"] = [{"at": f.at, "agency": f.agency, "message": f.message} for f in follow_ups(session, case)]
     if sees_attachments(audience):
         view["attachments"] = attachments.list_for(session, case)

@@ -7,6 +7,7 @@ from engine.categories import Category
 from engine.db import Base
 from engine.directory import Agency
 from engine.outbox import OutboxMessage
+from engine.places import Area, Follower
 from engine.processes import ProcessVersion
 from engine.tasks import TaskRecord
 from engine.users import User
@@ -14,12 +15,14 @@ from engine.webhooks import WebhookEndpoint
 
 __all__ = [
     "Agency",
+    "Area",
     "Base",
     "CalendarDay",
     "Case",
     "Category",
     "Event",
     "FollowUp",
+    "Follower",
     "OutboxMessage",
     "ProcessVersion",
     "TaskRecord",

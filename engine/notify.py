@@ -27,10 +27,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.cases import Case
+from engine.places import followers
 from engine.users import User
 
 log = logging.getLogger(__name__)
 REPORTER = "reporter"
+FOLLOWERS = "followers"
 USER_PREFIX = "user:"
 SIGNATURE_HEADER = "X-Aduan-Signature"
 DELIVERY_HEADER = "X-Aduan-Delivery"
@@ -82,6 +84,11 @@ TEMPLATES: dict[str, Template] = {
     "answered": Template(REPORTER, "Aduan {tracking_id} ditindaklanjuti", "Instansi telah menanggapi aduan Anda."),
     "closed": Template(REPORTER, "Aduan {tracking_id} selesai", "Aduan {tracking_id} ditutup."),
     "archived": Template(REPORTER, "Aduan {tracking_id} diarsipkan", "Aduan {tracking_id} diarsipkan."),
+    # supporters (and reporters of its duplicates), on every public follow-up of the case
+    "supported_follow_up": Template(
+        FOLLOWERS, "Aduan {tracking_id} yang Anda dukung ditindaklanjuti",
+        "Instansi telah menanggapi aduan {tracking_id} ({title}) yang Anda dukung.",
+    ),
 }  # fmt: skip
 
 # What the reporter hears about, by audit event type or by the case status a command set.
@@ -92,6 +99,11 @@ REPORTER_ON_STATUS = {
     "closed": "closed",
     "archived": "archived",
 }
+
+
+def follower_templates(event_data: dict[str, Any]) -> list[str]:
+    """Templates the case's followers are sent after an event: its public follow-ups, if any."""
+    return ["supported_follow_up"] if event_data.get("follow_ups") else []
 
 
 def reporter_templates(event_type: str, changes: dict[str, Any]) -> list[str]:
@@ -134,6 +146,19 @@ def reporter_contact(session: Session, case: Case) -> tuple[str | None, str | No
     return email, phone
 
 
+def follower_contact(session: Session, recipient: str) -> tuple[str | None, str | None]:
+    """(email, phone) of a `follower:<id>`: its own contact, its account's, or its duplicate case's reporter."""
+    follower = followers.get_follower(session, recipient)
+    if follower is None:
+        return None, None
+    if follower.source_case_id is not None:
+        return reporter_contact(session, session.get_one(Case, follower.source_case_id))
+    contact = follower.contact or {}
+    email, phone = contact.get("email"), contact.get("phone")
+    user = session.get(User, follower.username) if follower.username and not (email or phone) else None
+    return (user.email, user.phone) if user is not None else (email, phone)
+
+
 def recipients(session: Session, case: Case, template: str, params: dict[str, Any]) -> list[tuple[str, ChannelName]]:
     """(recipient reference, channel) pairs for one notification; the diagram may pass `role=`/`agency=`."""
     spec = TEMPLATES.get(template)
@@ -143,6 +168,10 @@ def recipients(session: Session, case: Case, template: str, params: dict[str, An
     if spec.audience == REPORTER:
         channel = _channel_for(*reporter_contact(session, case))
         return [(REPORTER, channel)] if channel else []
+    if spec.audience == FOLLOWERS:
+        pairs = [(f"{followers.PREFIX}{f.id}", _channel_for(*follower_contact(session, f"{followers.PREFIX}{f.id}")))
+                 for f in followers.followers_of(session, case)]  # fmt: skip
+        return [(who, channel) for who, channel in pairs if channel]
     role = str(params.get("role") or spec.audience)
     agency = params.get("agency") or getattr(case, spec.agency_of)
     pairs = [(USER_PREFIX + u.username, _channel_for(u.email, u.phone)) for u in staff_for(session, role, agency)]
@@ -173,6 +202,8 @@ def address_of(session: Session, case: Case, recipient: str, channel: str) -> st
     """The address of a recipient reference, read now; DeliveryError(permanent) when it is gone."""
     if recipient == REPORTER:
         email, phone = reporter_contact(session, case)
+    elif recipient.startswith(followers.PREFIX):
+        email, phone = follower_contact(session, recipient)
     elif recipient.startswith(USER_PREFIX):
         user = session.get(User, recipient.removeprefix(USER_PREFIX))
         email, phone = (user.email, user.phone) if user is not None and user.active else (None, None)

@@ -75,6 +75,7 @@ def record(session: Session, case: Case, event: Event, notifications: Sequence[d
     """Write the outbox rows of one command's event: the diagram's notifications, the reporter's, webhooks."""
     requested = [(n["template"], dict(n.get("params") or {})) for n in notifications]
     requested += [(name, {}) for name in notify.reporter_templates(event.type, event.data.get("changes", {}))]
+    requested += [(name, {}) for name in notify.follower_templates(event.data)]
     rows = [
         _row(case, event, OutboxKind.NOTIFICATION, channel, who, {"template": template, "params": params})
         for template, params in requested

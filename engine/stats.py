@@ -23,7 +23,7 @@ from engine.directory import subtree_clause
 from engine.tasks import TaskRecord, TaskStatus
 from engine.visibility import staff_scope
 
-GROUPS = ("agency", "category", "kind", "month")
+GROUPS = ("agency", "category", "kind", "month", "area")
 FINAL = (Status.CLOSED.value, Status.ARCHIVED.value)
 DIGITS = 4
 
@@ -39,7 +39,19 @@ class Query:
 
 def where(session: Session, actor: Actor, query: Query) -> sa.ColumnElement[bool]:
     """The SQL condition selecting the cases `actor` may count for `query` (dates are local, inclusive)."""
-    conditions = [staff_scope(session, actor)]
+    return sa.and_(staff_scope(session, actor), _narrowed(query))
+
+
+def public_where(query: Query) -> sa.ColumnElement[bool]:
+    """The cases the city's public figures count for `query`: every non-confidential one (Perpres 76/2013).
+
+    Unverified and archived cases count too, as in `/stats`: figures are aggregates and name no case.
+    """
+    return sa.and_(Case.confidential.is_(False), _narrowed(query))
+
+
+def _narrowed(query: Query) -> sa.ColumnElement[bool]:
+    conditions: list[sa.ColumnElement[bool]] = [sa.true()]
     if query.agency is not None:
         conditions.append(subtree_clause(Case.agency, query.agency))
     if query.start is not None:

@@ -8,7 +8,7 @@ PREFIX = "/api/v1"
 
 
 def register(api: Api) -> None:
-    from api.resources import auth, complaints, directory, exports, health, processes, stats, tasks, timeline
+    from api.resources import auth, complaints, directory, exports, health, places, processes, stats, tasks, timeline
 
-    for module in (auth, health, directory, complaints, tasks, timeline, stats, exports, processes):
+    for module in (auth, health, directory, places, complaints, tasks, timeline, stats, exports, processes):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
