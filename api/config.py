@@ -26,6 +26,8 @@ ENV_KEYS = {
     "SMS_GATEWAY_TOKEN": "SMS_GATEWAY_TOKEN",
     "WEBHOOK_SECRET": "WEBHOOK_SECRET",
     "ADUAN_NODE_MODULES": "NODE_MODULES_DIR",
+    "MAP_TILE_URL": "MAP_TILE_URL",
+    "PUBLIC_STATS_TTL": "PUBLIC_STATS_TTL",
 }
 
 
@@ -64,6 +66,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SMS_GATEWAY_TOKEN": None,
         "WEBHOOK_SECRET": None,
         "DELIVERY_TIMEOUT": 10.0,
+        # maps (Leaflet): an XYZ tile server; the pages still work (typed coordinates) when it cannot be reached
+        "MAP_TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "PUBLIC_STATS_TTL": 300,  # seconds between recomputations of the city's public figures
     }
 
 

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from engine import categories, directory, processes, users
 from engine.directory import Agency
+from engine.places import batam
 
 AGENCIES = [
     ("batam", "Pemerintah Kota Batam", None, False),
@@ -35,7 +36,8 @@ USERS = [
 
 
 def seed(session: Session, password: str) -> None:
-    """Create whatever part of the demo directory is missing, and deploy the default process (flushes)."""
+    """Create whatever part of the demo directory (Batam's kecamatan included) is missing, and deploy the default
+    process (flushes)."""
     for code, name, parent, desk in AGENCIES:
         if session.get(Agency, code) is None:
             directory.create_agency(session, code, name, parent, desk)
@@ -45,4 +47,5 @@ def seed(session: Session, password: str) -> None:
     for username, role, agency in USERS:
         if session.get(users.User, username) is None:
             users.create_user(session, username, role, password, agency)
+    batam.seed(session)
     processes.deploy_defaults(session)
