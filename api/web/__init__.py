@@ -48,7 +48,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(compiled))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
-    from api.web import audit, owner, public, staff, vendor  # noqa: F401  (the modules register the routes)
+    from api.web import audit, owner, places, public, staff, vendor  # noqa: F401  (the modules register the routes)
 
     app.register_blueprint(bp)
 

@@ -24,7 +24,7 @@ from api.web import i18n
 from api.web.blueprint import bp
 from api.web.common import agencies, categories, settings, visible_case
 from api.web.login import current_staff, keep_reporter_token
-from engine import attachments, audit, lifecycle, tasks
+from engine import attachments, audit, lifecycle, places, tasks
 from engine.access import Actor
 from engine.cases import Case
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
@@ -32,7 +32,18 @@ from engine.visibility import Audience, get_for, public_scope, sees_attachments
 
 PER_PAGE = 20
 REPLY_STATUSES = frozenset({"awaiting_reporter", "needs_info"})
-FORM_FIELDS = ("title", "body", "kind", "category", "agency", "location", "occurred_on")
+FORM_FIELDS = (
+    "title",
+    "body",
+    "kind",
+    "category",
+    "agency",
+    "location",
+    "latitude",
+    "longitude",
+    "area",
+    "occurred_on",
+)
 REPORTER_FIELDS = ("name", "email", "phone")
 
 
@@ -108,7 +119,8 @@ def attachment_store() -> Path:
 
 
 def render_form(values: dict[str, Any], errors: dict[str, list[str]], status: int = 200) -> ResponseReturnValue:
-    context = {"values": values, "errors": errors, "categories": categories(), "agencies": agencies()}
+    context = {"values": values, "errors": errors, "categories": categories(), "agencies": agencies(),
+               "areas": places.list_areas(db.session()), "tile_url": current_app.config["MAP_TILE_URL"]}  # fmt: skip
     return render_template("web/complaint_form.html", kinds=i18n.KIND, **context), status
 
 
