@@ -25,7 +25,7 @@ from api.schemas.complaints import (
     EventSchema,
     ReplySchema,
 )
-from engine import attachments, audit, lifecycle
+from engine import attachments, audit, lifecycle, places
 from engine.access import Actor
 from engine.cases import Case
 from engine.errors import Forbidden, NotFound
@@ -91,12 +91,15 @@ class Complaints(MethodView):
 
 def filters(query: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
-    for name in ("status", "agency", "category", "escalated"):
+    for name in ("status", "agency", "category", "area", "escalated"):
         if name in query:
             conditions.append(getattr(Case, name) == query[name])
     if "q" in query:
         pattern = "%" + query["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions.append(sa.or_(Case.title.ilike(pattern, escape="\\"), Case.body.ilike(pattern, escape="\\")))
+        found = [Case.title.ilike(pattern, escape="\\"), Case.body.ilike(pattern, escape="\\")]
+        if terms := places.words(query["q"]):  # full text: every word, in any order, anywhere in title or body
+            found.append(places.text_match(db.session(), terms, every=True))
+        conditions.append(sa.or_(*found))
     return conditions
 
 

@@ -297,3 +297,21 @@ def test_only_a_verifier_in_scope_marks_duplicates_and_of_must_be_another_case(
         answer = client.post(f"{API}/complaints/{copy}/duplicate", json={"of": of}, headers=auth("verifier"))
         assert answer.status_code == status and "of" in answer.json["errors"], answer.json
     assert get_case(fresh(), copy).status == "submitted"
+
+
+def test_staff_search_their_scope_by_words_in_any_order_and_by_area(
+    client: FlaskClient, auth: Auth, session: Session, areas: None
+) -> None:
+    pothole = accepted(session, **POTHOLE, latitude=1.11, longitude=103.95)  # Sekupang, disposed to DLH
+    accepted(session, title="Parkir liar", body="Parkir liar di depan pasar.", latitude=1.14, longitude=104.0)
+
+    def found(user: str, **query: str) -> list[str]:
+        answer = client.get(f"{API}/complaints", query_string=query, headers=auth(user))
+        assert answer.status_code == 200, answer.json
+        return [c["tracking_id"] for c in answer.json["items"]]
+
+    assert found("verifier", q="halte jalan") == [pothole]  # not a substring: both words, any order
+    assert found("dlh", q="HALTE lubang") == [pothole]
+    assert found("dishub", q="halte jalan") == []  # another agency's case is not in scope
+    assert found("verifier", q="halte pasar") == []  # every word must be there
+    assert found("verifier", area="batam.sekupang") == [pothole]
