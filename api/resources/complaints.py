@@ -96,7 +96,10 @@ def filters(query: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
             conditions.append(getattr(Case, name) == query[name])
     if "q" in query:
         pattern = "%" + query["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        found = [Case.title.ilike(pattern, escape="\\"), Case.body.ilike(pattern, escape="\\")]
+        found: list[sa.ColumnElement[bool]] = [
+            Case.title.ilike(pattern, escape="\\"),
+            Case.body.ilike(pattern, escape="\\"),
+        ]
         if terms := places.words(query["q"]):  # full text: every word, in any order, anywhere in title or body
             found.append(places.text_match(db.session(), terms, every=True))
         conditions.append(sa.or_(*found))
