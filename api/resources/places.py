@@ -13,6 +13,7 @@ from flask_smorest import Blueprint
 from api.auth import current_actor, require, staff
 from api.extensions import db
 from api.resources.complaints import settings, visible
+from api.schemas.complaints import ComplaintSchema
 from api.schemas.places import (
     AreaCreateSchema,
     AreaSchema,
@@ -106,8 +107,9 @@ class Support(MethodView):
 class Duplicate(MethodView):
     @require("verifier")
     @blp.arguments(DuplicateSchema)
-    @blp.response(200)
-    def post(self, body: dict[str, Any], tracking_id: str) -> Any:
+    @blp.response(200, ComplaintSchema)
+    @blp.alt_response(409, description="The complaint waits for no verification")
+    def post(self, body: dict[str, Any], tracking_id: str) -> dict[str, Any]:
         """Close the complaint as a duplicate of `of` (both in the verifier's scope); its reporter follows `of`."""
         case, audience = visible(tracking_id)
         try:

@@ -10,7 +10,8 @@ Two clusterings, both plain SQL GROUP BYs over indexed read-model columns (no Po
 
 `count`, `open` (neither closed nor archived) and `overdue` (open with a task past its deadline at `now`)
 are of the period [start, end] (local submission dates, inclusive); `previous_count` is of the period of
-equal length just before it. Clusters with no case in the period are left out; the largest come first.
+equal length just before it. Clusters with no case in the period are left out; the largest come first
+(at most `MAX_CLUSTERS`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from engine.tasks import TaskRecord, TaskStatus
 
 GRID_DEGREES = 0.005
 DEFAULT_DAYS = 30
+MAX_CLUSTERS = 1000  # the largest; a map shows no more
 FINAL = (Status.CLOSED.value, Status.ARCHIVED.value)
 
 
@@ -58,7 +60,7 @@ class Period:
 
 
 def _count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
-    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+    return sa.func.count().filter(condition)  # FILTER (WHERE …): PostgreSQL, SQLite ≥ 3.30
 
 
 def _cell(session: Session, value: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
@@ -74,8 +76,10 @@ def hotspots(
     period: Period,
     now: datetime,
     clustering: Clustering = Clustering.GRID,
+    limit: int = MAX_CLUSTERS,
 ) -> list[dict[str, Any]]:
-    """The clusters of the cases matching `condition` (the caller's scope and filters) in `period`."""
+    """The clusters of the cases matching `condition` (the caller's scope and filters) in `period`, the
+    `limit` largest."""
     current = Case.created_on >= period.start
     open_case = Case.status.not_in(FINAL)
     overdue = sa.select(TaskRecord.case_id).where(TaskRecord.state == TaskStatus.READY, TaskRecord.due_at < now)
@@ -87,7 +91,9 @@ def hotspots(
     ]
     in_periods = sa.and_(condition, Case.created_on >= period.previous.start, Case.created_on <= period.end)
     query = _grid(session, measures, current) if clustering == Clustering.GRID else _by_area(measures)
-    query = query.where(in_periods).having(measures[0] > 0).order_by(sa.desc("count"), "area", "category")
+    order: tuple[Any, ...] = (sa.desc("count"), "area", "category", "latitude", "longitude")
+    query = query.where(in_periods).having(measures[0] > 0).order_by(*order)
+    query = query.limit(limit)
     return [_cluster(row._asdict()) for row in session.execute(query)]
 
 

@@ -48,7 +48,7 @@ def test_a_point_without_tiles_gets_its_district_and_similar_reports_are_offered
     page.fill("#longitude", "103.95")
     page.dispatch_event("#longitude", "change")
     page.wait_for_selector(f"#similar-list a[href*='{existing}']")
-    assert "33 m" in page.inner_text("#similar-list")
+    assert "33 m" in page.inner_text("#similar-list") and "Dukung" in page.inner_text("#similar-list")
     shot(page, "complaint-form-map")
     page.click("#complaint-form button[type=submit]")
     page.wait_for_selector("#new-token")

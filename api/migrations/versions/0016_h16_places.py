@@ -5,7 +5,7 @@ Revises: 0003
 Create Date: 2026-11-30
 
 `latitude`/`longitude` (WGS84, nullable) and `area` on the complaint, with the hot-spot index (one period's
-located cases read from the index alone); the admin-managed `area` table; `complaint_follower` (supporters
+located cases read from the index alone, every column the query needs); the admin-managed `area` table; `complaint_follower` (supporters
 and reporters of duplicates). Full-text search of title and body: on PostgreSQL a GIN index on
 `to_tsvector('simple', title || ' ' || body)`; on SQLite an external-content FTS5 table kept by triggers.
 """
@@ -40,7 +40,8 @@ def upgrade() -> None:
     op.add_column("complaint", sa.Column("longitude", sa.Float(), nullable=True))
     op.add_column("complaint", sa.Column("area", sa.String(length=64), nullable=True))
     op.create_index("ix_complaint_area", "complaint", ["area"])
-    op.create_index("ix_complaint_hotspot", "complaint", ["created_on", "latitude", "longitude", "area", "category"])
+    hotspot_columns = ["created_on", "latitude", "longitude", "area", "category", "status", "id"]
+    op.create_index("ix_complaint_hotspot", "complaint", hotspot_columns)
     op.create_table(
         "area",
         sa.Column("code", sa.String(length=64), nullable=False),
