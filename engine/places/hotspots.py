@@ -17,7 +17,7 @@ equal length just before it. Clusters with no case in the period are left out; t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -50,13 +50,18 @@ class Period:
     def around(cls, start: date | None, end: date | None) -> Period:
         """The period asked for; a missing end is today, a missing start makes it `DEFAULT_DAYS` long."""
         end = end or date.today()
-        return cls(start or end - timedelta(days=DEFAULT_DAYS - 1), end)
+        return cls(start or _days_before(end, DEFAULT_DAYS - 1), end)
 
     @property
     def previous(self) -> Period:
-        """The period of the same length that ends the day before this one starts."""
-        length = self.end - self.start + timedelta(days=1)
-        return Period(self.start - length, self.start - timedelta(days=1))
+        """The period of the same length that ends the day before this one starts (from 1 January 1 at most)."""
+        length = (self.end - self.start).days + 1
+        return Period(_days_before(self.start, length), _days_before(self.start, 1))
+
+
+def _days_before(day: date, days: int) -> date:
+    """`day` minus `days`, never before the first day a `date` can hold."""
+    return date.fromordinal(max(1, day.toordinal() - days))
 
 
 def _count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
