@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.cases import Case, Status
+from engine.errors import InvalidData
 from engine.places.areas import DIGITS, Area
 from engine.tasks import TaskRecord, TaskStatus
 
@@ -48,8 +49,12 @@ class Period:
 
     @classmethod
     def around(cls, start: date | None, end: date | None) -> Period:
-        """The period asked for; a missing end is today, a missing start makes it `DEFAULT_DAYS` long."""
+        """The period asked for; a missing end is today, a missing start makes it `DEFAULT_DAYS` long.
+
+        InvalidData when it would end before it starts."""
         end = end or date.today()
+        if start is not None and start > end:
+            raise InvalidData("invalid period", {"from": ["must not be after 'to' (today when not given)"]})
         return cls(start or _days_before(end, DEFAULT_DAYS - 1), end)
 
     @property
