@@ -93,7 +93,7 @@ class Support(MethodView):
     @blp.arguments(SupportSchema)
     @blp.response(201, SupportedSchema)
     def post(self, contact: dict[str, Any], tracking_id: str) -> dict[str, Any]:
-        """ "Already reported — support it": follow a public complaint and be told of its follow-ups."""
+        """Support a public complaint ("already reported: support it") and be told of its follow-ups."""
         case, _ = visible(tracking_id)
         if not is_public(case):  # only what the public sees may be supported (never a confidential case)
             raise NotFound(f"no complaint {tracking_id!r}")

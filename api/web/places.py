@@ -88,7 +88,7 @@ def last_full_quarter(today: date) -> stats.Quarter:
 
 @bp.post("/aduan/<tracking_id>/dukung")
 def support_page(tracking_id: str) -> ResponseReturnValue:
-    """ "Already reported — support it" from the public page: follow the case, be told of its follow-ups."""
+    """Support from the public page ("already reported: support it"): follow the case, be told of its follow-ups."""
     try:
         case, _audience = get_for(db.session(), None, tracking_id)
     except NotFound:
