@@ -24,6 +24,7 @@ from engine.directory.agencies import Agency
 from engine.directory.categories import Category
 from engine.directory.users import User
 from engine.errors import EngineError, InvalidProcess
+from engine.places import Area, batam
 from engine.processes import registry as processes
 from engine.processes import validation
 
@@ -188,6 +189,7 @@ DEMO_ROWS: tuple[tuple[str, type[Base], Sequence[tuple[Any, ...]]], ...] = (
     ("agencies", Agency, demo.AGENCIES),
     ("categories", Category, demo.CATEGORIES),
     ("users", User, demo.USERS),
+    ("areas", Area, batam.KECAMATAN),
 )
 
 
@@ -544,13 +546,47 @@ def _verify_checkpoints(directory: Path, key: bytes) -> int:
     return len(findings)
 
 
+@click.group("report")
+def report_group() -> None:
+    """Documents for meetings."""
+
+
+@report_group.command("quarterly")
+@click.option("--quarter", "quarter_text", required=True, help="the quarter (triwulan), e.g. 2024Q2")
+@click.option("--agency", default=None, help="one agency's subtree (default: the whole city)")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="the PDF to write")
+@with_appcontext
+def report_quarterly(quarter_text: str, agency: str | None, out: Path) -> None:
+    """The coordination meeting's quarterly report (PDF): city and agency figures against the previous quarter."""
+    from api.reports import render_pdf
+    from engine.db import utcnow
+    from engine.stats.figures import Quarter
+
+    try:
+        quarter = Quarter.parse(quarter_text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--quarter") from exc
+    if agency is not None and db.session.get(Agency, agency) is None:
+        raise click.BadParameter(f"no agency {agency!r}", param_hint="--agency")
+    out.write_bytes(render_pdf(db.session(), quarter, agency, utcnow()))
+    click.echo(f"{out}: quarterly report {quarter}{' for ' + agency if agency else ''}")
+
+
 def register(app: Flask) -> None:
     from api.bench import bench, load_subcommands
 
     load_subcommands()
     for command in (bench, serve, agencies, users_group, seed_group, processes_group, timers_group, worker):
         app.cli.add_command(command)
-    for command in (scheduler_command, webhooks_group, audit_group, mail_group, clients_group, open311_group):
+    for command in (
+        scheduler_command,
+        webhooks_group,
+        audit_group,
+        mail_group,
+        clients_group,
+        open311_group,
+        report_group,
+    ):
         app.cli.add_command(command)
 
 

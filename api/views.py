@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine import conversation
+from engine import conversation, places
 from engine.cases import attachments
 from engine.cases.case import Case, follow_ups
 from engine.cases.tasks import TaskRecord
@@ -25,7 +25,10 @@ SUMMARY_FIELDS = (
     "created_at", "updated_at",
 )  # fmt: skip
 STAFF_AUDIENCES = frozenset({Audience.AGENCY, Audience.DESK, Audience.AUDITOR})
-DETAIL_FIELDS = (*SUMMARY_FIELDS, "body", "location", "occurred_on", "channel", "close_reason", "rating")
+DETAIL_FIELDS = (
+    *SUMMARY_FIELDS, "body", "location", "latitude", "longitude", "area", "occurred_on", "channel", "close_reason",
+    "rating",
+)  # fmt: skip
 
 
 def summary(case: Case) -> dict[str, Any]:
@@ -38,6 +41,7 @@ def complaint(session: Session, case: Case, audience: Audience) -> dict[str, Any
     version = session.get(ProcessVersion, case.process_version_id)
     if version is not None:
         view["process_key"], view["process_version"] = version.key, version.version
+    view["supporters"] = places.supporters(session, [case.id]).get(case.id, 0)
     view["follow_ups"] = [{"at": f.at, "agency": f.agency, "message": f.message} for f in follow_ups(session, case)]
     files = {a.id: a for a in attachments.list_for(session, case)}
     if sees_attachments(audience):  # files, a linked photo and form answers: the case's people only

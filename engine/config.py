@@ -36,6 +36,8 @@ ENV_KEYS = {
     "PUBLIC_URL": "PUBLIC_URL",
     "WEBHOOK_SECRET": "WEBHOOK_SECRET",
     "ADUAN_NODE_MODULES": "NODE_MODULES_DIR",
+    "MAP_TILE_URL": "MAP_TILE_URL",
+    "PUBLIC_STATS_TTL": "PUBLIC_STATS_TTL",
     "ADUAN_PUBLIC_URL": "PUBLIC_URL",
     "ADUAN_SCRIPT_CHECK_TIMEOUT": "SCRIPT_CHECK_TIMEOUT",
     "ADUAN_SCRIPT_MAX_STEPS": "SCRIPT_MAX_STEPS",
@@ -104,6 +106,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MAIL_MAX_BYTES": 25 * 1024 * 1024,
         "WEBHOOK_SECRET": None,
         "DELIVERY_TIMEOUT": 10.0,
+        # maps (Leaflet): an XYZ tile server; the pages still work (typed coordinates) when it cannot be reached
+        "MAP_TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "PUBLIC_STATS_TTL": 300,  # seconds between recomputations of the city's public figures
         # diagram code (engine.processes.sandbox): an upload's checks run in a child process killed after this many
         # seconds, within this much memory; at run time an evaluation has a step and time budget
         "SCRIPT_CHECK_TIMEOUT": 10.0,

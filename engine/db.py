@@ -75,3 +75,12 @@ def normalize_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+# full-text search of engine.places.similar: SQLite's FTS5 table (and its shadow tables), PostgreSQL's GIN index
+UNMODELLED_PREFIXES = ("complaint_fts", "ix_complaint_fts")
+
+
+def modelled(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic `include_name`: what the migrations create outside the models is not compared with them."""
+    return not (name is not None and name.startswith(UNMODELLED_PREFIXES))

@@ -16,12 +16,14 @@ from engine.directory.signin import AccountEvent, LoginThrottle, WebSession
 from engine.directory.users import User
 from engine.notify.outbox import OutboxMessage
 from engine.notify.webhooks import WebhookEndpoint
+from engine.places import Area, Follower
 from engine.processes.incidents import Incident
 from engine.processes.registry import ProcessVersion
 
 __all__ = [
     "AccountEvent",
     "Agency",
+    "Area",
     "Base",
     "CalendarDay",
     "Case",
@@ -29,6 +31,7 @@ __all__ = [
     "ChannelMessage",
     "Event",
     "FollowUp",
+    "Follower",
     "IdempotencyKey",
     "Incident",
     "LoginThrottle",

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
-from api.bench import bench
+from api.bench import bench, hotspots
 from api.extensions import db
 from engine.cases.access import Actor
 from engine.cases.case import Case
@@ -70,6 +70,7 @@ def ensure_directory(session: Session) -> None:
             session.flush()
     processes.deploy_defaults(session)
     session.commit()
+    hotspots.ensure_areas(session)
 
 
 def synthetic_case(rng: random.Random, n: int, version_id: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -86,7 +87,7 @@ def synthetic_case(rng: random.Random, n: int, version_id: int) -> tuple[dict[st
         "escalated": rng.random() < 0.08, "escalation_level": 0, "created_at": created.astimezone(UTC),
         "updated_at": created.astimezone(UTC), "created_on": created.date(), "event_seq": 0, "event_hash": "",
         "status_changed_at": created.astimezone(UTC), "disposition_count": 0, "rerouted_count": 0,
-        "verification_working_days": rng.uniform(0, 2.5),
+        "verification_working_days": rng.uniform(0, 2.5), **hotspots.location(rng),
     }  # fmt: skip
     row.update(dict.fromkeys(OPTIONAL))  # every row has the same keys (one executemany)
     task = None
@@ -165,6 +166,7 @@ def shapes(session: Session, now: datetime) -> dict[str, Callable[[], Any]]:
         "whole /stats, auditor": lambda: stats.stats(session, everything, now),
         "whole /stats, one quarter": lambda: stats.stats(session, a_quarter, now),
         f"whole /stats, officer of {DINAS[2]}": lambda: stats.stats(session, one_agency, now),
+        **hotspots.shapes(session, now),
     }
 
 

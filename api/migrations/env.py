@@ -1,4 +1,6 @@
 import logging
+
+from engine.db import modelled
 from logging.config import fileConfig
 
 from flask import current_app
@@ -88,6 +90,7 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    conf_args.setdefault("include_name", modelled)  # autogenerate leaves the FTS5 tables alone
 
     connectable = get_engine()
 

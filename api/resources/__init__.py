@@ -19,6 +19,7 @@ def register(api: Api) -> None:
         health,
         incidents,
         messages,
+        places,
         processes,
         stats,
         tasks,
@@ -26,8 +27,8 @@ def register(api: Api) -> None:
     )  # fmt: skip
 
     modules = (
-        auth, health, directory, citizens, complaints, messages, tasks, timeline, stats, exports, processes, channels,
-        incidents,
+        auth, health, directory, places, citizens, complaints, messages, tasks, timeline, stats, exports, processes,
+        channels, incidents,
     )  # fmt: skip
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=PREFIX)

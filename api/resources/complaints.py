@@ -27,7 +27,7 @@ from api.schemas.complaints import (
     EventSchema,
     ReplySchema,
 )
-from engine import conversation
+from engine import conversation, places
 from engine.audit import chain as audit
 from engine.cases import attachments, lifecycle
 from engine.cases.access import Actor
@@ -101,12 +101,18 @@ class Complaints(MethodView):
 
 def filters(query: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
-    for name in ("status", "agency", "category", "channel", "escalated"):
+    for name in ("status", "agency", "category", "channel", "area", "escalated"):
         if name in query:
             conditions.append(getattr(Case, name) == query[name])
     if "q" in query:
         pattern = "%" + query["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions.append(sa.or_(Case.title.ilike(pattern, escape="\\"), Case.body.ilike(pattern, escape="\\")))
+        found: list[sa.ColumnElement[bool]] = [
+            Case.title.ilike(pattern, escape="\\"),
+            Case.body.ilike(pattern, escape="\\"),
+        ]
+        if terms := places.words(query["q"]):  # full text: every word, in any order, anywhere in title or body
+            found.append(places.text_match(db.session(), terms, every=True))
+        conditions.append(sa.or_(*found))
     return conditions
 
 

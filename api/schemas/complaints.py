@@ -33,6 +33,9 @@ class ComplaintCreateSchema(ma.Schema):
     category = ma.fields.String(validate=validate.Length(1, 64))
     agency = ma.fields.String(validate=validate.Length(1, 200))
     location = ma.fields.String(validate=validate.Length(1, 300))
+    latitude = ma.fields.Float(validate=validate.Range(-90, 90), metadata={"description": "WGS84 degrees (~1 m kept)"})
+    longitude = ma.fields.Float(validate=validate.Range(-180, 180), metadata={"description": "WGS84 degrees"})
+    area = ma.fields.String(validate=validate.Length(1, 64), metadata={"description": "area code; else from the point"})
     occurred_on = ma.fields.Date(validate=not_in_future)
     channel = ma.fields.String(
         load_default="web", validate=validate.OneOf(CHANNELS),
@@ -99,6 +102,10 @@ class ComplaintSchema(ComplaintSummarySchema):
 
     body = ma.fields.String(required=True)
     location = ma.fields.String(allow_none=True)
+    latitude = ma.fields.Float(allow_none=True)
+    longitude = ma.fields.Float(allow_none=True)
+    area = ma.fields.String(allow_none=True)
+    supporters = ma.fields.Integer(metadata={"description": "citizens following it (dukungan)"})
     occurred_on = ma.fields.Date(allow_none=True)
     channel = ma.fields.String(required=True)
     entered_by = ma.fields.String(allow_none=True, metadata={"description": "staff who typed it in (staff only)"})
@@ -123,7 +130,8 @@ class ComplaintQuerySchema(ma.Schema):
     agency = ma.fields.String(validate=validate.Length(1, 200))
     category = ma.fields.String(validate=validate.Length(1, 64))
     channel = ma.fields.String(validate=validate.OneOf(CHANNELS))
-    q = ma.fields.String(validate=validate.Length(1, 200))
+    area = ma.fields.String(validate=validate.Length(1, 64))
+    q = ma.fields.String(validate=validate.Length(1, 200), metadata={"description": "words or a phrase (full text)"})
     escalated = ma.fields.Boolean()
     page = ma.fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
     per_page = ma.fields.Integer(load_default=20, validate=validate.Range(1, 100))

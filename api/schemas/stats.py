@@ -83,6 +83,10 @@ class MonthFiguresSchema(FiguresSchema):
     month = ma.fields.String(allow_none=True, metadata={"description": "local month of submission, YYYY-MM"})
 
 
+class AreaFiguresSchema(FiguresSchema):
+    area = ma.fields.String(allow_none=True, metadata={"description": "area code (kecamatan); null: no area"})
+
+
 class RankingSchema(ma.Schema):
     rank = ma.fields.Integer()
     agency = ma.fields.String()
@@ -99,4 +103,5 @@ class StatsSchema(FiguresSchema):
     by_kind = ma.fields.List(ma.fields.Nested(KindFiguresSchema))
     by_channel = ma.fields.List(ma.fields.Nested(ChannelFiguresSchema))
     by_month = ma.fields.List(ma.fields.Nested(MonthFiguresSchema))
+    by_area = ma.fields.List(ma.fields.Nested(AreaFiguresSchema))
     ranking = ma.fields.List(ma.fields.Nested(RankingSchema))

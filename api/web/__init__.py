@@ -54,6 +54,7 @@ def init_app(app: Flask) -> None:
         incidents,
         intake,
         owner,
+        places,
         public,
         staff,
         vendor,

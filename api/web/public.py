@@ -24,7 +24,7 @@ from api.web import i18n
 from api.web.blueprint import bp
 from api.web.common import agencies, categories, settings, visible_case
 from api.web.login import current_citizen, current_staff, keep_reporter_token, reporter_token
-from engine import conversation
+from engine import conversation, places
 from engine.audit import chain as audit
 from engine.cases import attachments, lifecycle, tasks
 from engine.cases.access import Actor
@@ -34,7 +34,18 @@ from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 
 PER_PAGE = 20
 REPLY_STATUSES = frozenset({"awaiting_reporter", "needs_info"})
-FORM_FIELDS = ("title", "body", "kind", "category", "agency", "location", "occurred_on")
+FORM_FIELDS = (
+    "title",
+    "body",
+    "kind",
+    "category",
+    "agency",
+    "location",
+    "latitude",
+    "longitude",
+    "area",
+    "occurred_on",
+)
 REPORTER_FIELDS = ("name", "email", "phone")
 
 
@@ -133,7 +144,8 @@ def render_form(
 ) -> ResponseReturnValue:
     """The complaint form; `restore` asks the page's script to put back what the browser kept of the typing
     (after a request too large to read, the server has none of it)."""
-    context = {"values": values, "errors": errors, "categories": categories(), "agencies": agencies()}
+    context = {"values": values, "errors": errors, "categories": categories(), "agencies": agencies(),
+               "areas": places.list_areas(db.session()), "tile_url": current_app.config["MAP_TILE_URL"]}  # fmt: skip
     return render_template(
         "web/complaint_form.html", kinds=i18n.KIND, max_bytes=attachments.MAX_BYTES,
         restore_form="complaint-form" if restore else None, **context,

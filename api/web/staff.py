@@ -225,7 +225,7 @@ def case_list() -> ResponseReturnValue:
     """Complaints in the caller's scope, newest first, with the API's filters (status, agency, category, q)."""
     args = request.args
     query: dict[str, Any] = {}
-    for name in ("status", "agency", "category", "q"):
+    for name in ("status", "agency", "category", "area", "q"):
         if value := args.get(name, "").strip()[:200]:
             query[name] = value
     if query.get("status") not in (None, *STATUSES):

@@ -41,6 +41,12 @@ FILES = {
             "dmn-font/css/dmn-embedded.css",
         )
     },
+    "leaflet.js": "leaflet/dist/leaflet.js",
+    "leaflet.css": "leaflet/dist/leaflet.css",
+    **{
+        f"images/{name}": f"leaflet/dist/images/{name}"
+        for name in ("marker-icon.png", "marker-icon-2x.png", "marker-shadow.png", "layers.png")
+    },
     **{
         f"bpmn-font/font/bpmn.{ext}": f"bpmn-js/dist/assets/bpmn-font/font/bpmn.{ext}"
         for ext in ("eot", "svg", "ttf", "woff", "woff2")

@@ -51,9 +51,9 @@ class Case(Base):
     title: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text)
     location: Mapped[str | None] = mapped_column(sa.String(300))
-    latitude: Mapped[float | None] = mapped_column(sa.Float)  # WGS84 degrees
+    latitude: Mapped[float | None] = mapped_column(sa.Float)  # WGS84 degrees, 5 decimals (~1 m); engine.places
     longitude: Mapped[float | None] = mapped_column(sa.Float)
-    area: Mapped[str | None] = mapped_column(sa.String(64))
+    area: Mapped[str | None] = mapped_column(sa.String(64), index=True)  # an engine.places Area code
     attributes: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # answers to the category's form
     media_url: Mapped[str | None] = mapped_column(sa.String(500))  # a photo the reporter's app hosts
     occurred_on: Mapped[date | None] = mapped_column(sa.Date)
@@ -96,6 +96,11 @@ class Case(Base):
     # later column onto overflow pages, which every scan of the read-model columns would then have to read
     state: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
+    # hot spots (engine.places.hotspots): one period's located cases, read from the index alone (PostgreSQL:
+    # an index-only scan; every column the query reads is in it)
+    __table_args__ = (
+        sa.Index("ix_complaint_hotspot", "created_on", "latitude", "longitude", "area", "category", "status", "id"),
+    )
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (SQLAlchemy reads it from the class)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import conversation
+from engine import conversation, places
 from engine.audit import chain as audit
 from engine.calendar.days import load_calendar
 from engine.calendar.working_days import WorkingCalendar
@@ -67,6 +67,9 @@ class Submission:
     category: str | None = None
     agency: str | None = None
     location: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    area: str | None = None
     occurred_on: date | None = None
     channel: str = "web"
     anonymous: bool = False
@@ -74,9 +77,6 @@ class Submission:
     reporter: dict[str, Any] | None = None
     reporter_username: str | None = None
     entered_by: str | None = None  # the staff member who typed it in (kotak_saran, loket, telepon, surat)
-    latitude: float | None = None
-    longitude: float | None = None
-    area: str | None = None
     attributes: dict[str, Any] | None = None  # answers to the category's form
     media_url: str | None = None
 
@@ -261,8 +261,19 @@ def _check_submission(session: Session, sub: Submission) -> None:
         errors["agency"] = [f"no agency {sub.agency!r}"]
     if sub.category is not None and session.get(Category, sub.category) is None:
         errors["category"] = [f"no category {sub.category!r}"]
+    if sub.area is not None and session.get(places.Area, sub.area) is None:
+        errors["area"] = [f"no area {sub.area!r}"]
     if errors:
         raise InvalidData("invalid complaint", errors)
+
+
+def _placed(session: Session, sub: Submission) -> Submission:
+    """The submission with its point rounded to ~1 m and its area derived from the point when not chosen."""
+    point = places.check_point(sub.latitude, sub.longitude)
+    if point is None:
+        return sub
+    area = sub.area or places.area_for(session, point)
+    return replace(sub, latitude=point[0], longitude=point[1], area=area)
 
 
 def start_case(
@@ -272,6 +283,7 @@ def start_case(
     actor = actor or Actor(username=sub.reporter_username or "guest", role="reporter")
     with incidents.recorded(session), transaction(session):
         _check_submission(session, sub)
+        sub = _placed(session, sub)
         desk = desk_for(session, sub.agency or _category_agency(session, sub.category), settings.default_jurisdiction)
         version = active_version(session, DEFAULT_KEY)
         assert version is not None
@@ -307,9 +319,8 @@ def _category_agency(session: Session, category: str | None) -> str | None:
 # `agency` is not among them: the agency a reporter names is a proposal (the diagram's `proposed_agency`),
 # and the case's agency, which opens it to that agency's staff, is set only when a verifier disposes it
 _SUBMISSION_COLUMNS = (
-    "title", "body", "kind", "category", "location", "occurred_on", "channel",
-    "anonymous", "confidential", "reporter", "reporter_username", "entered_by", "latitude", "longitude", "area",
-    "attributes", "media_url",
+    "title", "body", "kind", "category", "location", "latitude", "longitude", "area", "occurred_on", "channel",
+    "anonymous", "confidential", "reporter", "reporter_username", "entered_by", "attributes", "media_url",
 )  # fmt: skip
 
 
@@ -327,6 +338,7 @@ def _new_run(
         "agency": sub.agency,
         "desk": desk,
         "channel": sub.channel,
+        "area": sub.area,  # the routing decision may use it
         "anonymous": sub.anonymous,
         "confidential": sub.confidential,
     }
@@ -376,23 +388,62 @@ def complete_task(
     """
     with incidents.recorded(session), transaction(session):
         row = tasks.get_task(session, actor, task_id)
-        tasks.ensure_ready_for(row, actor)
-        case = session.get_one(Case, row.case_id)
-        run = _restore(session, case, settings)
-        task = run.wf.get_task_from_id(UUID(row.id))
-        if task.state != TaskState.READY:
-            raise Conflict(f"task {row.id} is no longer ready")
-        clean = forms.validate(run.parsed.forms[row.form], data, _form_formats(session, case))
-        files = conversation.check_attachments(session, case, attachments)
-        drafts = conversation.from_form(run.parsed.forms[row.form], clean, files)
-        task.data.update(clean)
-        with _evaluating(run):
-            task.run()
-            run.wf.do_engine_steps()
-        event_data = {"task_id": row.id, "input": clean, **conversation.event_data(drafts)}
-        outcome = _save(session, run, actor, "task_completed", event_data, row.name, row.id)
-        conversation.store(session, case, actor, drafts)
-        _reassign(session, row, clean, case)
+        outcome = _complete(session, actor, row, data, settings, attachments)
+    return outcome
+
+
+def _complete(
+    session: Session, actor: Actor, row: TaskRecord, data: Any, settings: Settings, attachments: Any = None
+) -> Outcome:
+    """The body of `complete_task`, inside the caller's transaction."""
+    tasks.ensure_ready_for(row, actor)
+    case = session.get_one(Case, row.case_id)
+    run = _restore(session, case, settings)
+    task = run.wf.get_task_from_id(UUID(row.id))
+    if task.state != TaskState.READY:
+        raise Conflict(f"task {row.id} is no longer ready")
+    clean = forms.validate(run.parsed.forms[row.form], data, _form_formats(session, case))
+    files = conversation.check_attachments(session, case, attachments)
+    drafts = conversation.from_form(run.parsed.forms[row.form], clean, files)
+    task.data.update(clean)
+    with _evaluating(run):
+        task.run()
+        run.wf.do_engine_steps()
+    event_data = {"task_id": row.id, "input": clean, **conversation.event_data(drafts)}
+    outcome = _save(session, run, actor, "task_completed", event_data, row.name, row.id)
+    conversation.store(session, case, actor, drafts)
+    _reassign(session, row, clean, case)
+    return outcome
+
+
+VERIFY_TASK = "verify"
+DUPLICATE = "duplicate"
+
+
+def mark_duplicate(
+    session: Session, actor: Actor, case: Case, primary: Case, settings: Settings = DEFAULT_SETTINGS
+) -> Outcome:
+    """Close `case` as a duplicate of `primary`, in one transaction.
+
+    The diagram decides: the case's open `verify` task is completed with `reject`, reason `duplicate` and
+    `duplicate_of`, and the diagram's reject path closes a duplicate (`close_reason: duplicate`). The case's
+    reporter then follows `primary`, and `primary`'s history records `duplicate_merged`. Conflict when the
+    case waits for no verification, InvalidData when `primary` cannot be one.
+    """
+    with incidents.recorded(session), transaction(session):
+        if primary.id == case.id or primary.close_reason == DUPLICATE or primary.status == Status.ARCHIVED:
+            problem = "a different complaint, neither archived nor itself a duplicate"
+            raise InvalidData("invalid duplicate", {"of": [problem]})
+        row = next((t for t in tasks.open_tasks(session, case.id) if t.name == VERIFY_TASK), None)
+        if row is None:
+            raise Conflict(f"complaint {case.tracking_id} is not waiting for verification (status {case.status})")
+        data = {"decision": "reject", "reason": DUPLICATE, "duplicate_of": primary.tracking_id}
+        outcome = _complete(session, actor, row, data, settings)
+        follower = places.follow_as_duplicate(session, case, primary)
+        primary.updated_at = utcnow()
+        session.flush()  # lock the primary's row before its event, as every command does
+        merged = {"duplicate": case.tracking_id, "follower_id": follower.id}
+        audit.append(session, primary, "duplicate_merged", actor, merged)
     return outcome
 
 

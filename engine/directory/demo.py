@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from engine.directory import agencies as directory
 from engine.directory import categories, users
 from engine.directory.agencies import Agency
+from engine.places import batam
 from engine.processes import registry as processes
 
 AGENCIES = [
@@ -55,7 +56,8 @@ USERS = [
 
 
 def seed(session: Session, password: str) -> None:
-    """Create whatever part of the demo directory is missing, and deploy the default process (flushes)."""
+    """Create whatever part of the demo directory (Batam's kecamatan included) is missing, and deploy the default
+    process (flushes)."""
     for code, name, parent, desk in AGENCIES:
         if session.get(Agency, code) is None:
             directory.create_agency(session, code, name, parent, desk)
@@ -65,4 +67,5 @@ def seed(session: Session, password: str) -> None:
     for username, role, agency in USERS:
         if session.get(users.User, username) is None:
             users.create_user(session, username, role, password, agency)
+    batam.seed(session)
     processes.deploy_defaults(session)

@@ -28,10 +28,12 @@ from sqlalchemy.orm import Session
 
 from engine.cases.case import Case
 from engine.directory.users import User
+from engine.places import followers
 
 log = logging.getLogger(__name__)
 REPORTER = "reporter"
 ACCOUNT = "account"  # mail about a user's own account, sent without a case
+FOLLOWERS = "followers"
 USER_PREFIX = "user:"
 SIGNATURE_HEADER = "X-Aduan-Signature"
 DELIVERY_HEADER = "X-Aduan-Delivery"
@@ -96,6 +98,11 @@ TEMPLATES: dict[str, Template] = {
     "new_message": Template(
         REPORTER, "Aduan {tracking_id}: pesan baru", "Ada pesan baru untuk aduan {tracking_id} ({title})."
     ),
+    # supporters (and reporters of its duplicates), on every public follow-up of the case
+    "supported_follow_up": Template(
+        FOLLOWERS, "Aduan {tracking_id} yang Anda dukung ditindaklanjuti",
+        "Instansi telah menanggapi aduan {tracking_id} ({title}) yang Anda dukung.",
+    ),
 }  # fmt: skip
 
 # What the reporter hears about, by audit event type or by the case status a command set.
@@ -112,6 +119,11 @@ REPORTER_ON_STATUS = {
 
 # Templates whose params hold a secret: the delivered row forgets them (workers.notifications).
 SECRET_TEMPLATES = frozenset({"secret_code", "verify_email"})
+
+
+def follower_templates(event_data: dict[str, Any]) -> list[str]:
+    """Templates the case's followers are sent after an event: its public follow-ups, if any."""
+    return ["supported_follow_up"] if event_data.get("follow_ups") else []
 
 
 def reporter_templates(event_type: str, changes: dict[str, Any], channel: str | None = None) -> list[str]:
@@ -182,6 +194,19 @@ def reporter_contact(session: Session, case: Case) -> tuple[str | None, str | No
     return email, phone
 
 
+def follower_contact(session: Session, recipient: str) -> tuple[str | None, str | None]:
+    """(email, phone) of a `follower:<id>`: its own contact, its account's, or its duplicate case's reporter."""
+    follower = followers.get_follower(session, recipient)
+    if follower is None:
+        return None, None
+    if follower.source_case_id is not None:
+        return reporter_contact(session, session.get_one(Case, follower.source_case_id))
+    contact = follower.contact or {}
+    email, phone = contact.get("email"), contact.get("phone")
+    user = session.get(User, follower.username) if follower.username and not (email or phone) else None
+    return (user.email, user.phone) if user is not None else (email, phone)
+
+
 def recipients(session: Session, case: Case, template: str, params: dict[str, Any]) -> list[tuple[str, ChannelName]]:
     """(recipient reference, channel) pairs for one notification; the diagram may pass `role=`/`agency=`."""
     spec = TEMPLATES.get(template)
@@ -191,6 +216,10 @@ def recipients(session: Session, case: Case, template: str, params: dict[str, An
     if spec.audience == REPORTER:
         channel = _reporter_channel(case, *reporter_contact(session, case))
         return [(REPORTER, channel)] if channel else []
+    if spec.audience == FOLLOWERS:
+        pairs = [(f"{followers.PREFIX}{f.id}", _channel_for(*follower_contact(session, f"{followers.PREFIX}{f.id}")))
+                 for f in followers.followers_of(session, case)]  # fmt: skip
+        return [(who, channel) for who, channel in pairs if channel]
     role = str(params.get("role") or spec.audience)
     agency = params.get("agency") or getattr(case, spec.agency_of)
     pairs = [(USER_PREFIX + u.username, _channel_for(u.email, u.phone)) for u in staff_for(session, role, agency)]
@@ -226,6 +255,8 @@ def address_of(session: Session, case: Case | None, recipient: str, channel: str
     """
     if recipient == REPORTER and case is not None:
         email, phone = reporter_contact(session, case)
+    elif recipient.startswith(followers.PREFIX):
+        email, phone = follower_contact(session, recipient)
     elif recipient.startswith(USER_PREFIX):
         user = session.get(User, recipient.removeprefix(USER_PREFIX))
         reachable = user is not None and (user.active or case is None)

@@ -84,6 +84,7 @@ def record(session: Session, case: Case, event: Event, notifications: Sequence[d
     changes, channel = event.data.get("changes", {}), event.data.get("channel")
     notices = notify.message_notices(event.data, event.actor_role)
     requested += notify.reporter_requests(event.type, changes, notices, channel)
+    requested += [(name, {}) for name in notify.follower_templates(event.data)]
     rows = [
         _row(case, event, OutboxKind.NOTIFICATION, channel, who, {"template": template, "params": params})
         for template, params in requested

@@ -23,7 +23,7 @@ from engine.cases.tasks import TaskRecord, TaskStatus
 from engine.cases.visibility import figures_scope, staff_scope
 from engine.directory.agencies import subtree_clause
 
-GROUPS = ("agency", "category", "kind", "channel", "month")
+GROUPS = ("agency", "category", "kind", "channel", "month", "area")
 FINAL = (Status.CLOSED.value, Status.ARCHIVED.value)
 DIGITS = 4
 
@@ -42,7 +42,19 @@ def where(session: Session, actor: Actor, query: Query, rows: bool = False) -> s
 
     With `rows`, the cases whose rows `actor` may see (exports): a process owner counts their jurisdiction's
     cases in figures but sees none of them."""
-    conditions = [staff_scope(session, actor) if rows else figures_scope(session, actor)]
+    return sa.and_(staff_scope(session, actor) if rows else figures_scope(session, actor), _narrowed(query))
+
+
+def public_where(query: Query) -> sa.ColumnElement[bool]:
+    """The cases the city's public figures count for `query`: every non-confidential one (Perpres 76/2013).
+
+    Unverified and archived cases count too, as in `/stats`: figures are aggregates and name no case.
+    """
+    return sa.and_(Case.confidential.is_(False), _narrowed(query))
+
+
+def _narrowed(query: Query) -> sa.ColumnElement[bool]:
+    conditions: list[sa.ColumnElement[bool]] = [sa.true()]
     if query.agency is not None:
         conditions.append(subtree_clause(Case.agency, query.agency))
     if query.start is not None:
@@ -216,3 +228,57 @@ def ranking(by_agency: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         same = previous is not None and order(previous)[:3] == order(entry)[:3]
         entry["rank"] = previous["rank"] if same and previous else position
     return entries
+
+
+@dataclass(frozen=True)
+class Quarter:
+    """A calendar quarter (triwulan), e.g. `2024Q2` = 1 April to 30 June 2024."""
+
+    year: int
+    number: int
+
+    @classmethod
+    def parse(cls, text: str) -> Quarter:
+        """`YYYYQn` (n 1..4); ValueError otherwise."""
+        year, sep, number = text.strip().upper().partition("Q")
+        if not (sep and year.isdigit() and len(year) == 4 and number in ("1", "2", "3", "4")):
+            raise ValueError("a quarter such as 2024Q2")
+        return cls(int(year), int(number))
+
+    @property
+    def start(self) -> date:
+        return date(self.year, 3 * self.number - 2, 1)
+
+    @property
+    def end(self) -> date:
+        following = Quarter(self.year + 1, 1) if self.number == 4 else Quarter(self.year, self.number + 1)
+        return date.fromordinal(following.start.toordinal() - 1)
+
+    @property
+    def previous(self) -> Quarter:
+        return Quarter(self.year - 1, 4) if self.number == 1 else Quarter(self.year, self.number - 1)
+
+    def __str__(self) -> str:
+        return f"{self.year}Q{self.number}"
+
+
+LATE_CASES = 25
+
+
+def quarterly(session: Session, quarter: Quarter, agency: str | None, now: datetime) -> dict[str, Any]:
+    """The coordination meeting's figures: `/stats` of every case (confidential ones too: an internal
+    document) submitted in `quarter` and in the one before, and the quarter's overdue or escalated cases."""
+    figures: dict[str, Any] = {}
+    for name, period in (("current", quarter), ("previous", quarter.previous)):
+        figures[name] = stats(session, _narrowed(Query(agency, period.start, period.end)), now)
+    figures["late_cases"] = late_cases(session, _narrowed(Query(agency, quarter.start, quarter.end)), now)
+    return figures
+
+
+def late_cases(session: Session, condition: sa.ColumnElement[bool], now: datetime) -> list[dict[str, Any]]:
+    """Open cases with a task past its deadline at `now`, or escalated: oldest first, at most `LATE_CASES`."""
+    overdue = sa.select(TaskRecord.case_id).where(TaskRecord.state == TaskStatus.READY, TaskRecord.due_at < now)
+    late = sa.or_(Case.escalated.is_(True), sa.and_(Case.status.not_in(FINAL), Case.id.in_(overdue)))
+    columns = (Case.tracking_id, Case.title, Case.agency, Case.status, Case.escalated, Case.created_on)
+    query = sa.select(*columns).where(condition, late).order_by(Case.created_on, Case.id).limit(LATE_CASES)
+    return [row._asdict() for row in session.execute(query)]
