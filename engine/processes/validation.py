@@ -675,6 +675,7 @@ def behaviour_findings(
     Elements in `marked` already have a finding: a failed run there would only repeat it."""
     upload = _Upload(files, shared)
     _read(upload)
+    _parse(upload)
     top = _top_process(upload, key)
     bindings = _check_calls(upload)
     _add_shared(upload, bindings)
