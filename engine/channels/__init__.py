@@ -16,8 +16,40 @@ Others import from here: `receive`, `Message`, `File`, `Context`, `Result`, `Out
 and the modules `sms`, `mail`, `counters`, `clients`, `idempotency`, `open311` (by their module path).
 """
 
-from engine.channels import counters, mail, sms
-from engine.channels.inbound import ChannelMessage, Context, File, Message, Outcome, Result, receive
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# The face is lazy (PEP 562): a name is imported on first use, so importing one module of this package
+# never runs the others (their imports reach back into the engine and would otherwise form cycles).
+if TYPE_CHECKING:
+    from engine.channels import counters, mail, sms
+    from engine.channels.inbound import ChannelMessage, Context, File, Message, Outcome, Result, receive
+
+_NAMES: dict[str, str] = {
+    "ChannelMessage": "engine.channels.inbound",
+    "Context": "engine.channels.inbound",
+    "File": "engine.channels.inbound",
+    "Message": "engine.channels.inbound",
+    "Outcome": "engine.channels.inbound",
+    "Result": "engine.channels.inbound",
+    "receive": "engine.channels.inbound",
+}
+_MODULES: dict[str, str] = {
+    "counters": "engine.channels.counters",
+    "mail": "engine.channels.mail",
+    "sms": "engine.channels.sms",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NAMES:
+        return getattr(import_module(_NAMES[name]), name)
+    if name in _MODULES:
+        return import_module(_MODULES[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ChannelMessage",

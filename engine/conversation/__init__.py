@@ -10,19 +10,54 @@ Others may import: `ANNOTATION` (the form schema keyword), `Message`, `MessageAu
 `post_message`, `refuse_change`, `send_codes`.
 """
 
-from engine.conversation.commands import post_message, refuse_change, send_codes
-from engine.conversation.models import Message, MessageAudience
-from engine.conversation.thread import (
-    ANNOTATION,
-    Draft,
-    check_attachments,
-    event_data,
-    from_form,
-    from_reply,
-    published_files,
-    store,
-    thread,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# The face is lazy (PEP 562): a name is imported on first use, so importing one module of this package
+# never runs the others (their imports reach back into the engine and would otherwise form cycles).
+if TYPE_CHECKING:
+    from engine.conversation.commands import post_message, refuse_change, send_codes
+    from engine.conversation.models import Message, MessageAudience
+    from engine.conversation.thread import (
+        ANNOTATION,
+        Draft,
+        check_attachments,
+        event_data,
+        from_form,
+        from_reply,
+        published_files,
+        store,
+        thread,
+    )
+
+_NAMES: dict[str, str] = {
+    "ANNOTATION": "engine.conversation.thread",
+    "Draft": "engine.conversation.thread",
+    "Message": "engine.conversation.models",
+    "MessageAudience": "engine.conversation.models",
+    "check_attachments": "engine.conversation.thread",
+    "event_data": "engine.conversation.thread",
+    "from_form": "engine.conversation.thread",
+    "from_reply": "engine.conversation.thread",
+    "post_message": "engine.conversation.commands",
+    "published_files": "engine.conversation.thread",
+    "refuse_change": "engine.conversation.commands",
+    "send_codes": "engine.conversation.commands",
+    "store": "engine.conversation.thread",
+    "thread": "engine.conversation.thread",
+}
+_MODULES: dict[str, str] = {}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NAMES:
+        return getattr(import_module(_NAMES[name]), name)
+    if name in _MODULES:
+        return import_module(_MODULES[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ANNOTATION",

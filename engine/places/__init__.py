@@ -10,10 +10,49 @@
 Others import from here: `from engine.places import Area, area_for, check_point, hotspots, ...`.
 """
 
-from engine.places.areas import Area, area_for, check_point, create_area, distance_m, list_areas
-from engine.places.followers import Follower, FollowerKind, follow_as_duplicate, support, supporters
-from engine.places.hotspots import Clustering, Period, hotspots
-from engine.places.similar import Probe, similar, text_match, words
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# The face is lazy (PEP 562): a name is imported on first use, so importing one module of this package
+# never runs the others (their imports reach back into the engine and would otherwise form cycles).
+if TYPE_CHECKING:
+    from engine.places.areas import Area, area_for, check_point, create_area, distance_m, list_areas
+    from engine.places.followers import Follower, FollowerKind, follow_as_duplicate, support, supporters
+    from engine.places.hotspots import Clustering, Period, hotspots
+    from engine.places.similar import Probe, similar, text_match, words
+
+_NAMES: dict[str, str] = {
+    "Area": "engine.places.areas",
+    "Clustering": "engine.places.hotspots",
+    "Follower": "engine.places.followers",
+    "FollowerKind": "engine.places.followers",
+    "Period": "engine.places.hotspots",
+    "Probe": "engine.places.similar",
+    "area_for": "engine.places.areas",
+    "check_point": "engine.places.areas",
+    "create_area": "engine.places.areas",
+    "distance_m": "engine.places.areas",
+    "follow_as_duplicate": "engine.places.followers",
+    "hotspots": "engine.places.hotspots",
+    "list_areas": "engine.places.areas",
+    "similar": "engine.places.similar",
+    "support": "engine.places.followers",
+    "supporters": "engine.places.followers",
+    "text_match": "engine.places.similar",
+    "words": "engine.places.similar",
+}
+_MODULES: dict[str, str] = {}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NAMES:
+        return getattr(import_module(_NAMES[name]), name)
+    if name in _MODULES:
+        return import_module(_MODULES[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Area",
