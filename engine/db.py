@@ -77,7 +77,7 @@ def normalize_url(url: str) -> str:
     return url
 
 
-# full-text search of engine.places.similar: SQLite's FTS5 table (and its shadow tables), PostgreSQL's GIN index
+# full-text search of engine.places.matching: SQLite's FTS5 table (and its shadow tables), PostgreSQL's GIN index
 UNMODELLED_PREFIXES = ("complaint_fts", "ix_complaint_fts")
 
 

@@ -96,7 +96,7 @@ class Case(Base):
     # later column onto overflow pages, which every scan of the read-model columns would then have to read
     state: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
-    # hot spots (engine.places.hotspots): one period's located cases, read from the index alone (PostgreSQL:
+    # hot spots (engine.places.clusters): one period's located cases, read from the index alone (PostgreSQL:
     # an index-only scan; every column the query reads is in it)
     __table_args__ = (
         sa.Index("ix_complaint_hotspot", "created_on", "latitude", "longitude", "area", "category", "status", "id"),

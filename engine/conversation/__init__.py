@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from engine.conversation.commands import post_message, refuse_change, send_codes
     from engine.conversation.models import Message, MessageAudience
-    from engine.conversation.thread import (
+    from engine.conversation.threads import (
         ANNOTATION,
         Draft,
         check_attachments,
@@ -33,20 +33,20 @@ if TYPE_CHECKING:
     )
 
 _NAMES: dict[str, str] = {
-    "ANNOTATION": "engine.conversation.thread",
-    "Draft": "engine.conversation.thread",
+    "ANNOTATION": "engine.conversation.threads",
+    "Draft": "engine.conversation.threads",
     "Message": "engine.conversation.models",
     "MessageAudience": "engine.conversation.models",
-    "check_attachments": "engine.conversation.thread",
-    "event_data": "engine.conversation.thread",
-    "from_form": "engine.conversation.thread",
-    "from_reply": "engine.conversation.thread",
+    "check_attachments": "engine.conversation.threads",
+    "event_data": "engine.conversation.threads",
+    "from_form": "engine.conversation.threads",
+    "from_reply": "engine.conversation.threads",
     "post_message": "engine.conversation.commands",
-    "published_files": "engine.conversation.thread",
+    "published_files": "engine.conversation.threads",
     "refuse_change": "engine.conversation.commands",
     "send_codes": "engine.conversation.commands",
-    "store": "engine.conversation.thread",
-    "thread": "engine.conversation.thread",
+    "store": "engine.conversation.threads",
+    "thread": "engine.conversation.threads",
 }
 _MODULES: dict[str, str] = {}
 

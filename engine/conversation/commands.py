@@ -18,7 +18,7 @@ from engine.cases import lifecycle
 from engine.cases.access import Actor
 from engine.cases.case import Case, hash_token
 from engine.conversation.models import Message, MessageAudience
-from engine.conversation.thread import Draft, check_attachments, check_body, store
+from engine.conversation.threads import Draft, check_attachments, check_body, store
 from engine.db import utcnow
 from engine.errors import Conflict, InvalidData
 from engine.notify import outbox

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.places.similar import MAX_WORDS, words
+from engine.places.matching import MAX_WORDS, words
 
 
 def test_common_words_and_short_ones_are_dropped_and_repeats_kept_once() -> None:

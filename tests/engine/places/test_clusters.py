@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from engine.errors import InvalidData
-from engine.places.hotspots import Period
+from engine.places.clusters import Period
 
 
 def test_a_period_compares_with_the_one_just_before_and_never_leaves_the_calendar() -> None:
