@@ -41,7 +41,10 @@ def issue_client_token(client: ServiceClient) -> tuple[str, int]:
     """A signed token for an agency system: it acts as an officer of its agency (`cid` names the client)."""
     lifetime = int(current_app.config.get("TOKEN_LIFETIME_SECONDS", 3600))
     now = utcnow()
-    claims = {"cid": client.client_id, "role": "officer", "iat": now, "exp": now + timedelta(seconds=lifetime)}
+    claims = {
+        "sub": f"client:{client.client_id}", "cid": client.client_id, "role": "officer",
+        "iat": now, "exp": now + timedelta(seconds=lifetime),
+    }  # fmt: skip
     return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm=ALGORITHM), lifetime
 
 

@@ -18,7 +18,7 @@ from api.web.blueprint import bp
 from api.web.common import agencies, categories, settings
 from api.web.login import staff, staff_required
 from api.web.public import check_uploads, flat_errors, intake_limit, store_uploads, submission_from_form, uploads
-from engine.cases import lifecycle
+from engine.cases import attachments, lifecycle
 from engine.channels import counters
 from engine.errors import InvalidData
 
@@ -28,7 +28,9 @@ ENTERING_ROLES = tuple(sorted(counters.ENTERING_ROLES))
 def render_intake(values: dict[str, str], errors: dict[str, list[str]], status: int = 200) -> ResponseReturnValue:
     context = {"values": values, "errors": errors, "categories": categories(), "agencies": agencies()}
     channels = [(c, i18n.CHANNEL[c]) for c in counters.STAFF_CHANNELS]
-    return render_template("web/complaint_form.html", kinds=i18n.KIND, channels=channels, **context), status
+    return render_template(
+        "web/complaint_form.html", kinds=i18n.KIND, channels=channels, max_bytes=attachments.MAX_BYTES, **context
+    ), status
 
 
 @bp.route("/catat", methods=["GET", "POST"])

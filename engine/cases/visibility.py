@@ -180,4 +180,4 @@ def incident_scope(session: Session, actor: Actor) -> sa.ColumnElement[bool] | N
     """
     if actor.role not in INCIDENT_READERS:
         raise Forbidden("incidents are for process owners and auditors")
-    return None if actor.role in EVERYTHING else staff_scope(session, actor)
+    return None if actor.role in EVERYTHING else figures_scope(session, actor)  # a process owner: the jurisdiction

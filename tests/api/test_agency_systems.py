@@ -30,9 +30,9 @@ from engine.db import utcnow
 from engine.notify.outbox import OutboxMessage
 from tests.api.conftest import Auth
 from tests.api.live_server import serving
+from tests.images import PNG
 
 API = "/api/v1"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def create_client(app: Flask, agency: str) -> tuple[str, str]:

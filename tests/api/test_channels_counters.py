@@ -13,9 +13,9 @@ from api.extensions import db
 from engine.audit.chain import Event
 from engine.cases.case import Case
 from tests.api.conftest import Auth
+from tests.images import JPEG
 
 API = "/api/v1"
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 100
 SLIP = {
     "title": "Lampu taman mati", "body": "Ditulis di lembar kotak saran: lampu taman Engku Putri mati.",
     "occurred_on": "2026-11-20",

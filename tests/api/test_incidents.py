@@ -39,7 +39,9 @@ def test_a_stuck_case_answers_409_naming_the_element_and_is_listed_as_an_open_in
         )  # fmt: skip
     assert client.get(f"{API}/incidents", headers=auth("verifier")).status_code == 403
     assert client.get(f"{API}/incidents?open=maybe", headers=auth("owner")).status_code == 422
-    assert "aduan_incidents_open 1.0" in client.get("/metrics").text
+    client.application.config["METRICS_TOKEN"] = "scrape-token"  # /metrics answers only Prometheus's token
+    metrics = client.get("/metrics", headers={"Authorization": "Bearer scrape-token"}).text
+    assert "aduan_incidents_open 1.0" in metrics
 
 
 def test_process_owners_see_incidents_on_a_page_in_indonesian_first(

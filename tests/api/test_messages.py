@@ -13,21 +13,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from PIL import Image
 
 from tests.api.conftest import Auth
 from tests.api.test_lifecycle_http import API, Desk, clock  # noqa: F401  (the fixture)
 from tests.conftest import DEMO_PASSWORD
-
-
-def _png() -> bytes:
-    """A real (decodable) PNG: uploads are decoded before they are kept."""
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), (30, 160, 60)).save(out, "PNG")
-    return out.getvalue()
-
-
-PNG = _png()
+from tests.images import PNG
 
 
 class Thread(Desk):

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from engine.cases import attachments
 from engine.cases.case import Case
+from tests.images import PNG
 from tests.web.test_pages import client, csrf, file_case, sign_in  # noqa: F401  (the fixture)
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 TYPED = {
     "title": "Lampu jalan mati di Sekupang",
     "body": "Tiga lampu mati sejak Senin, jalan gelap.",

@@ -10,9 +10,8 @@ from sqlalchemy.orm import Session
 
 from engine.cases import attachments
 from engine.cases.case import Case
+from tests.images import JPEG
 from tests.web.test_pages import client, csrf, sign_in  # noqa: F401  (the pages' client fixture)
-
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 100
 
 
 def slip(token: str, **fields: str) -> dict[str, object]:

@@ -30,6 +30,7 @@ from engine.directory import demo
 from engine.directory.users import User
 from engine.notify.outbox import OutboxMessage
 from tests.conftest import DEMO_PASSWORD, _truncate
+from tests.images import JPEG
 from tests.workers.conftest import make_app
 from tests.workers.test_delivery import free_port
 from workers import mail_intake
@@ -37,7 +38,6 @@ from workers.notifications import send_notification
 
 INTAKE = "aduan@batam.go.id"
 CITIZEN = "siti@example.id"
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF\x00" + b"\x00" * 200  # enough of a JPEG for the type check
 
 
 class Inbox:

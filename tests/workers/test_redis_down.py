@@ -144,7 +144,7 @@ def test_a_worker_is_back_within_seconds_after_a_redis_outage_and_fires_the_time
         time.sleep(OUTAGE_SECONDS)
         own_redis.start()
 
-        assert scheduler.run_once(app).timers == 1
+        assert scheduler.run_once(host_of(app)).timers == 1
         back = time.monotonic()
         wait_until(lambda: escalations(db.session(), overdue) == 1, timeout=8, what="the timer to fire")
         assert time.monotonic() - back < 8
