@@ -18,11 +18,11 @@ and the modules `sms`, `mail`, `counters`, `clients`, `idempotency`, `open311` (
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-# The face is lazy (PEP 562): a name is imported on first use, so importing one module of this package
-# never runs the others (their imports reach back into the engine and would otherwise form cycles).
+from engine.faces import lazy
+
+# A lazy face (engine.faces): importing one module of this package never runs the others.
 if TYPE_CHECKING:
     from engine.channels import counters, mail, sms
     from engine.channels.inbound import ChannelMessage, Context, File, Message, Outcome, Result, receive
@@ -43,12 +43,7 @@ _MODULES: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _NAMES:
-        return getattr(import_module(_NAMES[name]), name)
-    if name in _MODULES:
-        return import_module(_MODULES[name])
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy(__name__, _NAMES, _MODULES)
 
 
 __all__ = [

@@ -12,11 +12,11 @@ Others import from here: `from engine.places import Area, area_for, check_point,
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-# The face is lazy (PEP 562): a name is imported on first use, so importing one module of this package
-# never runs the others (their imports reach back into the engine and would otherwise form cycles).
+from engine.faces import lazy
+
+# A lazy face (engine.faces): importing one module of this package never runs the others.
 if TYPE_CHECKING:
     from engine.places.areas import Area, area_for, check_point, create_area, distance_m, list_areas
     from engine.places.clusters import Clustering, Period, hotspots
@@ -46,12 +46,7 @@ _NAMES: dict[str, str] = {
 _MODULES: dict[str, str] = {}
 
 
-def __getattr__(name: str) -> Any:
-    if name in _NAMES:
-        return getattr(import_module(_NAMES[name]), name)
-    if name in _MODULES:
-        return import_module(_MODULES[name])
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy(__name__, _NAMES, _MODULES)
 
 
 __all__ = [
