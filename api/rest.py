@@ -14,7 +14,7 @@ from flask import Flask, Response, jsonify, request
 from flask_smorest import Api
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import BaseConverter, IntegerConverter, Map
 
 from engine.errors import (
     Conflict,
@@ -195,7 +195,19 @@ class ColumnInteger(IntegerConverter):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max)
 
 
+class TrackingId(BaseConverter):
+    """`<tracking:…>`: a complaint's tracking id (`ADU-7K3F-9QXM`, any case). A literal path beside it, such as
+    `/complaints/similar`, is never taken for a tracking id, in the routes or in the OpenAPI document."""
+
+    regex = r"(?i:ADU-[0-9A-Z]{4}-[0-9A-Z]{4})"
+
+
+def tracking_id_schema(_converter: BaseConverter) -> dict[str, str]:
+    return {"type": "string", "pattern": "^[Aa][Dd][Uu]-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}$"}
+
+
 api = AduanApi()
+api.register_converter(TrackingId, tracking_id_schema)  # once: every init_app documents it from here
 
 
 def init_app(app: Flask) -> None:
@@ -204,6 +216,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.url_map.converters["tracking"] = TrackingId
     api.init_app(app, spec_kwargs={"components": {"securitySchemes": _SECURITY}})
     app.register_error_handler(EngineError, handle_engine_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)

@@ -14,6 +14,7 @@ Sub-packages by concept, each with a face (`__init__.py`) naming the modules oth
 - `engine.citizens`    registered reporters' accounts: registration, "my reports", claiming a guest complaint
 - `engine.channels`    SMS/WhatsApp, e-mail, counters, agency systems and Open311: translators into commands
 
-Beside them: `faces` (lazy package faces), `config` (the service configuration), `db` (base and column types), `errors` (what the API
-maps to statuses), `models` (every table, for the metadata and migrations) and `settings`.
+Beside them: `faces` (lazy package faces), `config` (the service configuration), `db` (base and column
+types), `errors` (what the API maps to statuses), `models` (every table, for the metadata and migrations)
+and `settings`.
 """

@@ -142,6 +142,8 @@ def app(backend: str, tmp_path: Path) -> Iterator[Flask]:
     limits = {
         "LOGIN_RATE_LIMIT": "100000/minute", "INTAKE_RATE_LIMIT": "100000/minute",
         "UPLOAD_RATE_LIMIT": "100000/minute", "UPLOAD_CASE_RATE_LIMIT": "100000/minute",
+        # the host-wide bound on password checks is shared by the xdist workers: tests sign in all the time
+        "PASSWORD_CHECK_CONCURRENCY": 64,
     }  # fmt: skip
     app = create_app({"SQLALCHEMY_DATABASE_URI": backend, "TESTING": True, **limits})
     with app.app_context():

@@ -116,7 +116,7 @@ def filters(query: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
     return conditions
 
 
-@blp.route("/complaints/<tracking_id>")
+@blp.route("/complaints/<tracking:tracking_id>")
 class ComplaintItem(MethodView):
     @blp.response(200, ComplaintSchema)
     @blp.alt_response(404, description="No such complaint, or not visible to the caller")
@@ -126,7 +126,7 @@ class ComplaintItem(MethodView):
         return views.complaint(db.session(), case, audience)
 
 
-@blp.route("/complaints/<tracking_id>/replies")
+@blp.route("/complaints/<tracking:tracking_id>/replies")
 class Replies(MethodView):
     @blp.arguments(ReplySchema)
     @blp.response(200, ComplaintSchema)
@@ -154,7 +154,7 @@ CHAIN_HEADERS = {
 }
 
 
-@blp.route("/complaints/<tracking_id>/history")
+@blp.route("/complaints/<tracking:tracking_id>/history")
 class History(MethodView):
     @blp.response(200, EventSchema(many=True), headers=CHAIN_HEADERS)
     def get(self, tracking_id: str) -> Any:
@@ -205,7 +205,7 @@ def reporter_event(event: audit.Event) -> dict[str, Any]:
     return view
 
 
-@blp.route("/complaints/<tracking_id>/attachments")
+@blp.route("/complaints/<tracking:tracking_id>/attachments")
 class Attachments(MethodView):
     @idempotent
     @blp.doc(**IDEMPOTENCY_DOC)
@@ -231,7 +231,7 @@ class Attachments(MethodView):
         return item, 201, {"Location": f"/api/v1/complaints/{tracking_id}/attachments/{item.id}"}
 
 
-@blp.route("/complaints/<tracking_id>/attachments/<int:attachment_id>")
+@blp.route("/complaints/<tracking:tracking_id>/attachments/<int:attachment_id>")
 class AttachmentItem(MethodView):
     @blp.response(200, description="The file")
     def get(self, tracking_id: str, attachment_id: int) -> ResponseReturnValue:

@@ -48,7 +48,7 @@ def shown(case: Case, audience: Audience, message_id: int) -> dict[str, Any]:
     raise NotFound(f"no message {message_id}")
 
 
-@blp.route("/complaints/<tracking_id>/messages")
+@blp.route("/complaints/<tracking:tracking_id>/messages")
 class Messages(MethodView):
     @blp.arguments(MessageCreateSchema)
     @blp.response(201, MessageSchema)
@@ -63,7 +63,7 @@ class Messages(MethodView):
         return shown(case, audience, message.id), 201, {"Location": location}
 
 
-@blp.route("/complaints/<tracking_id>/messages/<int:message_id>")
+@blp.route("/complaints/<tracking:tracking_id>/messages/<int:message_id>")
 class MessageItem(MethodView):
     @blp.response(200, MessageSchema)
     def get(self, tracking_id: str, message_id: int) -> dict[str, Any]:

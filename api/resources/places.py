@@ -90,7 +90,7 @@ class Similar(MethodView):
         return places.similar(db.session(), places.Probe(text, query.get("category"), point))
 
 
-@blp.route("/complaints/<tracking_id>/support")
+@blp.route("/complaints/<tracking:tracking_id>/support")
 class Support(MethodView):
     @blp.arguments(SupportSchema)
     @blp.response(201, SupportedSchema)
@@ -105,7 +105,7 @@ class Support(MethodView):
         return {"tracking_id": case.tracking_id, "supporters": count}
 
 
-@blp.route("/complaints/<tracking_id>/duplicate")
+@blp.route("/complaints/<tracking:tracking_id>/duplicate")
 class Duplicate(MethodView):
     @require("verifier")
     @blp.arguments(DuplicateSchema)

@@ -182,7 +182,7 @@ class MigrateAll(MethodView):
                 "cases": [asdict(r) for r in reports]}  # fmt: skip
 
 
-@blp.route("/complaints/<tracking_id>/migrate")
+@blp.route("/complaints/<tracking:tracking_id>/migrate")
 class MigrateComplaint(MethodView):
     @require(OWNER)
     @blp.arguments(MigrateSchema)

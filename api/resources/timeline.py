@@ -33,7 +33,7 @@ def staff_visible(tracking_id: str) -> tuple[Case, Audience]:
     return case, audience
 
 
-@blp.route("/complaints/<tracking_id>/timeline")
+@blp.route("/complaints/<tracking:tracking_id>/timeline")
 class Timeline(MethodView):
     @require()
     @blp.response(200, TimelineSchema)
@@ -48,7 +48,7 @@ def attachment(body: str, mimetype: str, filename: str) -> Response:
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-@blp.route("/complaints/<tracking_id>/history/export")
+@blp.route("/complaints/<tracking:tracking_id>/history/export")
 class HistoryExport(MethodView):
     @require()
     @blp.arguments(HistoryExportQuerySchema, location="query")

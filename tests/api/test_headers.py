@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from api.headers import NOTHING_POLICY, PAGE_POLICY
+from api.headers import NOTHING_POLICY, page_policy, tile_origin
 from tests.api.conftest import API, Auth
 from tests.api.test_bad_input import PNG, reporter_headers, upload
 
@@ -27,7 +27,7 @@ def test_every_kind_of_response_is_hardened(app: Flask, client: FlaskClient, aut
     assert_hardened(client.get(f"{API}/health").headers, NOTHING_POLICY)
     assert_hardened(client.get(f"{API}/complaints/ADU-NOPE").headers, NOTHING_POLICY)  # an error
     assert_hardened(client.get(f"{API}/openapi.json").headers, NOTHING_POLICY)
-    assert_hardened(client.get("/lapor").headers, PAGE_POLICY)
+    assert_hardened(client.get("/lapor").headers, page_policy(app.config["MAP_TILE_URL"]))
     assert_hardened(client.get("/static/aduan.css").headers, NOTHING_POLICY)
     assert "Strict-Transport-Security" not in client.get("/lapor").headers
 
@@ -42,3 +42,10 @@ def test_hsts_when_configured(app: Flask, client: FlaskClient) -> None:
     app.config["HSTS_SECONDS"] = 31536000
     assert client.get("/lapor").headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
     assert client.get(f"{API}/health").headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_the_maps_may_load_tiles_from_the_configured_tile_server_only(app: Flask, client: FlaskClient) -> None:
+    app.config["MAP_TILE_URL"] = "https://{s}.tiles.example.id:8443/{z}/{x}/{y}.png"
+    policy = client.get("/lapor").headers["Content-Security-Policy"]
+    assert "img-src 'self' data: blob: https://*.tiles.example.id:8443;" in policy
+    assert tile_origin("javascript:alert(1)") == "" and tile_origin(None) == ""

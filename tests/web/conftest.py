@@ -83,6 +83,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[S
             "LOGIN_RATE_LIMIT": "1000/minute",
             "UPLOAD_RATE_LIMIT": "1000/minute",
             "UPLOAD_CASE_RATE_LIMIT": "1000/minute",
+            "PASSWORD_CHECK_CONCURRENCY": 64,  # host-wide, shared with the other xdist workers' sign-ins
         }
     )
     with app.app_context():
