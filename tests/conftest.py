@@ -21,6 +21,9 @@ from api.extensions import db
 from engine.db import Base
 from engine.directory import demo
 
+# The bound on password checks at once is host-wide (engine/directory/signin.py): every app the tests start
+# (xdist workers, live servers, subprocesses) would share one slot; tests of the bound set their own.
+os.environ.setdefault("ADUAN_PASSWORD_CHECK_CONCURRENCY", "64")
 BASE_POSTGRES_URL = os.environ.get("ADUAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
