@@ -355,7 +355,7 @@ def audit_verify(tracking_id: str | None) -> None:
 
 
 def register(app: Flask) -> None:
-    from api.bench import bench, load_subcommands
+    from bench import bench, load_subcommands
 
     load_subcommands()
     for command in (bench, serve, agencies, users_group, seed_group, processes_group, timers_group, worker):

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from api.bench import bench
+from bench import bench
 from engine import lifecycle, processes, serialization
 from engine.access import Actor
 from engine.calendar import WorkingCalendar

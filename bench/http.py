@@ -3,7 +3,7 @@
 gunicorn (2 sync workers, the compose `api` service's command) serves a scratch PostgreSQL database that
 is created, migrated and seeded with the demo directory, and dropped afterwards (`aduan_bench_http`; never
 a database you keep), with Redis for the queues and rate limits under a queue prefix of its own. `wrk`
-drives the load from a separate process (Debian package `wrk`; script `api/bench/wrk/aduan.lua`), on
+drives the load from a separate process (Debian package `wrk`; script `bench/wrk/aduan.lua`), on
 127.0.0.1 only, each run bounded in time (`--duration`) and in requests (`--max-requests`):
 
 1. intake: POST /complaints as a guest (every request files a new case, which waits at `verify`);
@@ -39,7 +39,7 @@ from typing import IO, Any
 import click
 import sqlalchemy as sa
 
-from api.bench import bench
+from bench import bench
 from engine.db import normalize_url
 
 WRK_SCRIPT = Path(__file__).with_name("wrk") / "aduan.lua"
@@ -445,7 +445,7 @@ def run_http(database: str, redis_url: str | None, plan: LoadPlan, log_path: Pat
                 loads.append(done)
                 rss = [peak_rss_kib(pid) for pid in children(proc.pid)]
             if rq_cases and redis_url:
-                from api.bench.resources import rq_worker_peak_rss
+                from bench.resources import rq_worker_peak_rss
 
                 rq_worker = rq_worker_peak_rss(url, redis_url, prefix, env, rq_cases)
         finally:

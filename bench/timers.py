@@ -31,8 +31,8 @@ import sqlalchemy as sa
 from flask import Flask
 from SpiffWorkflow.util.task import TaskState
 
-from api.bench import bench
 from api.extensions import db
+from bench import bench
 from engine import audit, demo, lifecycle, processes, serialization
 from engine.cases import Case, Status
 from engine.db import normalize_url, utcnow

@@ -29,8 +29,8 @@ from typing import Any
 import click
 import sqlalchemy as sa
 
-from api.bench import bench
-from api.bench.http import (
+from bench import bench
+from bench.http import (
     DEFAULT_REDIS,
     QUICK,
     HttpReport,
@@ -141,7 +141,7 @@ def part(results: Results, name: str, fn: Callable[[], None]) -> None:
 
 
 def engine_part(results: Results, sizes: Sizes) -> None:
-    from api.bench import engine_steps
+    from bench import engine_steps
 
     raw = engine_steps.raw(sizes.engine_cases)
     measured: dict[str, dict[str, Any]] = {"raw SpiffWorkflow": raw}
@@ -245,7 +245,7 @@ def sweep_part(results: Results, sizes: Sizes, redis_url: str | None) -> None:
 
 
 def inbox_part(results: Results, sizes: Sizes) -> None:
-    from api.bench.inbox import print_inbox, run_inbox
+    from bench.inbox import print_inbox, run_inbox
 
     report = run_inbox(SERVER + "aduan_bench_inbox", sizes.inbox_open, sizes.repeat, sizes.http.duration / 2)
     print_inbox(report)
@@ -266,8 +266,8 @@ def stats_part(results: Results, sizes: Sizes) -> None:
     from flask_migrate import upgrade
 
     from api import create_app
-    from api.bench import stats_queries
     from api.extensions import db
+    from bench import stats_queries
 
     with scratch_postgres(SERVER + "aduan_bench_stats") as url:
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None, "SECRET_KEY": "bench-stats"})
@@ -292,7 +292,7 @@ def stats_part(results: Results, sizes: Sizes) -> None:
 
 
 def ratios(results: Results) -> None:
-    from api.bench.engine_steps import STEPS
+    from bench.engine_steps import STEPS
 
     for backend, steps in results.engine.items():
         for step in STEPS:

@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
-from api.bench import bench
 from api.extensions import db
+from bench import bench
 from engine import processes, stats
 from engine.access import Actor
 from engine.cases import Case

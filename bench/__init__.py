@@ -14,7 +14,7 @@ def bench() -> None:
 
 
 def load_subcommands() -> None:
-    from api.bench import (
+    from bench import (
         all,  # noqa: F401  (registers `bench all`)
         engine_steps,  # noqa: F401  (registers `bench engine`)
         http,  # noqa: F401  (registers `bench http`)
