@@ -75,3 +75,23 @@ def normalize_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def insert_together(session: Any, statements: list[sa.Insert]) -> list[int]:
+    """Run independent INSERTs (upserts too); returns the `id` of each row the last one wrote, in order.
+
+    PostgreSQL: one statement (each earlier INSERT a data-modifying CTE), so a command's children cost one
+    round trip. SQLite has no data-modifying CTEs: one statement each there (in-process calls).
+    The statements must not depend on each other (in PostgreSQL they all see the same snapshot).
+    """
+    if not statements:
+        return []
+    *earlier, last = statements
+    last = last.returning(last.table.c.id)  # type: ignore[attr-defined]
+    if session.get_bind().dialect.name != "postgresql":
+        for stmt in earlier:
+            session.execute(stmt)
+        return list(session.scalars(last))
+    for n, stmt in enumerate(earlier):
+        last = last.add_cte(stmt.cte(f"w{n}"))
+    return list(session.scalars(last))

@@ -25,16 +25,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import audit, forms, kpi, migration, outbox, serialization, tasks, timers
+from engine import audit, config, forms, kpi, migration, outbox, serialization, tasks, timers
 from engine.access import SYSTEM, Actor
 from engine.calendar import WorkingCalendar
-from engine.calendar_days import load_calendar
 from engine.cases import Case, FollowUp, Status, new_reporter_token, new_tracking_id
-from engine.categories import Category
-from engine.db import utcnow
-from engine.directory import Agency, desk_for, in_subtree
+from engine.db import insert_together, utcnow
+from engine.directory import in_subtree
 from engine.errors import Conflict, InvalidData
-from engine.processes import DEFAULT_KEY, ParsedProcess, ProcessVersion, active_version, get_version, parsed_for
+from engine.processes import DEFAULT_KEY, ParsedProcess, ProcessVersion, get_version, parsed_for
 from engine.scripting import CaseEffects, script_engine
 from engine.settings import DEFAULT_SETTINGS, Settings
 from engine.tasks import TaskRecord
@@ -83,6 +81,9 @@ class Run:
     engine: PythonScriptEngine
     completed_before: set[UUID]
     calendar: WorkingCalendar
+    config: config.Snapshot
+    ready_before: set[str] = field(default_factory=set)  # READY user tasks at restore: the open task rows
+    new: bool = False  # the case row is not written yet: one INSERT with its state
 
 
 @contextmanager
@@ -109,8 +110,15 @@ def transaction(session: Session) -> Iterator[None]:
         raise
 
 
-def _completed_ids(wf: BpmnWorkflow) -> set[UUID]:
-    return {t.id for t in wf.get_tasks(state=TaskState.COMPLETED)}
+def _task_ids(wf: BpmnWorkflow) -> tuple[set[UUID], set[str]]:
+    """(completed task ids, ready user task ids) in one walk of the restored workflow."""
+    completed, ready = set(), set()
+    for task in wf.get_tasks(state=TaskState.COMPLETED | TaskState.READY):
+        if task.state == TaskState.COMPLETED:
+            completed.add(task.id)
+        elif task.task_spec.manual:
+            ready.add(str(task.id))
+    return completed, ready
 
 
 @dataclass(frozen=True)
@@ -135,18 +143,21 @@ class Scan:
         return cls(ready, waiting, [t.task_spec.bpmn_id for t in done if t.task_spec.bpmn_id])
 
 
-def _restore(session: Session, case: Case, settings: Settings) -> Run:
-    version = session.get_one(ProcessVersion, case.process_version_id)
-    parsed = parsed_for(version)
+def _restore(session: Session, case: Case, settings: Settings, snapshot: config.Snapshot | None = None) -> Run:
+    snapshot = snapshot or config.current(session)
+    parsed = snapshot.parsed(session, case.process_version_id)
     effects = CaseEffects(agency=case.agency)
-    calendar = load_calendar(session, settings)
+    calendar = snapshot.calendar(settings)
     engine = script_engine(calendar, effects)
     # the stored spec dicts (a large deferred column) are read only to migrate state of an older serializer
-    spec_dicts = version.spec if case.serializer_version != serialization.SERIALIZER_VERSION else None
+    spec_dicts = None
+    if case.serializer_version != serialization.SERIALIZER_VERSION:
+        spec_dicts = session.get_one(ProcessVersion, case.process_version_id).spec
     wf = serialization.load(
         case.state, case.serializer_version, parsed.spec, parsed.subprocess_specs, engine, spec_dicts
     )
-    return Run(case, parsed, wf, effects, engine, _completed_ids(wf), calendar)
+    completed, ready = _task_ids(wf)
+    return Run(case, parsed, wf, effects, engine, completed, calendar, snapshot, ready)
 
 
 FACT_COLUMNS = ("status", "agency", "category", "kind", "anonymous", "confidential", "escalated")
@@ -185,11 +196,7 @@ def _save(
     scan = Scan.of(run.wf, run.completed_before)
     case.next_timer_at = timers.next_timer_at(scan.waiting)
     case.updated_at = now
-    for item in run.effects.follow_ups:
-        session.add(
-            FollowUp(case_id=case.id, at=now, agency=item["agency"], message=item["message"], author=actor.username)
-        )
-    opened = tasks.sync(session, case.id, scan.ready, run.engine, actor, completed)
+    opened = tasks.opened(scan.ready, run.ready_before, run.engine, now)
     kpi.record(case, changes, run.effects.follow_ups, opened, now, run.calendar)
     event_data = {
         **data,
@@ -202,17 +209,48 @@ def _save(
     if run.effects.notifications:
         event_data["notifications"] = run.effects.notifications
     event = audit.link(case, event_type, actor, event_data, task=task)
-    # One UPDATE of the case row (state, read models, chain head: one version bump), flushed before the
-    # event is added: the unit of work writes `engine.cases.Case` before its follow-ups and tasks (mappers
-    # without relationships go in module.class order), so the case is locked before its children
+    # One INSERT (a new case) or one UPDATE of the case row (state, read models, chain head: one version
+    # bump), written before its children, so the case is locked first and a new case has its id
+    if run.new:
+        session.add(case)
     session.flush()
-    session.add(event)
-    outbox.record(session, case, event, run.effects.notifications)
-    session.flush()
+    event.case_id = case.id
+    for row in opened:
+        row.case_id = case.id
+    ended = run.ready_before - {str(t.id) for t in scan.ready}
+    follow_ups = [
+        {"case_id": case.id, "at": now, "agency": f["agency"], "message": f["message"], "author": actor.username}
+        for f in run.effects.follow_ups
+    ]
+    messages = outbox.messages(session, case, event, run.effects.notifications, run.config)
+    # the children in one statement on PostgreSQL (tasks, follow-ups, event, outbox rows: they need only
+    # the case's id), the outbox last so that its new ids come back for the dispatcher
+    children = [
+        tasks.upsert(session, case.id, opened, ended, completed, actor, now),
+        sa.insert(FollowUp.__table__).values(follow_ups) if follow_ups else None,
+        sa.insert(audit.Event.__table__).values([_values(event)]),
+        sa.insert(outbox.OutboxMessage.__table__).values([_values(m) for m in messages]) if messages else None,
+    ]
+    ids = insert_together(session, [c for c in children if c is not None])
+    if messages:
+        outbox.remember(session, [(i, m.kind) for i, m in zip(ids, messages, strict=True)])
     return Outcome(case, opened)
 
 
-def _check_submission(session: Session, sub: Submission) -> None:
+def _values(row: Any) -> dict[str, Any]:
+    """A transient row's column values for a Core INSERT (its id left to the database, unset scalar defaults
+    filled in as the ORM would)."""
+    values = {}
+    for c in row.__table__.columns:
+        value = getattr(row, c.key)
+        if value is None and c.default is not None and c.default.is_scalar:
+            value = c.default.arg
+        if c.key != "id":
+            values[c.key] = value
+    return values
+
+
+def _check_submission(snapshot: config.Snapshot, sub: Submission) -> None:
     errors: dict[str, list[str]] = {}
     if not sub.title.strip():
         errors["title"] = ["must not be blank"]
@@ -220,9 +258,9 @@ def _check_submission(session: Session, sub: Submission) -> None:
         errors["body"] = ["must not be blank"]
     if sub.kind not in KINDS:
         errors["kind"] = [f"must be one of {', '.join(KINDS)}"]
-    if sub.agency is not None and session.get(Agency, sub.agency) is None:
+    if sub.agency is not None and sub.agency not in snapshot.agencies:
         errors["agency"] = [f"no agency {sub.agency!r}"]
-    if sub.category is not None and session.get(Category, sub.category) is None:
+    if sub.category is not None and sub.category not in snapshot.categories:
         errors["category"] = [f"no category {sub.category!r}"]
     if errors:
         raise InvalidData("invalid complaint", errors)
@@ -234,24 +272,32 @@ def start_case(
     """Submit a complaint: a new case on the active default process, run to its first wait."""
     actor = actor or Actor(username=sub.reporter_username or "guest", role="reporter")
     with transaction(session):
-        _check_submission(session, sub)
-        desk = desk_for(session, sub.agency, settings.default_jurisdiction)
-        version = active_version(session, DEFAULT_KEY)
-        assert version is not None
+        snapshot = config.current(session)
+        _check_submission(snapshot, sub)
+        desk = snapshot.desk_for(sub.agency, settings.default_jurisdiction)
+        if DEFAULT_KEY not in snapshot.active:
+            raise InvalidData("no active process", {"kind": [f"no active version of {DEFAULT_KEY!r}"]})
         token, token_hash = new_reporter_token()
+        now = utcnow()
         case = Case(
             tracking_id=new_tracking_id(),
             reporter_token_hash=token_hash,
-            process_version_id=version.id,
+            process_version_id=snapshot.active[DEFAULT_KEY],
             serializer_version=serialization.SERIALIZER_VERSION,
             state=b"",
             status=Status.SUBMITTED,
-            desk=desk.code,
+            desk=desk,
+            created_at=now,
+            updated_at=now,
+            event_seq=0,
+            event_hash="",
+            escalated=False,
+            escalation_level=0,
+            disposition_count=0,
+            rerouted_count=0,
             **{k: getattr(sub, k) for k in _SUBMISSION_COLUMNS},
         )
-        session.add(case)
-        session.flush()
-        run = _new_run(session, case, version, settings, sub, desk.code)
+        run = _new_run(session, snapshot, case, settings, sub, desk)
         run.wf.do_engine_steps()
         data = {k: getattr(sub, k) for k in ("kind", "category", "agency", "channel", "anonymous", "confidential")}
         outcome = _save(session, run, actor, "submitted", data)
@@ -266,11 +312,11 @@ _SUBMISSION_COLUMNS = (
 
 
 def _new_run(
-    session: Session, case: Case, version: ProcessVersion, settings: Settings, sub: Submission, desk: str
+    session: Session, snapshot: config.Snapshot, case: Case, settings: Settings, sub: Submission, desk: str
 ) -> Run:
-    parsed = parsed_for(version)
+    parsed = snapshot.parsed(session, case.process_version_id)
     effects = CaseEffects(agency=sub.agency)
-    calendar = load_calendar(session, settings)
+    calendar = snapshot.calendar(settings)
     engine = script_engine(calendar, effects)
     wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=engine)
     start = {
@@ -283,7 +329,7 @@ def _new_run(
         "confidential": sub.confidential,
     }
     wf.get_next_task(spec_name="Start").data.update(start)
-    return Run(case, parsed, wf, effects, engine, set(), calendar)
+    return Run(case, parsed, wf, effects, engine, set(), calendar, snapshot, new=True)
 
 
 def claim_task(session: Session, actor: Actor, task_id: str) -> TaskRecord:
@@ -300,15 +346,15 @@ def claim_task(session: Session, actor: Actor, task_id: str) -> TaskRecord:
     return row
 
 
-def _form_formats(session: Session, case: Case) -> dict[str, Any]:
+def _form_formats(agencies: frozenset[str], case: Case) -> dict[str, Any]:
     def agency(value: object) -> bool:
-        return not isinstance(value, str) or session.get(Agency, value) is not None
+        return not isinstance(value, str) or value in agencies
 
     def unit(value: object) -> bool:
         if not isinstance(value, str):
             return True
         below = case.agency is not None and value != case.agency and in_subtree(value, case.agency)
-        return below and session.get(Agency, value) is not None
+        return below and value in agencies
 
     return {"agency": agency, "agency-unit": unit}
 
@@ -318,14 +364,13 @@ def complete_task(
 ) -> Outcome:
     """Complete a READY user task with form data validated against the task's JSON Schema."""
     with transaction(session):
-        row = tasks.get_task(session, actor, task_id)
+        row, case, token = tasks.get_task_with_case(session, actor, task_id, config.TOKEN)
         tasks.ensure_ready_for(row, actor)
-        case = session.get_one(Case, row.case_id)
-        run = _restore(session, case, settings)
+        run = _restore(session, case, settings, config.current(session, token))
         task = run.wf.get_task_from_id(UUID(row.id))
         if task.state != TaskState.READY:
             raise Conflict(f"task {row.id} is no longer ready")
-        clean = forms.validate(run.parsed.forms[row.form], data, _form_formats(session, case))
+        clean = forms.validate(run.parsed.forms[row.form], data, _form_formats(run.config.agencies, case))
         task.data.update(clean)
         task.run()
         run.wf.do_engine_steps()
@@ -392,11 +437,15 @@ def fire_timers(
     """Fire whatever timers of the case are due; False when none is (safe to call any number of times)."""
     now = now or utcnow()
     with transaction(session):
-        case = session.get(Case, case_id, with_for_update=True, populate_existing=True)  # PostgreSQL: waits
-        if case is None or case.next_timer_at is None or case.next_timer_at >= now:  # Spiff fires after, not at
+        query = sa.select(Case, config.TOKEN).where(Case.id == case_id).with_for_update(of=Case)  # PostgreSQL: waits
+        found = session.execute(query.execution_options(populate_existing=True)).one_or_none()
+        if found is None:
+            return False
+        case, token = found
+        if case.next_timer_at is None or case.next_timer_at >= now:  # Spiff fires after, not at
             return False
         due = case.next_timer_at
-        run = _restore(session, case, settings)
+        run = _restore(session, case, settings, config.current(session, token))
         run.wf.refresh_timers()
         run.wf.do_engine_steps()
         _save(session, run, SYSTEM, "timer_fired", {"due_at": due})

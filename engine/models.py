@@ -4,6 +4,7 @@ from engine.audit import Event
 from engine.calendar_days import CalendarDay
 from engine.cases import Case, FollowUp
 from engine.categories import Category
+from engine.config import ConfigVersion
 from engine.db import Base
 from engine.directory import Agency
 from engine.outbox import OutboxMessage
@@ -18,6 +19,7 @@ __all__ = [
     "CalendarDay",
     "Case",
     "Category",
+    "ConfigVersion",
     "Event",
     "FollowUp",
     "OutboxMessage",

@@ -17,6 +17,7 @@ import smtplib
 import ssl
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from enum import StrEnum
@@ -123,6 +124,15 @@ def _channel_for(email: str | None, phone: str | None) -> ChannelName | None:
     return ChannelName.EMAIL if email else ChannelName.SMS if phone else None
 
 
+class Contact(Protocol):
+    username: str
+    email: str | None
+    phone: str | None
+
+
+StaffLookup = Callable[[str, str | None], Sequence[Contact]]
+
+
 def reporter_contact(session: Session, case: Case) -> tuple[str | None, str | None]:
     """(email, phone) of the case's reporter: the complaint's own contact, else the registered account's."""
     contact = case.reporter or {}
@@ -134,8 +144,12 @@ def reporter_contact(session: Session, case: Case) -> tuple[str | None, str | No
     return email, phone
 
 
-def recipients(session: Session, case: Case, template: str, params: dict[str, Any]) -> list[tuple[str, ChannelName]]:
-    """(recipient reference, channel) pairs for one notification; the diagram may pass `role=`/`agency=`."""
+def recipients(
+    session: Session, case: Case, template: str, params: dict[str, Any], staff: StaffLookup | None = None
+) -> list[tuple[str, ChannelName]]:
+    """(recipient reference, channel) pairs for one notification; the diagram may pass `role=`/`agency=`.
+
+    `staff(role, agency)` answers like `staff_for` (a command passes its configuration snapshot's)."""
     spec = TEMPLATES.get(template)
     if spec is None:
         log.warning("no template %r; notification of %s dropped", template, case.tracking_id)
@@ -145,7 +159,8 @@ def recipients(session: Session, case: Case, template: str, params: dict[str, An
         return [(REPORTER, channel)] if channel else []
     role = str(params.get("role") or spec.audience)
     agency = params.get("agency") or getattr(case, spec.agency_of)
-    pairs = [(USER_PREFIX + u.username, _channel_for(u.email, u.phone)) for u in staff_for(session, role, agency)]
+    found = staff(role, agency) if staff else staff_for(session, role, agency)
+    pairs = [(USER_PREFIX + u.username, _channel_for(u.email, u.phone)) for u in found]
     return [(who, channel) for who, channel in pairs if channel]
 
 

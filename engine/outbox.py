@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine import notify, webhooks
 from engine.audit import Event
 from engine.cases import Case
+from engine.config import Snapshot
 from engine.db import Base, JSONType, UTCDateTime, utcnow
 
 NEW_ROWS = "aduan.outbox.new"  # session.info key: (id, kind) of rows written in the open transaction
@@ -64,7 +65,9 @@ class OutboxMessage(Base):
         return f"aduan-outbox-{self.id}"
 
 
-def _row(case: Case, event: Event, kind: OutboxKind, channel: str, recipient: str, payload: dict[str, Any]) -> Any:
+def _row(
+    case: Case, event: Event, kind: OutboxKind, channel: str, recipient: str, payload: dict[str, Any]
+) -> OutboxMessage:
     return OutboxMessage(
         case_id=case.id, event_seq=event.seq, kind=kind, channel=channel, recipient=recipient, payload=payload,
         next_attempt_at=event.at, created_at=event.at,
@@ -72,23 +75,47 @@ def _row(case: Case, event: Event, kind: OutboxKind, channel: str, recipient: st
 
 
 def record(session: Session, case: Case, event: Event, notifications: Sequence[dict[str, Any]]) -> None:
-    """Write the outbox rows of one command's event: the diagram's notifications, the reporter's, webhooks."""
+    """Write the outbox rows of one command's event now (flushes)."""
+    rows = messages(session, case, event, notifications)
+    if rows:
+        session.add_all(rows)
+        session.flush()
+        remember(session, [(r.id, r.kind) for r in rows])
+
+
+def messages(
+    session: Session,
+    case: Case,
+    event: Event,
+    notifications: Sequence[dict[str, Any]],
+    config: Snapshot | None = None,
+) -> list[OutboxMessage]:
+    """The outbox rows of one command's event (not added): the diagram's notifications, the reporter's, webhooks.
+
+    With the command's configuration snapshot, staff and webhook endpoints come from it (no SELECT)."""
     requested = [(n["template"], dict(n.get("params") or {})) for n in notifications]
     requested += [(name, {}) for name in notify.reporter_templates(event.type, event.data.get("changes", {}))]
     rows = [
         _row(case, event, OutboxKind.NOTIFICATION, channel, who, {"template": template, "params": params})
         for template, params in requested
-        for who, channel in notify.recipients(session, case, template, params)
+        for who, channel in notify.recipients(session, case, template, params, config.staff_for if config else None)
     ]
     data = webhooks.payload(case, event)
+    endpoints = (
+        config.endpoints_for(case.agency, case.desk)
+        if config
+        else [e.id for e in webhooks.endpoints_for(session, case)]
+    )
     rows += [
-        _row(case, event, OutboxKind.WEBHOOK, notify.ChannelName.WEBHOOK, f"{webhooks.ENDPOINT_PREFIX}{e.id}", data)
-        for e in webhooks.endpoints_for(session, case)
+        _row(case, event, OutboxKind.WEBHOOK, notify.ChannelName.WEBHOOK, f"{webhooks.ENDPOINT_PREFIX}{i}", data)
+        for i in endpoints
     ]
-    if rows:
-        session.add_all(rows)
-        session.flush()
-        session.info.setdefault(NEW_ROWS, []).extend((r.id, r.kind) for r in rows)
+    return rows
+
+
+def remember(session: Session, rows: list[tuple[int, str]]) -> None:
+    """Note rows written in the open transaction, for `take_new` after commit."""
+    session.info.setdefault(NEW_ROWS, []).extend(rows)
 
 
 def take_new(session: Session) -> list[tuple[int, str]]:
