@@ -87,7 +87,7 @@ def insert_together(session: Any, statements: list[sa.Insert]) -> list[int]:
     if not statements:
         return []
     *earlier, last = statements
-    last = last.returning(last.table.c.id)  # type: ignore[attr-defined]
+    last = last.returning(last.table.c.id)
     if session.get_bind().dialect.name != "postgresql":
         for stmt in earlier:
             session.execute(stmt)

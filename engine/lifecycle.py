@@ -88,10 +88,17 @@ class Run:
 
 @contextmanager
 def transaction(session: Session) -> Iterator[None]:
-    """Commit the command, or roll all of it back; a lost optimistic race becomes `Conflict`."""
+    """Commit the command, or roll all of it back; a lost optimistic race becomes `Conflict`.
+
+    The command's objects stay loaded after the commit (no expiry): its answer is built from them without
+    reading the rows it has just written back."""
     try:
         yield
-        session.commit()
+        expire, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire
     except StaleDataError as exc:
         session.rollback()
         raise Conflict("the case was changed by another command; reload and retry") from exc
@@ -227,9 +234,9 @@ def _save(
     # the case's id), the outbox last so that its new ids come back for the dispatcher
     children = [
         tasks.upsert(session, case.id, opened, ended, completed, actor, now),
-        sa.insert(FollowUp.__table__).values(follow_ups) if follow_ups else None,
-        sa.insert(audit.Event.__table__).values([_values(event)]),
-        sa.insert(outbox.OutboxMessage.__table__).values([_values(m) for m in messages]) if messages else None,
+        sa.insert(FollowUp).values(follow_ups) if follow_ups else None,
+        sa.insert(audit.Event).values([_values(event)]),
+        sa.insert(outbox.OutboxMessage).values([_values(m) for m in messages]) if messages else None,
     ]
     ids = insert_together(session, [c for c in children if c is not None])
     if messages:

@@ -125,9 +125,12 @@ def _channel_for(email: str | None, phone: str | None) -> ChannelName | None:
 
 
 class Contact(Protocol):
-    username: str
-    email: str | None
-    phone: str | None
+    @property
+    def username(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
 
 
 StaffLookup = Callable[[str, str | None], Sequence[Contact]]

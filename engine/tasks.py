@@ -110,19 +110,20 @@ def upsert(
              "state": TaskStatus.COMPLETED if done else TaskStatus.CANCELLED,
              "completed_by": actor.username if done else None}
         )  # fmt: skip
-        row = session.identity_map.get(session.identity_key(TaskRecord, tid))  # type: ignore[arg-type]
+        row = session.identity_map.get(session.identity_key(TaskRecord, tid))
         if isinstance(row, TaskRecord):  # a row this session holds shows its new state without a re-read
             for name in ("state", "ended_at", "completed_by"):
                 set_committed_value(row, name, values[-1][name])
     if not values:
         return None
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(TaskRecord.__table__).values(values)
+    stmt = insert(TASK_TABLE).values(values)
     ended_cols = {name: stmt.excluded[name] for name in ("state", "ended_at", "completed_by")}
-    ready = TaskRecord.__table__.c.state == TaskStatus.READY.value
+    ready = TASK_TABLE.c.state == TaskStatus.READY.value
     return stmt.on_conflict_do_update(index_elements=["id"], set_=ended_cols, where=ready)
 
 
+TASK_TABLE: sa.Table = TaskRecord.__table__  # type: ignore[assignment]
 _PLACEHOLDER = {"name": "", "title": "", "role": "", "agency": None, "due_at": None, "form": "", "reassigns": None,
                 "assignee": None}  # fmt: skip
 

@@ -138,7 +138,7 @@ def _load(session: Session, token: str | None) -> Snapshot:
         User.active.is_(True), User.role.in_(STAFF_ROLES), User.agency.is_not(None)
     )
     for username, role, agency, email, phone in session.execute(query.order_by(User.username)):
-        staff.setdefault((role, agency), []).append(Staff(username, email, phone))
+        staff.setdefault((role, agency or ""), []).append(Staff(username, email, phone))
     decisions = {  # transient copies: nothing a later commit of this session could expire
         v.key: ProcessVersion(id=v.id, key=v.key, kind=v.kind, hash=v.hash, source=source)
         for v in versions
