@@ -45,7 +45,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "JSON_LOGS": False,
         "LOG_LEVEL": "INFO",
         "RATELIMIT_STORAGE_URI": "memory://",
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # the X-RateLimit-* headers cost a second Redis round trip per limited request; a 429 says enough
+        "RATELIMIT_HEADERS_ENABLED": False,
         "TOKEN_LIFETIME_SECONDS": 3600,
         # a Redis outage must not stop intake: limits fall back to memory, then to no limit
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,

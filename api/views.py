@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from engine import attachments
 from engine.cases import Case, follow_ups
+from engine.lifecycle import Outcome
 from engine.processes import ProcessVersion
 from engine.tasks import TaskRecord
 from engine.visibility import Audience, reporter_view, sees_attachments
@@ -32,6 +33,22 @@ def complaint(session: Session, case: Case, audience: Audience) -> dict[str, Any
     view["follow_ups"] = [{"at": f.at, "agency": f.agency, "message": f.message} for f in follow_ups(session, case)]
     if sees_attachments(audience):
         view["attachments"] = attachments.list_for(session, case)
+    return _with_reporter(view, case, audience)
+
+
+def created(outcome: Outcome, audience: Audience) -> dict[str, Any]:
+    """A case `start_case` has just written, as `complaint` shows it, from the command's result (no reads:
+    a new case has only the follow-ups its first steps wrote and no attachments yet)."""
+    case = outcome.case
+    view = {name: getattr(case, name) for name in DETAIL_FIELDS}
+    view["process_key"], view["process_version"] = outcome.process
+    view["follow_ups"] = [{"at": f["at"], "agency": f["agency"], "message": f["message"]} for f in outcome.follow_ups]
+    if sees_attachments(audience):
+        view["attachments"] = []
+    return _with_reporter(view, case, audience)
+
+
+def _with_reporter(view: dict[str, Any], case: Case, audience: Audience) -> dict[str, Any]:
     reporter = reporter_view(case, audience)
     if reporter is not None:
         view["reporter"] = reporter

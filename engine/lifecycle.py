@@ -68,6 +68,8 @@ class Outcome:
     case: Case
     next_tasks: list[TaskRecord] = field(default_factory=list)
     reporter_token: str | None = None
+    follow_ups: list[dict[str, Any]] = field(default_factory=list)  # the ones this command wrote
+    process: tuple[str, int] = ("", 0)  # the case's process key and version number
 
 
 @dataclass
@@ -241,7 +243,9 @@ def _save(
     ids = insert_together(session, [c for c in children if c is not None])
     if messages:
         outbox.remember(session, [(i, m.kind) for i, m in zip(ids, messages, strict=True)])
-    return Outcome(case, opened)
+    return Outcome(
+        case, opened, follow_ups=follow_ups, process=run.config.numbers.get(case.process_version_id, ("", 0))
+    )
 
 
 def _values(row: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import zlib
 from typing import Any
 from uuid import UUID
 
+import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
@@ -37,8 +38,13 @@ def state_dict(wf: BpmnWorkflow) -> dict[str, Any]:
 def dump(wf: BpmnWorkflow) -> bytes:
     """Compressed JSON of `state_dict(wf)`; what a case row stores."""
     # keep insertion order: task data is stored as deltas, restored parent before child
-    text = json.dumps(state_dict(wf), separators=(",", ":"))
-    return zlib.compress(text.encode(), 6)
+    dct = state_dict(wf)
+    try:
+        text = orjson.dumps(dct, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # what orjson refuses (an integer beyond 64 bits) the standard library still writes
+        text = json.dumps(dct, separators=(",", ":")).encode()
+    # level 1: a third of level 6's CPU for about 10 % more bytes (docs/performance.md)
+    return zlib.compress(text, 1)
 
 
 def load(
@@ -50,7 +56,7 @@ def load(
     spec_dicts: dict[str, Any] | None = None,
 ) -> BpmnWorkflow:
     """Rebuild a workflow from stored state; `spec_dicts` are needed only to migrate older state."""
-    dct = json.loads(zlib.decompress(blob))
+    dct = orjson.loads(zlib.decompress(blob))
     if version != SERIALIZER_VERSION:
         if spec_dicts is None:
             raise ValueError(f"state of serializer version {version} needs the stored spec to migrate")

@@ -64,6 +64,7 @@ class Snapshot:
     agencies: frozenset[str]
     categories: frozenset[str]
     active: dict[str, int]  # lifecycle key -> active version id
+    numbers: dict[int, tuple[str, int]]  # active lifecycle version id -> (key, version number)
     decisions: dict[str, ProcessVersion]  # detached, columns loaded
     endpoints: tuple[tuple[int, str], ...]  # (id, agency) of active webhook endpoints
     staff: dict[tuple[str, str], tuple[Staff, ...]]
@@ -129,7 +130,8 @@ def _load(session: Session, token: str | None) -> Snapshot:
     days = session.execute(sa.select(CalendarDay.day, CalendarDay.kind, CalendarDay.name)).all()
     agencies = session.execute(sa.select(Agency.code, Agency.desk).order_by(Agency.code)).all()
     pv = ProcessVersion
-    versions = session.execute(sa.select(pv.id, pv.key, pv.kind, pv.hash).where(pv.active.is_(True))).all()
+    query = sa.select(pv.id, pv.key, pv.kind, pv.hash, pv.version).where(pv.active.is_(True))
+    versions = session.execute(query).all()
     endpoints = session.execute(
         sa.select(WebhookEndpoint.id, WebhookEndpoint.agency).where(WebhookEndpoint.active.is_(True))
     ).all()
@@ -153,6 +155,7 @@ def _load(session: Session, token: str | None) -> Snapshot:
         agencies=frozenset(code for code, _desk in agencies),
         categories=frozenset(session.scalars(sa.select(Category.code))),
         active={v.key: v.id for v in versions if v.kind != Kind.DECISION},
+        numbers={v.id: (v.key, v.version) for v in versions if v.kind != Kind.DECISION},
         decisions=decisions,
         endpoints=tuple((i, a) for i, a in endpoints),
         staff={k: tuple(v) for k, v in staff.items()},
