@@ -130,16 +130,15 @@ def _load(session: Session, token: str | None) -> Snapshot:
     days = session.execute(sa.select(CalendarDay.day, CalendarDay.kind, CalendarDay.name)).all()
     agencies = session.execute(sa.select(Agency.code, Agency.desk).order_by(Agency.code)).all()
     pv = ProcessVersion
-    query = sa.select(pv.id, pv.key, pv.kind, pv.hash, pv.version).where(pv.active.is_(True))
-    versions = session.execute(query).all()
+    versions = session.execute(sa.select(pv.id, pv.key, pv.kind, pv.hash, pv.version).where(pv.active.is_(True))).all()
     endpoints = session.execute(
         sa.select(WebhookEndpoint.id, WebhookEndpoint.agency).where(WebhookEndpoint.active.is_(True))
     ).all()
     staff: dict[tuple[str, str], list[Staff]] = {}
-    query = sa.select(User.username, User.role, User.agency, User.email, User.phone).where(
+    people = sa.select(User.username, User.role, User.agency, User.email, User.phone).where(
         User.active.is_(True), User.role.in_(STAFF_ROLES), User.agency.is_not(None)
     )
-    for username, role, agency, email, phone in session.execute(query.order_by(User.username)):
+    for username, role, agency, email, phone in session.execute(people.order_by(User.username)):
         staff.setdefault((role, agency or ""), []).append(Staff(username, email, phone))
     decisions = {  # transient copies: nothing a later commit of this session could expire
         v.key: ProcessVersion(id=v.id, key=v.key, kind=v.kind, hash=v.hash, source=source)
