@@ -17,6 +17,7 @@ def load_subcommands() -> None:
     from bench import (
         all,  # noqa: F401  (registers `bench all`)
         engine_steps,  # noqa: F401  (registers `bench engine`)
+        history,  # noqa: F401  (registers `bench history`)
         http,  # noqa: F401  (registers `bench http`)
         inbox,  # noqa: F401  (registers `bench inbox`)
         stats_queries,  # noqa: F401  (registers `bench stats`)

@@ -197,12 +197,13 @@ def _save(
     """Persist the workflow and every read model derived from it, and append the command's event."""
     case, now = run.case, utcnow()
     run.wf.get_events()  # drop thrown events nobody outside catches (terminate ends pile up otherwise)
+    scan = Scan.of(run.wf, run.completed_before)
+    serialization.prune(run.wf)  # after the scan: the elements this command passed are in its event
     case.state = serialization.dump(run.wf)
     case.serializer_version = serialization.SERIALIZER_VERSION
     changes = _apply_facts(case, run.effects.facts)
     if case.status in FINAL_STATUSES and case.closed_at is None:
         case.closed_at = now
-    scan = Scan.of(run.wf, run.completed_before)
     case.next_timer_at = timers.next_timer_at(scan.waiting)
     case.updated_at = now
     opened = tasks.opened(scan.ready, run.ready_before, run.engine, now)
