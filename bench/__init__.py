@@ -21,5 +21,6 @@ def load_subcommands() -> None:
         http,  # noqa: F401  (registers `bench http`)
         inbox,  # noqa: F401  (registers `bench inbox`)
         stats_queries,  # noqa: F401  (registers `bench stats`)
+        storage,  # noqa: F401  (registers `bench storage`)
         timers,  # noqa: F401  (registers `bench timers`)
     )

@@ -26,7 +26,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from bench import bench
-from engine import lifecycle, processes, serialization
+from engine import lifecycle, processes
 from engine.access import Actor
 from engine.calendar import WorkingCalendar
 from engine.db import normalize_url
@@ -64,7 +64,11 @@ class Samples:
         return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1000
 
 
-STEPS = ("start", "complete verify", "fire timers")
+STEPS = ("start", "complete verify", "fire timers", "complete respond", "reply")
+RESPOND = {"decision": "respond", "message": "Sampah sudah diangkut.", "final": True}
+REPLY = {"message": "Terima kasih", "satisfied": True, "rating": 5}
+DLH = Actor("dlh", "officer", "batam.dlh")
+RAW = "raw SpiffWorkflow"
 
 
 @contextmanager
@@ -77,70 +81,136 @@ def frozen(at: datetime) -> Iterator[None]:
         yield
 
 
-def raw(n: int) -> dict[str, Samples]:
-    """The three steps in memory with SpiffWorkflow alone."""
-    parsed = processes.parse(processes.read_files(processes.DEFAULT_BPMN_DIR))
-    engine = script_engine(WorkingCalendar(), CaseEffects())
-    out = {step: Samples() for step in STEPS}
+@dataclass
+class Cost:
+    """Client CPU and wall time of each run of one step (seconds)."""
 
-    def start() -> BpmnWorkflow:
-        wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=engine)
+    cpu: Samples = field(default_factory=Samples)
+    wall: Samples = field(default_factory=Samples)
+
+    def measure(self, fn: Callable[[], Any]) -> Any:
+        cpu, wall = time.process_time(), time.perf_counter()
+        result = fn()
+        self.cpu.values.append(time.process_time() - cpu)
+        self.wall.values.append(time.perf_counter() - wall)
+        return result
+
+
+class Raw:
+    """The steps in memory with SpiffWorkflow alone: same spec, same script environment, no database."""
+
+    name = RAW
+
+    def __init__(self) -> None:
+        parsed = processes.parse(processes.read_files(processes.DEFAULT_BPMN_DIR))
+        self.spec, self.subprocess_specs = parsed.spec, parsed.subprocess_specs
+        self.engine = script_engine(WorkingCalendar(), CaseEffects())
+        self.flows: list[BpmnWorkflow] = []
+
+    def count(self) -> int:
+        return len(self.flows)
+
+    def run(self, step: str, i: int, cost: Cost) -> None:
+        if step == "start":
+            self.flows.append(cost.measure(self._start))
+            return
+        wf = self.flows[i]
+        action = {
+            "complete verify": partial(self._complete, wf, "verify", ACCEPT),
+            "fire timers": partial(self._fire, wf),
+            "complete respond": partial(self._complete, wf, "respond", RESPOND),
+            "reply": partial(self._reply, wf),
+        }[step]
+        cost.measure(action)
+
+    def _start(self) -> BpmnWorkflow:
+        wf = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=self.engine)
         wf.get_next_task(spec_name="Start").data.update(START_DATA)
         wf.do_engine_steps()
         return wf
 
-    def complete(wf: BpmnWorkflow) -> None:
-        task = wf.get_next_task(state=TaskState.READY, spec_name="verify")
-        task.data.update(ACCEPT)
+    @staticmethod
+    def _complete(wf: BpmnWorkflow, name: str, data: dict[str, Any]) -> None:
+        task = wf.get_next_task(state=TaskState.READY, spec_name=name)
+        task.data.update(data)
         task.run()
         wf.do_engine_steps()
 
-    def fire(wf: BpmnWorkflow) -> None:
+    @staticmethod
+    def _fire(wf: BpmnWorkflow) -> None:
         wf.refresh_timers()
         wf.do_engine_steps()
 
-    with frozen(T0):
-        flows = [out["start"].time(start) for _ in range(n)]
-        for wf in flows:
-            out["complete verify"].time(partial(complete, wf))
-    with frozen(FIRE_AT):
-        for wf in flows:
-            out["fire timers"].time(partial(fire, wf))
-    assert all(any(t.task_spec.name == "escalate_agency" for t in lifecycle_ready(wf)) for wf in flows)
-    return out
+    @staticmethod
+    def _reply(wf: BpmnWorkflow) -> None:
+        from SpiffWorkflow.bpmn import BpmnEvent
+        from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+
+        wf.send_event(BpmnEvent(MessageEventDefinition(lifecycle.REPLY_MESSAGE), payload=dict(REPLY)))
+        wf.do_engine_steps()
 
 
-def lifecycle_ready(wf: BpmnWorkflow) -> list[Any]:
-    return list(wf.get_tasks(state=TaskState.READY, manual=True))
+class Engine:
+    """The steps as engine commands on one database, each in a session of its own (as one request)."""
+
+    def __init__(self, name: str, url: str) -> None:
+        from flask_migrate import upgrade
+
+        from api import create_app
+        from api.extensions import db
+        from engine import demo
+
+        self.name, self.db = name, db
+        self.app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+        with self.app.app_context():
+            upgrade()
+            demo.seed(db.session(), "bench-password")
+            db.session.commit()
+        self.case_ids: list[int] = []
+
+    def count(self) -> int:
+        return len(self.case_ids)
+
+    def run(self, step: str, i: int, cost: Cost) -> None:
+        with self.app.app_context():
+            session = self.db.session()
+            if step == "start":
+                self.case_ids.append(cost.measure(partial(start, session)))
+            elif step in ("complete verify", "complete respond"):
+                name, actor, data = (
+                    ("verify", VERIFIER, ACCEPT) if step == "complete verify" else ("respond", DLH, RESPOND)
+                )
+                task_id = open_task(session, self.case_ids[i], name)
+                cost.measure(partial(lifecycle.complete_task, session, actor, task_id, data))
+            elif step == "fire timers":
+                assert cost.measure(partial(lifecycle.fire_timers, session, self.case_ids[i]))
+            else:
+                from engine.cases import Case
+
+                case = session.get_one(Case, self.case_ids[i])
+                cost.measure(partial(lifecycle.reporter_reply, session, case, dict(REPLY)))
+            self.db.session.remove()
+
+    def close(self) -> None:
+        with self.app.app_context():
+            self.db.engine.dispose()
 
 
-def through_engine(url: str, n: int) -> tuple[dict[str, Samples], dict[str, float]]:
-    """The three steps as engine commands against a fresh database at `url`."""
-    from flask_migrate import upgrade
+Costs = dict[str, dict[str, Cost]]  # backend → step → cost
 
-    from api import create_app
-    from api.extensions import db
-    from engine import demo
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
-    out = {step: Samples() for step in STEPS}
-    with app.app_context():
-        upgrade()
-        session = db.session()
-        demo.seed(session, "bench-password")
-        session.commit()
-        with frozen(T0):
-            ids = [out["start"].time(lambda: start(session)) for _ in range(n)]
-            task_ids = [open_verify(session, case_id) for case_id in ids]
-            for task_id in task_ids:
-                out["complete verify"].time(partial(lifecycle.complete_task, session, VERIFIER, task_id, ACCEPT))
-        with frozen(FIRE_AT):
-            for case_id in ids:
-                assert out["fire timers"].time(partial(lifecycle.fire_timers, session, case_id))
-        sizes = storage(session, n)
-        db.session.remove()
-        db.engine.dispose()
-    return out, sizes
+def interleaved(subjects: list[Any], cases: int) -> Costs:
+    """One run: every step for every case on every subject, the subjects' order rotating from case to case,
+    so that the machine's moods fall on all of them alike."""
+    costs: Costs = {s.name: {step: Cost() for step in STEPS} for s in subjects}
+    bases = {s.name: s.count() for s in subjects}  # cases of earlier runs
+    for step in STEPS:
+        with frozen(T0 if step in ("start", "complete verify") else FIRE_AT):
+            for i in range(cases):
+                order = subjects[i % len(subjects) :] + subjects[: i % len(subjects)]
+                for subject in order:
+                    subject.run(step, bases[subject.name] + i, costs[subject.name][step])
+    return costs
 
 
 def start(session: Any) -> int:
@@ -148,25 +218,26 @@ def start(session: Any) -> int:
     return lifecycle.start_case(session, sub).case.id
 
 
-def open_verify(session: Any, case_id: int) -> str:
+def open_task(session: Any, case_id: int, name: str = "verify") -> str:
     from engine.tasks import TaskRecord, TaskStatus
 
-    query = sa.select(TaskRecord.id).where(TaskRecord.case_id == case_id, TaskRecord.state == TaskStatus.READY)
+    query = sa.select(TaskRecord.id).where(
+        TaskRecord.case_id == case_id, TaskRecord.state == TaskStatus.READY, TaskRecord.name == name
+    )
     return str(session.scalar(query))
 
 
+def open_verify(session: Any, case_id: int) -> str:
+    return open_task(session, case_id, "verify")
+
+
 def storage(session: Any, n: int) -> dict[str, float]:
-    """Bytes per case: the stored workflow state (compressed and as JSON), and on PostgreSQL whole tables."""
+    """Bytes per case: the stored workflow state (compressed and as JSON)."""
     states = [row[0] for row in session.execute(sa.text("select state from complaint"))]
-    sizes = {
+    return {
         "state (zlib)": statistics.mean(len(s) for s in states),
         "state (JSON)": statistics.mean(len(zlib.decompress(s)) for s in states),
     }
-    if session.get_bind().dialect.name == "postgresql":
-        for table in ("complaint", "task", "event", "follow_up"):
-            total = session.scalar(sa.text(f"select pg_total_relation_size('{table}')"))
-            sizes[f"{table} table+indexes"] = total / n
-    return sizes
 
 
 def fresh_postgres(url: str) -> str:
@@ -180,37 +251,70 @@ def fresh_postgres(url: str) -> str:
     return target.render_as_string(hide_password=False)
 
 
-def print_table(results: dict[str, dict[str, Samples]]) -> None:
-    base = results["raw SpiffWorkflow"]
-    click.echo(f"{'step':<18}" + "".join(f"{name:>28}" for name in results))
-    for step in STEPS:
-        cells = []
-        for name, samples in results.items():
-            s = samples[step]
-            ratio = "" if name == "raw SpiffWorkflow" else f" ({s.median_ms / base[step].median_ms:4.1f}x)"
-            cells.append(f"{s.median_ms:7.2f} / {s.p95_ms:7.2f} ms{ratio}".rjust(28))
-        click.echo(f"{step:<18}" + "".join(cells))
-    click.echo("cells: median / p95 per command; (Nx) = engine median ÷ raw SpiffWorkflow median")
+def summarize(runs: list[Costs]) -> dict[str, dict[str, dict[str, tuple[float, float, float]]]]:
+    """backend → step → measure → (median of the runs' medians, lowest, highest), in ms; and the ratios
+    to raw SpiffWorkflow (per run, then the median of the runs)."""
+    out: dict[str, dict[str, dict[str, tuple[float, float, float]]]] = {}
+    for name in runs[0]:
+        out[name] = {}
+        for step in STEPS:
+            cells = {}
+            for measure in ("cpu", "wall"):
+                medians = [getattr(run[name][step], measure).median_ms for run in runs]
+                cells[measure] = (statistics.median(medians), min(medians), max(medians))
+                if name != RAW:
+                    ratios = [
+                        getattr(run[name][step], measure).median_ms / getattr(run[RAW][step], measure).median_ms
+                        for run in runs
+                    ]
+                    cells[measure + " ratio"] = (statistics.median(ratios), min(ratios), max(ratios))
+            out[name][step] = cells
+    return out
+
+
+def print_summary(summary: dict[str, dict[str, dict[str, tuple[float, float, float]]]], runs: int, cases: int) -> None:
+    click.echo(f"{runs} runs x {cases} cases, interleaved (order rotating per case); median of the runs' medians")
+    click.echo("[lowest-highest run]; ratio = engine ÷ raw SpiffWorkflow in the same run")
+    for measure in ("cpu", "wall"):
+        click.echo(f"\nclient {measure.upper()} per command (ms)")
+        click.echo(f"{'step':<18}" + "".join(f"{name:>34}" for name in summary))
+        for step in STEPS:
+            cells = []
+            for name, steps in summary.items():
+                med, lo, hi = steps[step][measure]
+                cell = f"{med:6.2f} [{lo:.2f}-{hi:.2f}]"
+                if name != RAW:
+                    r, rlo, rhi = steps[step][measure + " ratio"]
+                    cell += f" {r:3.1f}x [{rlo:.1f}-{rhi:.1f}]"
+                cells.append(cell.rjust(34))
+            click.echo(f"{step:<18}" + "".join(cells))
 
 
 @bench.command("engine")
-@click.option("--cases", default=200, show_default=True, help="cases per backend")
+@click.option("--cases", default=200, show_default=True, help="cases per run and backend")
+@click.option("--runs", default=3, show_default=True, help="runs (each with new cases)")
 @click.option(
     "--postgres-url",
     default="postgresql://postgres@127.0.0.1:5432/aduan_bench",
     show_default=True,
     help="a scratch database: it is dropped and re-created ('' to skip PostgreSQL)",
 )
-def engine_bench(cases: int, postgres_url: str) -> None:
-    """Per-command cost (start, complete, fire timer) on SQLite and PostgreSQL vs raw SpiffWorkflow."""
-    results: dict[str, dict[str, Samples]] = {"raw SpiffWorkflow": raw(cases)}
-    sizes: dict[str, dict[str, float]] = {}
+def engine_bench(cases: int, runs: int, postgres_url: str) -> None:
+    """Per-command client CPU and wall (start, complete verify, fire timers, complete respond, reply) on
+    SQLite and PostgreSQL next to raw SpiffWorkflow, interleaved in one process."""
+    summary = run_engine_bench(cases, runs, postgres_url)
+    print_summary(summary, runs, cases)
+
+
+def run_engine_bench(
+    cases: int, runs: int, postgres_url: str
+) -> dict[str, dict[str, dict[str, tuple[float, float, float]]]]:
     with tempfile.TemporaryDirectory() as tmp:
-        url = "sqlite:///" + str(Path(tmp) / "bench.sqlite3")
-        results["engine SQLite"], sizes["SQLite"] = through_engine(url, cases)
-    if postgres_url:
-        results["engine PostgreSQL"], sizes["PostgreSQL"] = through_engine(fresh_postgres(postgres_url), cases)
-    click.echo(f"{cases} cases per backend; SpiffWorkflow {serialization.SERIALIZER_VERSION} state format")
-    print_table(results)
-    for backend, figures in sizes.items():
-        click.echo(f"bytes per case, {backend}: " + ", ".join(f"{k} {v:,.0f}" for k, v in figures.items()))
+        subjects: list[Any] = [Raw(), Engine("engine SQLite", "sqlite:///" + str(Path(tmp) / "bench.sqlite3"))]
+        if postgres_url:
+            subjects.append(Engine("engine PostgreSQL", fresh_postgres(postgres_url)))
+        interleaved(subjects, min(cases, 10))  # warm-up: parsed specs, caches, connection pools
+        results = [interleaved(subjects, cases) for _ in range(runs)]
+        for subject in subjects[1:]:
+            subject.close()
+    return summarize(results)
