@@ -29,7 +29,7 @@ from engine import audit, config, forms, kpi, migration, outbox, serialization, 
 from engine.access import SYSTEM, Actor
 from engine.calendar import WorkingCalendar
 from engine.cases import Case, FollowUp, Status, new_reporter_token, new_tracking_id
-from engine.db import insert_together, utcnow
+from engine.db import insert_rows, insert_together, table, utcnow
 from engine.directory import in_subtree
 from engine.errors import Conflict, InvalidData
 from engine.processes import DEFAULT_KEY, ParsedProcess, ProcessVersion, get_version, parsed_for
@@ -237,9 +237,9 @@ def _save(
     # the case's id), the outbox last so that its new ids come back for the dispatcher
     children = [
         tasks.upsert(session, case.id, opened, ended, completed, actor, now),
-        sa.insert(FollowUp).values(follow_ups) if follow_ups else None,
-        sa.insert(audit.Event).values([_values(event)]),
-        sa.insert(outbox.OutboxMessage).values([_values(m) for m in messages]) if messages else None,
+        insert_rows(table(FollowUp), follow_ups, "follow_up") if follow_ups else None,
+        insert_rows(table(audit.Event), [_values(event)], "event"),
+        insert_rows(table(outbox.OutboxMessage), [_values(m) for m in messages], "outbox") if messages else None,
     ]
     ids = insert_together(session, [c for c in children if c is not None])
     if messages:

@@ -14,14 +14,13 @@ from typing import Any
 import sqlalchemy as sa
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.task import Task
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import forms
 from engine.access import Actor
 from engine.cases import Case
-from engine.db import Base, UTCDateTime, utcnow
+from engine.db import Base, Batch, UTCDateTime, insert_rows, utcnow
 from engine.directory import subtree_clause
 from engine.errors import Conflict, NotFound
 
@@ -92,7 +91,7 @@ def upsert(
     completed: str | None,
     actor: Actor,
     now: datetime,
-) -> sa.Insert | None:
+) -> Batch | None:
     """The statement that inserts the opened rows and ends the rows that left READY (one upsert), if any.
 
     The case's READY rows are exactly its READY user tasks at the last save, so the command knows them from
@@ -116,11 +115,14 @@ def upsert(
                 set_committed_value(row, name, values[-1][name])
     if not values:
         return None
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(TASK_TABLE).values(values)
-    ended_cols = {name: stmt.excluded[name] for name in ("state", "ended_at", "completed_by")}
-    ready = TASK_TABLE.c.state == TaskStatus.READY.value
-    return stmt.on_conflict_do_update(index_elements=["id"], set_=ended_cols, where=ready)
+    return insert_rows(TASK_TABLE, values, "task", ENDED)
+
+
+# an ended row exists (it was READY): only its end is written, and only while it is still READY
+ENDED = (
+    " ON CONFLICT (id) DO UPDATE SET state = excluded.state, ended_at = excluded.ended_at,"
+    " completed_by = excluded.completed_by WHERE task.state = 'ready'"
+)
 
 
 TASK_TABLE: sa.Table = TaskRecord.__table__  # type: ignore[assignment]
