@@ -33,7 +33,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
     """The embedded default: an SQLite file in the instance folder, timers in-process, no Redis."""
     return {
         "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(Path(instance_path) / "aduan.sqlite3"),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # no ping round trip on every checkout: a connection the server dropped fails one statement, and
+        # SQLAlchemy then replaces the whole pool (a restart of PostgreSQL costs each worker one failed request)
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False, "pool_recycle": 1800},
         "REDIS_URL": None,
         "SECRET_KEY": None,
         "TIMEZONE": "Asia/Jakarta",

@@ -499,9 +499,11 @@ def print_loads(report: HttpReport) -> None:
 @click.option("--worker-threads", default=1, show_default=True, help="threads per gunicorn worker (>1: gthread)")
 @click.option("--rq-cases", default=100, show_default=True, help="timers fired by an rq worker for its peak RSS")
 @click.option("--quick", is_flag=True, help="5 s per endpoint")
+@click.option("--round-trips", "round_trips", default=50, show_default=True, help="requests counted in process")
+@click.option("--round-trips-only", is_flag=True, help="only count round trips and CPU in process (no wrk)")
 def http_bench(
     database: str, redis_url: str, duration: float, connections: int, threads: int, max_requests: int,
-    workers: int, worker_threads: int, rq_cases: int, quick: bool,
+    workers: int, worker_threads: int, rq_cases: int, quick: bool, round_trips: int, round_trips_only: bool,
 ) -> None:  # fmt: skip
     """Throughput and p50/p95/p99 of intake, inbox and task completion through gunicorn on PostgreSQL."""
     plan = LoadPlan(duration, connections, threads, max_requests, 2.0, workers, worker_threads)
@@ -509,6 +511,12 @@ def http_bench(
         plan = LoadPlan(QUICK.duration, connections, threads, QUICK.max_requests, QUICK.warmup, workers, worker_threads)
     if redis_url and not redis_reachable(redis_url):
         raise click.ClickException(f"Redis at {redis_url} is unreachable (use --redis '' to run without)")
-    log = Path(tempfile.gettempdir()) / "aduan-bench-http.log"
-    print_loads(run_http(database, redis_url or None, plan, log, rq_cases))
-    click.echo(f"gunicorn log: {log}")
+    if not round_trips_only:
+        log = Path(tempfile.gettempdir()) / "aduan-bench-http.log"
+        print_loads(run_http(database, redis_url or None, plan, log, rq_cases))
+        click.echo(f"gunicorn log: {log}")
+    from bench.engine_steps import fresh_postgres
+    from bench.round_trips import measure, print_round_trips
+
+    figures = measure(fresh_postgres(database), redis_url or None, round_trips)
+    print_round_trips(figures, round_trips, redis_url or None)
