@@ -95,9 +95,10 @@ def test_start_complete_and_reply_stay_within_budget(desk: Desk, clock: Any) -> 
         lifecycle.complete_task(session, DLH, respond_id, {"decision": "respond", "message": "Sudah.", "final": True})
     within_budget(respond)
 
-    case = get_case(desk._fresh(), desk.tracking_id)
-    with counted() as reply:
-        lifecycle.reporter_reply(desk.session, case, {"message": "Belum beres", "satisfied": False})
+    session = desk._fresh()
+    with counted() as reply:  # the reporter's request finds the case by its tracking id first
+        case = get_case(session, desk.tracking_id)
+        lifecycle.reporter_reply(session, case, {"message": "Belum beres", "satisfied": False})
     within_budget(reply)
     assert desk.case.status != "closed"  # the reply took effect
 
