@@ -6,8 +6,8 @@ transaction and inside its audit event; staff and the reporter may also post wit
 Messages are append-only. Who sees which message is decided in `engine.cases.visibility`.
 
 Others may import: `ANNOTATION` (the form schema keyword), `Message`, `MessageAudience`, `Draft`,
-`from_form`, `from_reply`, `event_data`, `store`, `thread`, `check_attachments`, `published_files`,
-`post_message`, `refuse_change`, `send_codes`.
+`from_form`, `from_reply`, `event_data`, `store` (`columns`: its rows' values), `thread`, `check_attachments`,
+`published_files`, `post_message`, `refuse_change`, `send_codes`.
 """
 
 from engine.conversation.commands import post_message, refuse_change, send_codes
@@ -16,6 +16,7 @@ from engine.conversation.thread import (
     ANNOTATION,
     Draft,
     check_attachments,
+    columns,
     event_data,
     from_form,
     from_reply,
@@ -30,6 +31,7 @@ __all__ = [
     "Message",
     "MessageAudience",
     "check_attachments",
+    "columns",
     "event_data",
     "from_form",
     "from_reply",
