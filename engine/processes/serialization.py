@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.dmn.specs import BusinessRuleTaskMixin
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -56,6 +57,14 @@ def prune(wf: BpmnWorkflow) -> int:
         common &= {t.id for t in _ancestors(task)}
     lowest = next(t for t in path if t.id in common)
     root = lowest.parent or lowest  # a finished task above every live one: live tasks read their parent's data
+    # a migration evaluates the last run of each decision again (and the scripts after it) when a new version
+    # changes only its table: that run and what follows it stay in the tree
+    seen: set[str] = set()
+    for task in _ancestors(root):
+        decision = isinstance(task.task_spec, BusinessRuleTaskMixin) and task.has_state(TaskState.COMPLETED)
+        if decision and task.task_spec.name not in seen:
+            seen.add(task.task_spec.name)
+            root = task.parent or task
     if root is wf.task_tree:
         return 0
     keep = {t.id: t for t in _descendants(root)}

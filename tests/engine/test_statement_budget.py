@@ -3,7 +3,10 @@
 The budget is 6 round trips per command on PostgreSQL, BEGIN and COMMIT included (the issue's target):
 BEGIN, the case (with the configuration token), the case's UPDATE, its children in one statement, COMMIT.
 SQLite has no data-modifying CTEs, so there each child table (tasks, follow-ups, event, outbox) is its own
-statement, an in-process call rather than a round trip: 8 at most. A command that starts to read
+statement, an in-process call rather than a round trip: 11 at most there, since main's features added two
+children (the resolution of the case's incidents, an UPDATE, and the command's messages: CTEs of the one
+statement on PostgreSQL) and the lookup of the followers a follow-up notifies (a SELECT on both; PostgreSQL's
+completion of `respond` still fits in 6). A command that starts to read
 configuration, re-read a row after commit or write its children one by one fails here.
 """
 
@@ -21,7 +24,7 @@ from engine.cases.case import get_case
 from tests.engine.conftest import DLH, VERIFIER, Desk
 from tests.engine.test_lifecycle import wib
 
-BUDGET = {"postgresql": 6, "sqlite": 8}  # statements per command, BEGIN and COMMIT included
+BUDGET = {"postgresql": 6, "sqlite": 11}  # statements per command, BEGIN and COMMIT included
 
 
 class Counter:
