@@ -13,6 +13,7 @@ COPY pyproject.toml README.md ./
 COPY engine engine
 COPY api api
 COPY workers workers
+COPY bench bench
 COPY bpmn bpmn
 COPY --from=frontend /app/node_modules node_modules
 RUN pip install --no-cache-dir '.[prod]' && useradd --create-home aduan && mkdir -p /data/attachments && chown aduan /data/attachments

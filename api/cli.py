@@ -573,7 +573,7 @@ def report_quarterly(quarter_text: str, agency: str | None, out: Path) -> None:
 
 
 def register(app: Flask) -> None:
-    from api.bench import bench, load_subcommands
+    from bench import bench, load_subcommands
 
     load_subcommands()
     for command in (bench, serve, agencies, users_group, seed_group, processes_group, timers_group, worker):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from engine import conversation, places
 from engine.cases import attachments
 from engine.cases.case import Case, follow_ups
+from engine.cases.lifecycle import Outcome
 from engine.cases.tasks import TaskRecord
 from engine.cases.visibility import (
     Audience,
@@ -50,6 +51,27 @@ def complaint(session: Session, case: Case, audience: Audience) -> dict[str, Any
         view["entered_by"] = case.entered_by
         view.update(attributes=case.attributes, media_url=case.media_url)
     view["messages"] = messages(session, case, audience, files)
+    return _with_reporter(view, case, audience)
+
+
+def created(outcome: Outcome, audience: Audience) -> dict[str, Any]:
+    """A case `start_case` has just written, as `complaint` shows it, from the command's result (no reads:
+    a new case has only the follow-ups its first steps wrote, and no supporters, attachments or messages yet)."""
+    case = outcome.case
+    view = {name: getattr(case, name) for name in DETAIL_FIELDS}
+    view["process_key"], view["process_version"] = outcome.process
+    view["supporters"] = 0
+    view["follow_ups"] = [{"at": f["at"], "agency": f["agency"], "message": f["message"]} for f in outcome.follow_ups]
+    if sees_attachments(audience):
+        view["attachments"] = []
+    if audience in STAFF_AUDIENCES:
+        view["entered_by"] = case.entered_by
+        view.update(attributes=case.attributes, media_url=case.media_url)
+    view["messages"] = []
+    return _with_reporter(view, case, audience)
+
+
+def _with_reporter(view: dict[str, Any], case: Case, audience: Audience) -> dict[str, Any]:
     reporter = reporter_view(case, audience)
     if reporter is not None:
         view["reporter"] = reporter

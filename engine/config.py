@@ -59,7 +59,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
     """The embedded default: an SQLite file in the instance folder, timers in-process, no Redis."""
     return {
         "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(Path(instance_path) / "aduan.sqlite3"),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # no ping round trip on every checkout: a connection the server dropped fails one statement, and
+        # SQLAlchemy then replaces the whole pool (a restart of PostgreSQL costs each worker one failed request)
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False, "pool_recycle": 1800},
         "REDIS_URL": None,
         "SECRET_KEY": None,
         "TIMEZONE": "Asia/Jakarta",
@@ -76,7 +78,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "JSON_LOGS": False,
         "LOG_LEVEL": "INFO",
         "RATELIMIT_STORAGE_URI": "memory://",
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # the X-RateLimit-* headers cost a second Redis round trip per limited request; a 429 says enough
+        "RATELIMIT_HEADERS_ENABLED": False,
         "TOKEN_LIFETIME_SECONDS": 3600,
         # GET /tasks?since=: tasks younger than this wait for the next poll (a slower commit may land before them)
         "TASK_CURSOR_SETTLE_SECONDS": 2.0,

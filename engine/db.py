@@ -6,6 +6,8 @@ The engine uses plain SQLAlchemy (no Flask): the API binds the same metadata to 
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -84,3 +86,83 @@ UNMODELLED_PREFIXES = ("complaint_fts", "ix_complaint_fts")
 def modelled(name: str | None, type_: str, parent_names: Any) -> bool:
     """Alembic `include_name`: what the migrations create outside the models is not compared with them."""
     return not (name is not None and name.startswith(UNMODELLED_PREFIXES))
+
+
+def table(entity: Any) -> sa.Table:
+    """The table of a mapped class."""
+    found: sa.Table = entity.__table__
+    return found
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Rows for one table as one INSERT (`suffix`: e.g. an ON CONFLICT clause) and its parameters' values;
+    with `rows` 0, `suffix` is a whole statement of its own (an UPDATE, see `update_where`)."""
+
+    table: sa.Table
+    columns: tuple[str, ...]
+    rows: int
+    name: str  # prefix of the parameter names: `<name>_<row>_<column>`
+    suffix: str
+    params: dict[str, Any]
+
+    @property
+    def shape(self) -> tuple[sa.Table, tuple[str, ...], int, str, str]:
+        return self.table, self.columns, self.rows, self.name, self.suffix
+
+
+def insert_rows(table: sa.Table, rows: list[dict[str, Any]], name: str, suffix: str = "") -> Batch:
+    """A multi-row INSERT whose SQL text depends only on its shape (table, columns, number of rows), so it is
+    built and compiled once per shape: a multi-row `insert().values([...])` is never cached by SQLAlchemy,
+    and compiling it cost more than the rest of the write."""
+    columns = tuple(rows[0])
+    params = {f"{name}_{i}_{c}": row[c] for i, row in enumerate(rows) for c in columns}
+    return Batch(table, columns, len(rows), name, suffix, params)
+
+
+def update_where(table: sa.Table, sql: str, params: dict[str, Any], name: str) -> Batch:
+    """Another data-modifying statement (an UPDATE) to run with a command's INSERTs: `sql` names each
+    parameter `:<name>_<column>`, typed as that column of `table`. It must not be the last of the batches
+    (`insert_together` returns the ids the last one inserted)."""
+    columns = tuple(sorted(key.removeprefix(f"{name}_") for key in params))
+    return Batch(table, columns, 0, name, sql, params)
+
+
+Shape = tuple[sa.Table, tuple[str, ...], int, str, str]
+
+
+def _sql(shape: Shape) -> tuple[str, list[sa.BindParameter[Any]]]:
+    table, columns, rows, name, suffix = shape
+    if rows == 0:
+        return suffix, [sa.bindparam(f"{name}_{c}", type_=table.c[c].type) for c in columns]
+    values = ", ".join("(" + ", ".join(f":{name}_{i}_{c}" for c in columns) + ")" for i in range(rows))
+    typed = [sa.bindparam(f"{name}_{i}_{c}", type_=table.c[c].type) for i in range(rows) for c in columns]
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values}{suffix}", typed
+
+
+@functools.lru_cache(maxsize=512)
+def _statement(shapes: tuple[Shape, ...], returning: bool) -> sa.TextClause:
+    """One statement for the shapes: the last INSERT, the others as data-modifying CTEs before it."""
+    parts = [_sql(shape) for shape in shapes]
+    *earlier, (last, _) = parts
+    ctes = ", ".join(f"w{n} AS ({sql})" for n, (sql, _) in enumerate(earlier))
+    text = (f"WITH {ctes} " if ctes else "") + last + (" RETURNING id" if returning else "")
+    return sa.text(text).bindparams(*(p for _, typed in parts for p in typed))
+
+
+def insert_together(session: Any, batches: list[Batch]) -> list[int]:
+    """Run independent INSERTs (upserts too); returns the `id` of each row the last one wrote, in order.
+
+    PostgreSQL: one statement (each earlier INSERT a data-modifying CTE), so a command's children cost one
+    round trip. SQLite has no data-modifying CTEs: one statement each there (in-process calls).
+    The statements must not depend on each other (in PostgreSQL they all see the same snapshot).
+    """
+    if not batches:
+        return []
+    *earlier, last = batches
+    if session.get_bind().dialect.name != "postgresql":
+        for batch in earlier:
+            session.execute(_statement((batch.shape,), False), batch.params)
+        return list(session.scalars(_statement((last.shape,), True), last.params))
+    params = {k: v for batch in batches for k, v in batch.params.items()}
+    return list(session.scalars(_statement(tuple(b.shape for b in batches), True), params))

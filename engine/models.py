@@ -13,6 +13,7 @@ from engine.db import Base
 from engine.directory.agencies import Agency
 from engine.directory.categories import Category
 from engine.directory.signin import AccountEvent, LoginThrottle, WebSession
+from engine.directory.snapshot import ConfigVersion
 from engine.directory.users import User
 from engine.notify.outbox import OutboxMessage
 from engine.notify.webhooks import WebhookEndpoint
@@ -29,6 +30,7 @@ __all__ = [
     "Case",
     "Category",
     "ChannelMessage",
+    "ConfigVersion",
     "Event",
     "FollowUp",
     "Follower",

@@ -142,6 +142,31 @@ class RqDispatcher:
             retry=TIMER_RETRY, job_timeout=JOB_TIMEOUT,
         )  # fmt: skip
 
+    def outbox_new(self, rows: list[tuple[int, str]]) -> None:
+        """Enqueue the rows a command has just committed, all in one Redis round trip (a pipeline).
+
+        New rows cannot be in flight, so the check of `enqueue_once` is not needed; should a row still be
+        handed on twice (the relay meanwhile), `outbox.attempt` sends it once: it locks the row and skips it
+        unless pending."""
+        by_family: dict[str, list[Any]] = {}
+        for outbox_id, kind in rows:
+            family = "webhooks" if kind == outbox.OutboxKind.WEBHOOK else "notifications"
+            queue = self.queues[family]
+            by_family.setdefault(family, []).append(
+                Queue.prepare_data(
+                    _outbox_job(kind),
+                    (outbox_id,),
+                    job_id=outbox_job_id(queue.name, outbox_id),
+                    retry=self.outbox_retry,
+                    timeout=JOB_TIMEOUT,
+                    result_ttl=RESULT_TTL,
+                )
+            )
+        with self.connection.pipeline() as pipe:
+            for family, jobs in by_family.items():
+                self.queues[family].enqueue_many(jobs, pipeline=pipe)
+            pipe.execute()
+
     def outbox(self, outbox_id: int, kind: str) -> bool:
         family = "webhooks" if kind == outbox.OutboxKind.WEBHOOK else "notifications"
         queue = self.queues[family]
@@ -185,6 +210,9 @@ def _after_commit(session: Session) -> None:
         return
     try:
         dispatcher = dispatcher_for(host)
+        if isinstance(dispatcher, RqDispatcher):
+            dispatcher.outbox_new(new)
+            return
         for outbox_id, kind in new:
             dispatcher.outbox(outbox_id, kind)
     except RedisError as exc:

@@ -79,7 +79,7 @@ class Complaints(MethodView):
         actor, username = intake_actor(body)
         submission = lifecycle.Submission(**body, reporter_username=username)
         outcome = counters.file(db.session(), submission, actor, settings())
-        view = views.complaint(db.session(), outcome.case, Audience.REPORTER)
+        view = views.created(outcome, Audience.REPORTER)
         view["reporter_token"] = outcome.reporter_token
         return view, 201, {"Location": f"/api/v1/complaints/{outcome.case.tracking_id}"}
 

@@ -30,7 +30,7 @@ class Event(Base):
     __table_args__ = (sa.UniqueConstraint("case_id", "seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), index=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"))  # indexed by (case_id, seq)
     seq: Mapped[int]
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     type: Mapped[str] = mapped_column(sa.String(40), index=True)

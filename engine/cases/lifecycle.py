@@ -7,7 +7,7 @@ makes a concurrent second writer fail with `Conflict` and leaves nothing of it b
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -27,26 +27,18 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine import conversation, places
 from engine.audit import chain as audit
-from engine.calendar.days import load_calendar
 from engine.calendar.working_days import WorkingCalendar
 from engine.cases import forms, tasks, timers
 from engine.cases.access import SYSTEM, Actor
 from engine.cases.case import Case, FollowUp, Status, contact_keys, new_reporter_token, new_tracking_id
 from engine.cases.tasks import TaskRecord
-from engine.db import utcnow
-from engine.directory.agencies import Agency, desk_for, in_subtree
-from engine.directory.categories import Category
+from engine.db import insert_rows, insert_together, table, utcnow
+from engine.directory import snapshot as snapshots
+from engine.directory.agencies import in_subtree
 from engine.errors import Conflict, InvalidData
 from engine.notify import outbox
 from engine.processes import incidents, migration, serialization
-from engine.processes.registry import (
-    DEFAULT_KEY,
-    ParsedProcess,
-    ProcessVersion,
-    active_version,
-    get_version,
-    parsed_for,
-)
+from engine.processes.registry import DEFAULT_KEY, ParsedProcess, ProcessVersion, get_version, parsed_for
 from engine.processes.scripting import CaseEffects, script_engine
 from engine.settings import DEFAULT_SETTINGS, Settings
 from engine.stats import kpi
@@ -88,6 +80,8 @@ class Outcome:
     case: Case
     next_tasks: list[TaskRecord] = field(default_factory=list)
     reporter_token: str | None = None
+    follow_ups: list[dict[str, Any]] = field(default_factory=list)  # the ones this command wrote
+    process: tuple[str, int] = ("", 0)  # the case's process key and version number
 
 
 @dataclass
@@ -101,15 +95,25 @@ class Run:
     engine: PythonScriptEngine
     completed_before: set[UUID]
     calendar: WorkingCalendar
-    version: int = 0
+    config: snapshots.Snapshot
+    ready_before: set[str] = field(default_factory=set)  # READY user tasks at restore: the open task rows
+    new: bool = False  # the case row is not written yet: one INSERT with its state
+    version: int = 0  # the version number of the process it runs on (named by incidents)
 
 
 @contextmanager
 def transaction(session: Session) -> Iterator[None]:
-    """Commit the command, or roll all of it back; a lost optimistic race becomes `Conflict`."""
+    """Commit the command, or roll all of it back; a lost optimistic race becomes `Conflict`.
+
+    The command's objects stay loaded after the commit (no expiry): its answer is built from them without
+    reading the rows it has just written back."""
     try:
         yield
-        session.commit()
+        expire, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire
     except StaleDataError as exc:
         session.rollback()
         raise Conflict("the case was changed by another command; reload and retry") from exc
@@ -145,6 +149,17 @@ def _completed_ids(wf: BpmnWorkflow) -> set[UUID]:
     return {t.id for t in wf.get_tasks(state=TaskState.COMPLETED)}
 
 
+def _task_ids(wf: BpmnWorkflow) -> tuple[set[UUID], set[str]]:
+    """(completed task ids, ready user task ids) in one walk of the restored workflow."""
+    completed, ready = set(), set()
+    for task in wf.get_tasks(state=TaskState.COMPLETED | TaskState.READY):
+        if task.state == TaskState.COMPLETED:
+            completed.add(task.id)
+        elif task.task_spec.manual:
+            ready.add(str(task.id))
+    return completed, ready
+
+
 @dataclass(frozen=True)
 class Scan:
     """One walk over the workflow's tasks (subprocesses included), sorted into what a save needs."""
@@ -167,18 +182,23 @@ class Scan:
         return cls(ready, waiting, [t.task_spec.bpmn_id for t in done if t.task_spec.bpmn_id])
 
 
-def _restore(session: Session, case: Case, settings: Settings) -> Run:
-    version = session.get_one(ProcessVersion, case.process_version_id)
-    parsed = parsed_for(version)
+def _restore(session: Session, case: Case, settings: Settings, snapshot: snapshots.Snapshot | None = None) -> Run:
+    snapshot = snapshot or snapshots.current(session)
+    parsed = snapshot.parsed(session, case.process_version_id)
     effects = CaseEffects(agency=case.agency)
-    calendar = load_calendar(session, settings)
+    calendar = snapshot.calendar(settings)
     engine = script_engine(calendar, effects)
     # the stored spec dicts (a large deferred column) are read only to migrate state of an older serializer
-    spec_dicts = version.spec if case.serializer_version != serialization.SERIALIZER_VERSION else None
+    spec_dicts = None
+    if case.serializer_version != serialization.SERIALIZER_VERSION:
+        spec_dicts = session.get_one(ProcessVersion, case.process_version_id).spec
     wf = serialization.load(
         case.state, case.serializer_version, parsed.spec, parsed.subprocess_specs, engine, spec_dicts
     )
-    return Run(case, parsed, wf, effects, engine, _completed_ids(wf), calendar, version.version)
+    completed, ready = _task_ids(wf)
+    version = snapshot.numbers.get(case.process_version_id)
+    number = version[1] if version else session.get_one(ProcessVersion, case.process_version_id).version
+    return Run(case, parsed, wf, effects, engine, completed, calendar, snapshot, ready, version=number)
 
 
 FACT_COLUMNS = ("status", "agency", "category", "kind", "anonymous", "confidential", "escalated")
@@ -205,28 +225,23 @@ def _save(
     data: dict[str, Any],
     task: str | None = None,
     completed: str | None = None,
+    drafts: Sequence[conversation.Draft] = (),
 ) -> Outcome:
-    """Persist the workflow and every read model derived from it, and append the command's event."""
+    """Persist the workflow and every read model derived from it, and append the command's event; `drafts`
+    become messages of that event (`conversation.store`), and the case's open incidents are resolved."""
     case, now = run.case, utcnow()
     run.wf.get_events()  # drop thrown events nobody outside catches (terminate ends pile up otherwise)
+    scan = Scan.of(run.wf, run.completed_before)
+    serialization.prune(run.wf)  # after the scan: the elements this command passed are in its event
     case.state = serialization.dump(run.wf)
     case.serializer_version = serialization.SERIALIZER_VERSION
     changes = _apply_facts(case, run.effects.facts)
     if case.status in FINAL_STATUSES and case.closed_at is None:
         case.closed_at = now
-    scan = Scan.of(run.wf, run.completed_before)
     case.next_timer_at = timers.next_timer_at(scan.waiting)
     case.updated_at = now
-    for item in run.effects.follow_ups:
-        session.add(
-            FollowUp(case_id=case.id, at=now, agency=item["agency"], message=item["message"], author=actor.username)
-        )
-    with _evaluating(run, new_case=event_type == "submitted"):  # task properties are expressions too
-        opened = tasks.sync(session, case.id, scan.ready, run.engine, actor, completed)
-    if event_type == "submitted":
-        incidents.resolve_intake(session, run.parsed.key, now)
-    else:
-        incidents.resolve_case(session, case.id, now)
+    with _evaluating(run, new_case=run.new):  # task properties are expressions too
+        opened = tasks.opened(scan.ready, run.ready_before, run.engine, now)
     kpi.record(case, changes, run.effects.follow_ups, opened, now, run.calendar)
     event_data = {
         **data,
@@ -239,17 +254,54 @@ def _save(
     if run.effects.notifications:
         event_data["notifications"] = run.effects.notifications
     event = audit.link(case, event_type, actor, event_data, task=task)
-    # One UPDATE of the case row (state, read models, chain head: one version bump), flushed before the
-    # event is added: the unit of work writes `engine.cases.case.Case` before its follow-ups and tasks (mappers
-    # without relationships go in module.class order), so the case is locked before its children
+    # One INSERT (a new case) or one UPDATE of the case row (state, read models, chain head: one version
+    # bump), written before its children, so the case is locked first and a new case has its id
+    if run.new:
+        session.add(case)
     session.flush()
-    session.add(event)
-    outbox.record(session, case, event, run.effects.notifications)
-    session.flush()
-    return Outcome(case, opened)
+    event.case_id = case.id
+    for row in opened:
+        row.case_id = case.id
+    ended = run.ready_before - {str(t.id) for t in scan.ready}
+    follow_ups = [
+        {"case_id": case.id, "at": now, "agency": f["agency"], "message": f["message"], "author": actor.username}
+        for f in run.effects.follow_ups
+    ]
+    thread = conversation.columns(case, actor, drafts, now)
+    messages = outbox.messages(session, case, event, run.effects.notifications, run.config)
+    # the children in one statement on PostgreSQL (incidents resolved, tasks, follow-ups, messages, event,
+    # outbox rows: they need only the case's id), the outbox last so that its new ids come back for the dispatcher
+    resolved = incidents.resolving_intake(run.parsed.key, now) if run.new else incidents.resolving_case(case.id, now)
+    children = [
+        resolved,
+        tasks.upsert(session, case.id, opened, ended, completed, actor, now),
+        insert_rows(table(conversation.Message), thread, "message") if thread else None,
+        insert_rows(table(FollowUp), follow_ups, "follow_up") if follow_ups else None,
+        insert_rows(table(audit.Event), [_values(event)], "event"),
+        insert_rows(table(outbox.OutboxMessage), [_values(m) for m in messages], "outbox") if messages else None,
+    ]
+    ids = insert_together(session, [c for c in children if c is not None])
+    if messages:
+        outbox.remember(session, [(i, m.kind) for i, m in zip(ids, messages, strict=True)])
+    return Outcome(
+        case, opened, follow_ups=follow_ups, process=run.config.numbers.get(case.process_version_id, ("", 0))
+    )
 
 
-def _check_submission(session: Session, sub: Submission) -> None:
+def _values(row: Any) -> dict[str, Any]:
+    """A transient row's column values for a Core INSERT (its id left to the database, unset scalar defaults
+    filled in as the ORM would)."""
+    values = {}
+    for c in row.__table__.columns:
+        value = getattr(row, c.key)
+        if value is None and c.default is not None and c.default.is_scalar:
+            value = c.default.arg
+        if c.key != "id":
+            values[c.key] = value
+    return values
+
+
+def _check_submission(session: Session, snapshot: snapshots.Snapshot, sub: Submission) -> None:
     errors: dict[str, list[str]] = {}
     if not sub.title.strip():
         errors["title"] = ["must not be blank"]
@@ -257,9 +309,9 @@ def _check_submission(session: Session, sub: Submission) -> None:
         errors["body"] = ["must not be blank"]
     if sub.kind not in KINDS:
         errors["kind"] = [f"must be one of {', '.join(KINDS)}"]
-    if sub.agency is not None and session.get(Agency, sub.agency) is None:
+    if sub.agency is not None and sub.agency not in snapshot.agencies:
         errors["agency"] = [f"no agency {sub.agency!r}"]
-    if sub.category is not None and session.get(Category, sub.category) is None:
+    if sub.category is not None and sub.category not in snapshot.categories:
         errors["category"] = [f"no category {sub.category!r}"]
     if sub.area is not None and session.get(places.Area, sub.area) is None:
         errors["area"] = [f"no area {sub.area!r}"]
@@ -282,38 +334,41 @@ def start_case(
     """Submit a complaint: a new case on the active default process, run to its first wait."""
     actor = actor or Actor(username=sub.reporter_username or "guest", role="reporter")
     with incidents.recorded(session), transaction(session):
-        _check_submission(session, sub)
+        snapshot = snapshots.current(session)
+        _check_submission(session, snapshot, sub)
         sub = _placed(session, sub)
-        desk = desk_for(session, sub.agency or _category_agency(session, sub.category), settings.default_jurisdiction)
-        version = active_version(session, DEFAULT_KEY)
-        assert version is not None
+        agency = sub.agency or (snapshot.categories.get(sub.category) if sub.category else None)
+        desk = snapshot.desk_for(agency, settings.default_jurisdiction)
+        if DEFAULT_KEY not in snapshot.active:
+            raise InvalidData("no active process", {"kind": [f"no active version of {DEFAULT_KEY!r}"]})
         token, token_hash = new_reporter_token()
+        now = utcnow()
         case = Case(
             tracking_id=new_tracking_id(),
             reporter_token_hash=token_hash,
-            process_version_id=version.id,
+            process_version_id=snapshot.active[DEFAULT_KEY],
             serializer_version=serialization.SERIALIZER_VERSION,
             state=b"",
             status=Status.SUBMITTED,
-            desk=desk.code,
+            desk=desk,
+            created_at=now,
+            updated_at=now,
+            event_seq=0,
+            event_hash="",
+            escalated=False,
+            escalation_level=0,
+            disposition_count=0,
+            rerouted_count=0,
             **{k: getattr(sub, k) for k in _SUBMISSION_COLUMNS},
             **contact_keys(sub.reporter),
         )
-        session.add(case)
-        session.flush()
-        run = _new_run(session, case, version, settings, sub, desk.code)
+        run = _new_run(session, snapshot, case, settings, sub, desk)
         with _evaluating(run, new_case=True):
             run.wf.do_engine_steps()
         data = {k: getattr(sub, k) for k in ("kind", "category", "agency", "channel", "anonymous", "confidential")}
         outcome = _save(session, run, actor, "submitted", data)
         outcome.reporter_token = token
     return outcome
-
-
-def _category_agency(session: Session, category: str | None) -> str | None:
-    """The agency a category is routed to by default: it names the jurisdiction of an unaddressed complaint."""
-    row = session.get(Category, category) if category else None
-    return row.agency if row else None
 
 
 # `agency` is not among them: the agency a reporter names is a proposal (the diagram's `proposed_agency`),
@@ -325,11 +380,11 @@ _SUBMISSION_COLUMNS = (
 
 
 def _new_run(
-    session: Session, case: Case, version: ProcessVersion, settings: Settings, sub: Submission, desk: str
+    session: Session, snapshot: snapshots.Snapshot, case: Case, settings: Settings, sub: Submission, desk: str
 ) -> Run:
-    parsed = parsed_for(version)
+    parsed = snapshot.parsed(session, case.process_version_id)
     effects = CaseEffects(agency=None)
-    calendar = load_calendar(session, settings)
+    calendar = snapshot.calendar(settings)
     engine = script_engine(calendar, effects)
     wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=engine)
     start = {
@@ -343,7 +398,8 @@ def _new_run(
         "confidential": sub.confidential,
     }
     wf.get_next_task(spec_name="Start").data.update(start)
-    return Run(case, parsed, wf, effects, engine, set(), calendar, version.version)
+    version = snapshot.numbers[case.process_version_id][1]
+    return Run(case, parsed, wf, effects, engine, set(), calendar, snapshot, new=True, version=version)
 
 
 def claim_task(session: Session, actor: Actor, task_id: str) -> TaskRecord:
@@ -360,15 +416,15 @@ def claim_task(session: Session, actor: Actor, task_id: str) -> TaskRecord:
     return row
 
 
-def _form_formats(session: Session, case: Case) -> dict[str, Any]:
+def _form_formats(agencies: frozenset[str], case: Case) -> dict[str, Any]:
     def agency(value: object) -> bool:
-        return not isinstance(value, str) or session.get(Agency, value) is not None
+        return not isinstance(value, str) or value in agencies
 
     def unit(value: object) -> bool:
         if not isinstance(value, str):
             return True
         below = case.agency is not None and value != case.agency and in_subtree(value, case.agency)
-        return below and session.get(Agency, value) is not None
+        return below and value in agencies
 
     return {"agency": agency, "agency-unit": unit}
 
@@ -387,22 +443,28 @@ def complete_task(
     already uploaded to the case), in the completion's audit event and transaction.
     """
     with incidents.recorded(session), transaction(session):
-        row = tasks.get_task(session, actor, task_id)
-        outcome = _complete(session, actor, row, data, settings, attachments)
+        row, case, token = tasks.get_task_with_case(session, actor, task_id, snapshots.TOKEN)
+        outcome = _complete(session, actor, row, case, data, settings, attachments, snapshots.current(session, token))
     return outcome
 
 
 def _complete(
-    session: Session, actor: Actor, row: TaskRecord, data: Any, settings: Settings, attachments: Any = None
+    session: Session,
+    actor: Actor,
+    row: TaskRecord,
+    case: Case,
+    data: Any,
+    settings: Settings,
+    attachments: Any = None,
+    snapshot: snapshots.Snapshot | None = None,
 ) -> Outcome:
     """The body of `complete_task`, inside the caller's transaction."""
     tasks.ensure_ready_for(row, actor)
-    case = session.get_one(Case, row.case_id)
-    run = _restore(session, case, settings)
+    run = _restore(session, case, settings, snapshot)
     task = run.wf.get_task_from_id(UUID(row.id))
     if task.state != TaskState.READY:
         raise Conflict(f"task {row.id} is no longer ready")
-    clean = forms.validate(run.parsed.forms[row.form], data, _form_formats(session, case))
+    clean = forms.validate(run.parsed.forms[row.form], data, _form_formats(run.config.agencies, case))
     files = conversation.check_attachments(session, case, attachments)
     drafts = conversation.from_form(run.parsed.forms[row.form], clean, files)
     task.data.update(clean)
@@ -410,8 +472,7 @@ def _complete(
         task.run()
         run.wf.do_engine_steps()
     event_data = {"task_id": row.id, "input": clean, **conversation.event_data(drafts)}
-    outcome = _save(session, run, actor, "task_completed", event_data, row.name, row.id)
-    conversation.store(session, case, actor, drafts)
+    outcome = _save(session, run, actor, "task_completed", event_data, row.name, row.id, drafts)
     _reassign(session, row, clean, case)
     return outcome
 
@@ -438,7 +499,7 @@ def mark_duplicate(
         if row is None:
             raise Conflict(f"complaint {case.tracking_id} is not waiting for verification (status {case.status})")
         data = {"decision": "reject", "reason": DUPLICATE, "duplicate_of": primary.tracking_id}
-        outcome = _complete(session, actor, row, data, settings)
+        outcome = _complete(session, actor, row, case, data, settings)
         follower = places.follow_as_duplicate(session, case, primary)
         primary.updated_at = utcnow()
         session.flush()  # lock the primary's row before its event, as every command does
@@ -498,8 +559,8 @@ def reporter_reply(
         with _evaluating(run):
             run.wf.do_engine_steps()
         drafts = conversation.from_reply(payload)
-        outcome = _save(session, run, actor, "reporter_replied", {"reply": payload, **conversation.event_data(drafts)})
-        conversation.store(session, case, actor, drafts)
+        event_data = {"reply": payload, **conversation.event_data(drafts)}
+        outcome = _save(session, run, actor, "reporter_replied", event_data, drafts=drafts)
     return outcome
 
 
@@ -509,11 +570,15 @@ def fire_timers(
     """Fire whatever timers of the case are due; False when none is (safe to call any number of times)."""
     now = now or utcnow()
     with incidents.recorded(session), transaction(session):
-        case = session.get(Case, case_id, with_for_update=True, populate_existing=True)  # PostgreSQL: waits
-        if case is None or case.next_timer_at is None or case.next_timer_at >= now:  # Spiff fires after, not at
+        query = sa.select(Case, snapshots.TOKEN).where(Case.id == case_id).with_for_update(of=Case)  # PostgreSQL: waits
+        found = session.execute(query.execution_options(populate_existing=True)).one_or_none()
+        if found is None:
+            return False
+        case, token = found
+        if case.next_timer_at is None or case.next_timer_at >= now:  # Spiff fires after, not at
             return False
         due = case.next_timer_at
-        run = _restore(session, case, settings)
+        run = _restore(session, case, settings, snapshots.current(session, token))
         with _evaluating(run):
             run.wf.refresh_timers()
             run.wf.do_engine_steps()

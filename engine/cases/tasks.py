@@ -16,10 +16,12 @@ import sqlalchemy as sa
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.task import Task
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.cases import forms
 from engine.cases.access import Actor
-from engine.db import Base, JSONType, UTCDateTime, utcnow
+from engine.cases.case import Case
+from engine.db import Base, Batch, JSONType, UTCDateTime, insert_rows, utcnow
 from engine.directory.agencies import subtree_clause
 from engine.errors import Conflict, InvalidData, NotFound
 
@@ -86,39 +88,62 @@ def _scalars(proposal: object) -> dict[str, Any] | None:
     return kept or None
 
 
-def sync(
+def opened(
+    ready_tasks: list[Task], ready_before: set[str], engine: PythonScriptEngine, now: datetime
+) -> list[TaskRecord]:
+    """Rows for the READY user tasks that were not READY when the command restored the workflow."""
+    return [
+        TaskRecord(id=str(t.id), created_at=now, state=TaskStatus.READY, **describe(t, engine))
+        for t in ready_tasks
+        if str(t.id) not in ready_before
+    ]
+
+
+def upsert(
     session: Session,
     case_id: int,
-    ready_tasks: list[Task],
-    engine: PythonScriptEngine,
-    actor: Actor,
+    opened: list[TaskRecord],
+    ended: set[str],
     completed: str | None,
-) -> list[TaskRecord]:
-    """Make the case's READY rows match the workflow's READY user tasks; returns the rows that opened.
+    actor: Actor,
+    now: datetime,
+) -> Batch | None:
+    """The statement that inserts the opened rows and ends the rows that left READY (one upsert), if any.
 
-    User tasks end only by a command: `completed` is the one this command completed; any other row that
-    left READY was cancelled by the diagram (a terminate end, an interrupting event).
+    The case's READY rows are exactly its READY user tasks at the last save, so the command knows them from
+    the restored workflow without reading them: an ended row always exists and takes the `ON CONFLICT`
+    path, which changes only its state, end and completer (the other values of its VALUES row are unused).
+    User tasks end only by a command: `completed` is the one this command completed; any other row that left
+    READY was cancelled by the diagram (a terminate end, an interrupting event).
     """
-    ready = {str(t.id): t for t in ready_tasks}
-    with session.no_autoflush:
-        open_rows = session.scalars(
-            sa.select(TaskRecord).where(TaskRecord.case_id == case_id, TaskRecord.state == TaskStatus.READY)
-        ).all()
-    now = utcnow()
-    for row in open_rows:
-        if row.id not in ready:
-            done = row.id == completed
-            row.state = TaskStatus.COMPLETED if done else TaskStatus.CANCELLED
-            row.ended_at = now
-            row.completed_by = actor.username if done else None
-    known = {row.id for row in open_rows}
-    opened = [
-        TaskRecord(id=tid, case_id=case_id, created_at=now, **describe(task, engine))
-        for tid, task in ready.items()
-        if tid not in known
-    ]
-    session.add_all(opened)
-    return opened
+    columns = [c.key for c in TaskRecord.__table__.columns]
+    values = [{c: getattr(row, c) for c in columns} for row in opened]
+    for tid in sorted(ended):
+        done = tid == completed
+        values.append(
+            {**_PLACEHOLDER, "id": tid, "case_id": case_id, "created_at": now, "ended_at": now,
+             "state": TaskStatus.COMPLETED if done else TaskStatus.CANCELLED,
+             "completed_by": actor.username if done else None}
+        )  # fmt: skip
+        row = session.identity_map.get(session.identity_key(TaskRecord, tid))
+        if isinstance(row, TaskRecord):  # a row this session holds shows its new state without a re-read
+            for name in ("state", "ended_at", "completed_by"):
+                set_committed_value(row, name, values[-1][name])
+    if not values:
+        return None
+    return insert_rows(TASK_TABLE, values, "task", ENDED)
+
+
+# an ended row exists (it was READY): only its end is written, and only while it is still READY
+ENDED = (
+    " ON CONFLICT (id) DO UPDATE SET state = excluded.state, ended_at = excluded.ended_at,"
+    " completed_by = excluded.completed_by WHERE task.state = 'ready'"
+)
+
+
+TASK_TABLE: sa.Table = TaskRecord.__table__  # type: ignore[assignment]
+_PLACEHOLDER = {"name": "", "title": "", "role": "", "agency": None, "due_at": None, "form": "", "reassigns": None,
+                "proposal": None, "assignee": None}  # fmt: skip
 
 
 def get_task(session: Session, actor: Actor, task_id: str) -> TaskRecord:
@@ -127,6 +152,17 @@ def get_task(session: Session, actor: Actor, task_id: str) -> TaskRecord:
     if row is None or not actor.may_do(row.role, row.agency):
         raise NotFound(f"no task {task_id!r}")
     return row
+
+
+def get_task_with_case(
+    session: Session, actor: Actor, task_id: str, *extra: sa.ColumnElement[Any]
+) -> tuple[TaskRecord, Case, Any]:
+    """`get_task` and its case in one SELECT (plus one `extra` column, e.g. the configuration token)."""
+    query = sa.select(TaskRecord, Case, *extra).join(Case, Case.id == TaskRecord.case_id)
+    found = session.execute(query.where(TaskRecord.id == task_id)).one_or_none() if len(task_id) <= 36 else None
+    if found is None or not actor.may_do(found[0].role, found[0].agency):
+        raise NotFound(f"no task {task_id!r}")
+    return found[0], found[1], found[2] if extra else None
 
 
 def ensure_ready_for(row: TaskRecord, actor: Actor) -> None:

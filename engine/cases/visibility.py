@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from engine.cases.access import Actor
 from engine.cases.case import Case, Status, hash_token
-from engine.conversation.models import MessageAudience
+from engine.conversation.models import MessageAudience  # the module: engine.conversation imports this one
 from engine.directory.agencies import Agency, in_subtree, jurisdiction, subtree_clause
 from engine.errors import Forbidden, NotFound
 

@@ -6,8 +6,8 @@ transaction and inside its audit event; staff and the reporter may also post wit
 Messages are append-only. Who sees which message is decided in `engine.cases.visibility`.
 
 Others may import: `ANNOTATION` (the form schema keyword), `Message`, `MessageAudience`, `Draft`,
-`from_form`, `from_reply`, `event_data`, `store`, `thread`, `check_attachments`, `published_files`,
-`post_message`, `refuse_change`, `send_codes`.
+`from_form`, `from_reply`, `event_data`, `store` (`columns`: its rows' values), `thread`, `check_attachments`,
+`published_files`, `post_message`, `refuse_change`, `send_codes`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         ANNOTATION,
         Draft,
         check_attachments,
+        columns,
         event_data,
         from_form,
         from_reply,
@@ -38,6 +39,7 @@ _NAMES: dict[str, str] = {
     "Message": "engine.conversation.models",
     "MessageAudience": "engine.conversation.models",
     "check_attachments": "engine.conversation.threads",
+    "columns": "engine.conversation.threads",
     "event_data": "engine.conversation.threads",
     "from_form": "engine.conversation.threads",
     "from_reply": "engine.conversation.threads",
@@ -60,6 +62,7 @@ __all__ = [
     "Message",
     "MessageAudience",
     "check_attachments",
+    "columns",
     "event_data",
     "from_form",
     "from_reply",

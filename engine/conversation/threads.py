@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -95,16 +96,20 @@ def check_attachments(session: Session, case: Case, ids: Any) -> tuple[int, ...]
 
 def store(session: Session, case: Case, actor: Actor, drafts: Iterable[Draft]) -> list[Message]:
     """Write the drafts as messages of the event the command just appended (`case.event_seq`)."""
-    now = utcnow()
-    rows = [
-        Message(
-            case_id=case.id, event_seq=case.event_seq, at=now, author=actor.username, author_role=actor.role,
-            audience=d.audience.value, body=d.body, attachments=list(d.attachments),
-        )
-        for d in drafts
-    ]  # fmt: skip
+    rows = [Message(**values) for values in columns(case, actor, drafts, utcnow())]
     session.add_all(rows)
     return rows
+
+
+def columns(case: Case, actor: Actor, drafts: Iterable[Draft], now: datetime) -> list[dict[str, Any]]:
+    """The column values of `store`'s rows (for a command that writes them with its other children)."""
+    return [
+        {
+            "case_id": case.id, "event_seq": case.event_seq, "at": now, "author": actor.username,
+            "author_role": actor.role, "audience": d.audience.value, "body": d.body, "attachments": list(d.attachments),
+        }
+        for d in drafts
+    ]  # fmt: skip
 
 
 def thread(session: Session, case: Case, audiences: Iterable[MessageAudience]) -> list[Message]:

@@ -17,6 +17,7 @@ import smtplib
 import ssl
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from enum import StrEnum
@@ -183,6 +184,18 @@ def _reporter_channel(case: Case, email: str | None, phone: str | None) -> Chann
     return _channel_for(email, phone)
 
 
+class Contact(Protocol):
+    @property
+    def username(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+
+
+StaffLookup = Callable[[str, str | None], Sequence[Contact]]
+
+
 def reporter_contact(session: Session, case: Case) -> tuple[str | None, str | None]:
     """(email, phone) of the case's reporter: the complaint's own contact, else the registered account's."""
     contact = case.reporter or {}
@@ -207,8 +220,12 @@ def follower_contact(session: Session, recipient: str) -> tuple[str | None, str 
     return (user.email, user.phone) if user is not None else (email, phone)
 
 
-def recipients(session: Session, case: Case, template: str, params: dict[str, Any]) -> list[tuple[str, ChannelName]]:
-    """(recipient reference, channel) pairs for one notification; the diagram may pass `role=`/`agency=`."""
+def recipients(
+    session: Session, case: Case, template: str, params: dict[str, Any], staff: StaffLookup | None = None
+) -> list[tuple[str, ChannelName]]:
+    """(recipient reference, channel) pairs for one notification; the diagram may pass `role=`/`agency=`.
+
+    `staff(role, agency)` answers like `staff_for` (a command passes its configuration snapshot's)."""
     spec = TEMPLATES.get(template)
     if spec is None:
         log.warning("no template %r; notification of %s dropped", template, case.tracking_id)
@@ -222,7 +239,8 @@ def recipients(session: Session, case: Case, template: str, params: dict[str, An
         return [(who, channel) for who, channel in pairs if channel]
     role = str(params.get("role") or spec.audience)
     agency = params.get("agency") or getattr(case, spec.agency_of)
-    pairs = [(USER_PREFIX + u.username, _channel_for(u.email, u.phone)) for u in staff_for(session, role, agency)]
+    found = staff(role, agency) if staff else staff_for(session, role, agency)
+    pairs = [(USER_PREFIX + u.username, _channel_for(u.email, u.phone)) for u in found]
     return [(who, channel) for who, channel in pairs if channel]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -21,8 +21,12 @@ from engine.audit.chain import Event
 from engine.cases.case import Case
 from engine.channels import clients
 from engine.db import Base, JSONType, UTCDateTime, utcnow
+from engine.directory.agencies import in_subtree
 from engine.notify import delivery as notify
 from engine.notify import webhooks
+
+if TYPE_CHECKING:
+    from engine.directory.snapshot import Snapshot
 
 NEW_ROWS = "aduan.outbox.new"  # session.info key: (id, kind) of rows written in the open transaction
 BACKOFF = (10, 60, 300, 1800)  # seconds before the 2nd, 3rd, … attempt
@@ -66,20 +70,39 @@ class OutboxMessage(Base):
         return f"aduan-outbox-{self.id}"
 
 
-def _row(case: Case, event: Event, kind: OutboxKind, channel: str, recipient: str, payload: dict[str, Any]) -> Any:
+def _row(
+    case: Case, event: Event, kind: OutboxKind, channel: str, recipient: str, payload: dict[str, Any]
+) -> OutboxMessage:
     return OutboxMessage(
         case_id=case.id, event_seq=event.seq, kind=kind, channel=channel, recipient=recipient, payload=payload,
         next_attempt_at=event.at, created_at=event.at,
     )  # fmt: skip
 
 
-def _webhook_row(case: Case, event: Event, endpoint: webhooks.WebhookEndpoint, payload: dict[str, Any]) -> Any:
-    recipient = f"{webhooks.ENDPOINT_PREFIX}{endpoint.id}"
+def _webhook_row(case: Case, event: Event, endpoint_id: int, payload: dict[str, Any]) -> Any:
+    recipient = f"{webhooks.ENDPOINT_PREFIX}{endpoint_id}"
     return _row(case, event, OutboxKind.WEBHOOK, notify.ChannelName.WEBHOOK, recipient, payload)
 
 
 def record(session: Session, case: Case, event: Event, notifications: Sequence[dict[str, Any]]) -> None:
-    """Write the outbox rows of one command's event: the diagram's notifications, the reporter's, webhooks."""
+    """Write the outbox rows of one command's event now (flushes)."""
+    rows = messages(session, case, event, notifications)
+    if rows:
+        session.add_all(rows)
+        session.flush()
+        remember(session, [(r.id, r.kind) for r in rows])
+
+
+def messages(
+    session: Session,
+    case: Case,
+    event: Event,
+    notifications: Sequence[dict[str, Any]],
+    config: Snapshot | None = None,
+) -> list[OutboxMessage]:
+    """The outbox rows of one command's event (not added): the diagram's notifications, the reporter's, webhooks.
+
+    With the command's configuration snapshot, staff and webhook endpoints come from it (no SELECT)."""
     requested = [(n["template"], dict(n.get("params") or {})) for n in notifications]
     changes, channel = event.data.get("changes", {}), event.data.get("channel")
     notices = notify.message_notices(event.data, event.actor_role)
@@ -88,18 +111,25 @@ def record(session: Session, case: Case, event: Event, notifications: Sequence[d
     rows = [
         _row(case, event, OutboxKind.NOTIFICATION, channel, who, {"template": template, "params": params})
         for template, params in requested
-        for who, channel in notify.recipients(session, case, template, params)
+        for who, channel in notify.recipients(session, case, template, params, config.staff_for if config else None)
     ]
     data = webhooks.payload(case, event)
-    endpoints = webhooks.endpoints_for(session, case)
-    rows += [_webhook_row(case, event, e, data) for e in endpoints]
+    if config is not None:
+        endpoints = [
+            (i, root) for i, root in config.endpoints if in_subtree(case.agency, root) or in_subtree(case.desk, root)
+        ]
+    else:
+        endpoints = [(e.id, e.agency) for e in webhooks.endpoints_for(session, case)]
+    rows += [_webhook_row(case, event, i, data) for i, _agency in endpoints]
     handover = clients.handover_payload(session, event.data.get("changes", {}), data)
     if handover is not None:  # the external agency's own systems take the case over
-        rows += [_webhook_row(case, event, e, handover) for e in endpoints if e.agency == case.agency]
-    if rows:
-        session.add_all(rows)
-        session.flush()
-        session.info.setdefault(NEW_ROWS, []).extend((r.id, r.kind) for r in rows)
+        rows += [_webhook_row(case, event, i, handover) for i, agency in endpoints if agency == case.agency]
+    return rows
+
+
+def remember(session: Session, rows: list[tuple[int, str]]) -> None:
+    """Note rows written in the open transaction, for `take_new` after commit."""
+    session.info.setdefault(NEW_ROWS, []).extend(rows)
 
 
 def record_for_reporter(session: Session, case: Case, template: str, params: dict[str, Any]) -> bool:

@@ -46,7 +46,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import Conflict
-from engine.processes.serialization import REGISTRY
+from engine.processes.serialization import REGISTRY, ran_before_pruning
 from engine.processes.validation import ParsedProcess
 
 RESET_MASK = TaskState.READY | TaskState.WAITING | TaskState.STARTED  # spiff-arena's
@@ -201,8 +201,34 @@ def plan(wf: BpmnWorkflow, target: ParsedProcess, label: str, mapping: Mapping[s
         sp_diff = _mapped(SpecDiff(REGISTRY, sp.spec, new), sp.spec, new, mapping)
         result.subprocesses[sp_id] = WorkflowDiff(sp, sp_diff)
         _judge(WorkflowDiff(sp, sp_diff), sp_diff, label, reasons, result.reevaluate)
+    _judge_history(wf, target, top_diff, label, reasons)
     result.reasons = list(reasons.values())
     return result
+
+
+def _judge_history(
+    wf: BpmnWorkflow, target: ParsedProcess, top_diff: SpecDiff, label: str, reasons: dict[str, str]
+) -> None:
+    """The same judgement for steps that ran in the history the stored state no longer holds."""
+    for process, names in ran_before_pruning(wf).items():
+        old = wf.spec if process == wf.spec.name else wf.subprocess_specs.get(process)
+        new = target.spec if process == wf.spec.name else target.subprocess_specs.get(process)
+        if old is None:
+            continue
+        if new is None:
+            reasons.setdefault(process, f"the case has started {process!r}, which {label} does not have")
+            continue
+        diff = top_diff if old is wf.spec else SpecDiff(REGISTRY, old, new)
+        removed = set(diff.removed)
+        for name in sorted(names):
+            spec = old.task_specs.get(name)
+            if spec in diff.changed:
+                attributes = ", ".join(diff.changed[spec])
+                reasons.setdefault(
+                    name, f"{_describe_spec(spec)} has already run, and {label} changes it ({attributes})"
+                )
+            elif spec in removed:
+                reasons.setdefault(name, f"{_describe_spec(spec)} has already run, and {label} removes it")
 
 
 def _mapping_problems(
@@ -379,8 +405,12 @@ def _name(task: Task) -> str:
 
 
 def _describe(task: Task) -> str:
-    title = getattr(task.task_spec, "bpmn_name", None)
-    return f"{_name(task)!r}" + (f" ({title})" if title else "")
+    return _describe_spec(task.task_spec)
+
+
+def _describe_spec(spec: TaskSpec) -> str:
+    title = getattr(spec, "bpmn_name", None)
+    return f"{element_of(spec) or spec.name!r}" + (f" ({title})" if title else "")
 
 
 def apply(migration: Plan, wf: BpmnWorkflow, target: ParsedProcess) -> list[str]:

@@ -26,7 +26,7 @@ from SpiffWorkflow.task import Task
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.cases.case import Case
-from engine.db import Base, UTCDateTime, utcnow
+from engine.db import Base, Batch, UTCDateTime, table, update_where, utcnow
 from engine.errors import Conflict
 from engine.processes import sandbox
 
@@ -53,6 +53,9 @@ class Incident(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+_TABLE = table(Incident)
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,22 @@ def resolve_case(session: Session, case_id: int, now: datetime) -> None:
         .where(Incident.case_id == case_id, Incident.resolved_at.is_(None))
         .values(resolved_at=now)
         .execution_options(synchronize_session=False)
+    )
+
+
+def resolving_case(case_id: int, now: datetime) -> Batch:
+    """`resolve_case` as a statement to run with the command's other writes (`engine.db.insert_together`)."""
+    sql = "UPDATE incident SET resolved_at = :incident_resolved_at WHERE case_id = :incident_case_id"
+    params = {"incident_resolved_at": now, "incident_case_id": case_id}
+    return update_where(_TABLE, sql + " AND resolved_at IS NULL", params, "incident")
+
+
+def resolving_intake(process_key: str, now: datetime) -> Batch:
+    """`resolve_intake` as a statement to run with the command's other writes."""
+    sql = "UPDATE incident SET resolved_at = :incident_resolved_at WHERE case_id IS NULL"
+    params = {"incident_resolved_at": now, "incident_process_key": process_key}
+    return update_where(
+        _TABLE, sql + " AND process_key = :incident_process_key AND resolved_at IS NULL", params, "incident"
     )
 
 

@@ -88,7 +88,7 @@ def burst_worker(env: dict[str, str], log: Path) -> tuple[int, int, float]:
 
 def rq_worker_peak_rss(database: str, redis_url: str, prefix: str, env: dict[str, str], cases: int) -> WorkerRun:
     """Peak RSS of an rq worker that fired the timers of `cases` cases (and sent their notifications)."""
-    from api.bench.http import clear_queue_keys
+    from bench.http import clear_queue_keys
 
     clear_queue_keys(redis_url, prefix)  # what the HTTP load left queued is not this measurement's
     make_due(database, cases)

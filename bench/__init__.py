@@ -14,12 +14,14 @@ def bench() -> None:
 
 
 def load_subcommands() -> None:
-    from api.bench import (
+    from bench import (
         all,  # noqa: F401  (registers `bench all`)
         engine_steps,  # noqa: F401  (registers `bench engine`)
+        history,  # noqa: F401  (registers `bench history`)
         http,  # noqa: F401  (registers `bench http`)
         inbox,  # noqa: F401  (registers `bench inbox`)
         login_flood,  # noqa: F401  (registers `bench login-flood`)
         stats_queries,  # noqa: F401  (registers `bench stats`)
+        storage,  # noqa: F401  (registers `bench storage`)
         timers,  # noqa: F401  (registers `bench timers`)
     )

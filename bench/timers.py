@@ -32,8 +32,8 @@ from flask import Flask
 from SpiffWorkflow.util.task import TaskState
 
 from api import host_of
-from api.bench import bench
 from api.extensions import db
+from bench import bench
 from engine.audit import chain as audit
 from engine.cases import lifecycle
 from engine.cases.case import Case, Status

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import click
 
-from api.bench import bench
+from bench import bench
 
 PASSWORD = "bench-password-1"
 

@@ -3,7 +3,7 @@
 gunicorn (2 sync workers, the compose `api` service's command) serves a scratch PostgreSQL database that
 is created, migrated and seeded with the demo directory, and dropped afterwards (`aduan_bench_http`; never
 a database you keep), with Redis for the queues and rate limits under a queue prefix of its own. `wrk`
-drives the load from a separate process (Debian package `wrk`; script `api/bench/wrk/aduan.lua`), on
+drives the load from a separate process (Debian package `wrk`; script `bench/wrk/aduan.lua`), on
 127.0.0.1 only, each run bounded in time (`--duration`) and in requests (`--max-requests`):
 
 1. intake: POST /complaints as a guest (every request files a new case, which waits at `verify`);
@@ -39,7 +39,7 @@ from typing import IO, Any
 import click
 import sqlalchemy as sa
 
-from api.bench import bench
+from bench import bench
 from engine.db import normalize_url
 
 WRK_SCRIPT = Path(__file__).with_name("wrk") / "aduan.lua"
@@ -445,7 +445,7 @@ def run_http(database: str, redis_url: str | None, plan: LoadPlan, log_path: Pat
                 loads.append(done)
                 rss = [peak_rss_kib(pid) for pid in children(proc.pid)]
             if rq_cases and redis_url:
-                from api.bench.resources import rq_worker_peak_rss
+                from bench.resources import rq_worker_peak_rss
 
                 rq_worker = rq_worker_peak_rss(url, redis_url, prefix, env, rq_cases)
         finally:
@@ -499,9 +499,11 @@ def print_loads(report: HttpReport) -> None:
 @click.option("--worker-threads", default=1, show_default=True, help="threads per gunicorn worker (>1: gthread)")
 @click.option("--rq-cases", default=100, show_default=True, help="timers fired by an rq worker for its peak RSS")
 @click.option("--quick", is_flag=True, help="5 s per endpoint")
+@click.option("--round-trips", "round_trips", default=50, show_default=True, help="requests counted in process")
+@click.option("--round-trips-only", is_flag=True, help="only count round trips and CPU in process (no wrk)")
 def http_bench(
     database: str, redis_url: str, duration: float, connections: int, threads: int, max_requests: int,
-    workers: int, worker_threads: int, rq_cases: int, quick: bool,
+    workers: int, worker_threads: int, rq_cases: int, quick: bool, round_trips: int, round_trips_only: bool,
 ) -> None:  # fmt: skip
     """Throughput and p50/p95/p99 of intake, inbox and task completion through gunicorn on PostgreSQL."""
     plan = LoadPlan(duration, connections, threads, max_requests, 2.0, workers, worker_threads)
@@ -509,6 +511,12 @@ def http_bench(
         plan = LoadPlan(QUICK.duration, connections, threads, QUICK.max_requests, QUICK.warmup, workers, worker_threads)
     if redis_url and not redis_reachable(redis_url):
         raise click.ClickException(f"Redis at {redis_url} is unreachable (use --redis '' to run without)")
-    log = Path(tempfile.gettempdir()) / "aduan-bench-http.log"
-    print_loads(run_http(database, redis_url or None, plan, log, rq_cases))
-    click.echo(f"gunicorn log: {log}")
+    if not round_trips_only:
+        log = Path(tempfile.gettempdir()) / "aduan-bench-http.log"
+        print_loads(run_http(database, redis_url or None, plan, log, rq_cases))
+        click.echo(f"gunicorn log: {log}")
+    from bench.engine_steps import fresh_postgres
+    from bench.round_trips import measure, print_round_trips
+
+    figures = measure(fresh_postgres(database), redis_url or None, round_trips)
+    print_round_trips(figures, round_trips, redis_url or None)

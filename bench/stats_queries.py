@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
-from api.bench import bench, hotspots
 from api.extensions import db
+from bench import bench, hotspots
 from engine.cases.access import Actor
 from engine.cases.case import Case
 from engine.cases.tasks import TaskRecord

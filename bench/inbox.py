@@ -24,8 +24,8 @@ import click
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from api.bench import bench
-from api.bench.http import (
+from bench import bench
+from bench.http import (
     DEMO_PASSWORD,
     CpuMeter,
     Load,
@@ -275,7 +275,7 @@ def print_inbox(report: InboxReport, plans: bool = False) -> None:
             for line in plan:
                 click.echo("    " + line)
     if report.http:
-        from api.bench.http import HttpReport
+        from bench.http import HttpReport
 
         print_loads(HttpReport(report.http, [], "GET /tasks over HTTP (gunicorn, 2 sync workers, wrk 2x4):"))
 

@@ -1,0 +1,99 @@
+"""`aduan bench storage`: bytes per closed case on PostgreSQL as written (every table and index, no VACUUM).
+
+--cases complaints go the common way through the engine (filed, verified and routed, answered, the
+reporter satisfied), each command its own transaction as in service; then the size of every table of the
+schema (heap, TOAST and indexes: `pg_total_relation_size`) is divided by the number of cases. Nothing is
+vacuumed by the bench (autovacuum may run, as it would in service). Target: ≤ 10 KB per closed case.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import sqlalchemy as sa
+
+from bench import bench
+from bench.engine_steps import T0, fresh_postgres, frozen
+from engine.cases import lifecycle
+from engine.cases.access import Actor
+from engine.cases.case import Case
+
+VERIFIER = Actor("verifier", "verifier", "batam.diskominfo")
+DLH = Actor("dlh", "officer", "batam.dlh")
+
+
+def close_one(session: Any) -> None:
+    """One complaint the common way: 4 commands (start, verify, respond, the reporter's satisfied reply)."""
+    from engine.cases.tasks import TaskRecord, TaskStatus
+
+    def open_task(case_id: int) -> str:
+        query = sa.select(TaskRecord.id).where(TaskRecord.case_id == case_id, TaskRecord.state == TaskStatus.READY)
+        return str(session.scalar(query))
+
+    sub = lifecycle.Submission(
+        title="Sampah menumpuk di Jl. Ahmad Yani",
+        body="Sampah di depan pasar belum diangkut lima hari, baunya sampai ke rumah warga.",
+        category="kebersihan",
+        reporter={"name": "Warga", "email": "warga@example.org"},
+    )
+    case_id = lifecycle.start_case(session, sub).case.id
+    lifecycle.complete_task(session, VERIFIER, open_task(case_id), {"decision": "accept", "agency": "batam.dlh"})
+    answer = {"decision": "respond", "message": "Sampah sudah diangkut pagi ini.", "final": True}
+    lifecycle.complete_task(session, DLH, open_task(case_id), answer)
+    case = session.get_one(Case, case_id)
+    lifecycle.reporter_reply(session, case, {"message": "Terima kasih", "satisfied": True, "rating": 5})
+    session.expunge_all()
+
+
+def run_storage(url: str, cases: int) -> dict[str, float]:
+    from flask_migrate import upgrade
+
+    from api import create_app
+    from api.extensions import db
+    from engine.directory import demo
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context(), frozen(T0):
+        upgrade()
+        session = db.session()
+        demo.seed(session, "bench-password")
+        session.commit()
+        empty = _sizes(session)
+        for _ in range(cases):
+            close_one(session)
+        closed = session.scalar(sa.select(sa.func.count()).select_from(Case).where(Case.status == "closed"))
+        assert closed == cases, f"{closed} of {cases} cases closed"
+        sizes = {name: (size - empty.get(name, 0)) / cases for name, size in _sizes(session).items()}
+        db.session.remove()
+        db.engine.dispose()
+    return sizes
+
+
+def _sizes(session: Any) -> dict[str, int]:
+    query = """
+        select c.relname, pg_total_relation_size(c.oid)
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = current_schema() and c.relkind = 'r'
+    """
+    return {name: int(size) for name, size in session.execute(sa.text(query))}
+
+
+@bench.command("storage")
+@click.option("--cases", default=2000, show_default=True, help="closed complaints to write")
+@click.option(
+    "--postgres-url",
+    default="postgresql://postgres@127.0.0.1:5432/aduan_bench",
+    show_default=True,
+    help="a scratch database: it is dropped and re-created",
+)
+def storage_bench(cases: int, postgres_url: str) -> None:
+    """Bytes per closed case on PostgreSQL as written: every table with its TOAST and indexes."""
+    sizes = run_storage(fresh_postgres(postgres_url), cases)
+    total = sum(sizes.values())
+    click.echo(f"{cases} closed cases on PostgreSQL, as written (no VACUUM); bytes per case")
+    for name, size in sorted(sizes.items(), key=lambda item: -item[1]):
+        if size:
+            click.echo(f"  {name:<20}{size:>10,.0f}")
+    verdict = "met" if total <= 10_240 else "MISSED"
+    click.echo(f"  {'all tables':<20}{total:>10,.0f}   target ≤ 10 KB: {verdict}")

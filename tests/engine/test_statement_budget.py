@@ -1,0 +1,118 @@
+"""Every lifecycle command is a handful of SQL round trips: a count, never a time.
+
+The budget is 6 round trips per command on PostgreSQL, BEGIN and COMMIT included (the issue's target):
+BEGIN, the case (with the configuration token), the case's UPDATE, its children in one statement, COMMIT.
+SQLite has no data-modifying CTEs, so there each child table (tasks, follow-ups, event, outbox) is its own
+statement, an in-process call rather than a round trip: 11 at most there, since main's features added two
+children (the resolution of the case's incidents, an UPDATE, and the command's messages: CTEs of the one
+statement on PostgreSQL) and the lookup of the followers a follow-up notifies (a SELECT on both; PostgreSQL's
+completion of `respond` still fits in 6). A command that starts to read
+configuration, re-read a row after commit or write its children one by one fails here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from api.extensions import db
+from engine.cases import lifecycle
+from engine.cases.case import get_case
+from tests.engine.conftest import DLH, VERIFIER, Desk
+from tests.engine.test_lifecycle import wib
+
+BUDGET = {"postgresql": 6, "sqlite": 11}  # statements per command, BEGIN and COMMIT included
+
+
+class Counter:
+    """Statements the database received: every cursor execute, plus each BEGIN and COMMIT."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def on_execute(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(" ".join(statement.split())[:120])
+
+    def on_begin(self, conn: Any) -> None:
+        self.statements.append("BEGIN")
+
+    def on_commit(self, conn: Any) -> None:
+        self.statements.append("COMMIT")
+
+    def on_rollback(self, conn: Any) -> None:
+        self.statements.append("ROLLBACK")
+
+
+@contextmanager
+def counted() -> Iterator[Counter]:
+    """Count what the app's engine sends while the block runs (the session is fresh and warm before it)."""
+    engine, counter = db.engine, Counter()
+    hooks: list[tuple[str, Callable[..., None]]] = [
+        ("before_cursor_execute", counter.on_execute),
+        ("begin", counter.on_begin),
+        ("commit", counter.on_commit),
+        ("rollback", counter.on_rollback),
+    ]
+    for name, hook in hooks:
+        sa.event.listen(engine, name, hook)
+    try:
+        yield counter
+    finally:
+        for name, hook in hooks:
+            sa.event.remove(engine, name, hook)
+
+
+def within_budget(counter: Counter) -> None:
+    listing = "\n  ".join(counter.statements)
+    budget = BUDGET[db.engine.dialect.name]
+    assert len(counter.statements) <= budget, f"{len(counter.statements)} round trips:\n  {listing}"
+
+
+def _warm(desk: Desk) -> None:
+    """One case through every command first: caches (parsed diagram, configuration) are warm, as in service."""
+    desk.submit(category="kebersihan")
+    desk.do(VERIFIER, "verify", decision="accept", agency="batam.dlh")
+
+
+def test_start_complete_and_reply_stay_within_budget(desk: Desk, clock: Any) -> None:
+    _warm(desk)
+    session = desk._fresh()
+    sub = lifecycle.Submission(title="Jalan berlubang", body="Lubang besar di Jl. Sudirman.", category="kebersihan")
+    with counted() as start:
+        outcome = lifecycle.start_case(session, sub)
+    within_budget(start)
+    desk.tracking_id = outcome.case.tracking_id
+
+    verify_id = desk.task("verify").id
+    session = desk._fresh()
+    with counted() as verify:
+        lifecycle.complete_task(session, VERIFIER, verify_id, {"decision": "accept", "agency": "batam.dlh"})
+    within_budget(verify)
+
+    respond_id = desk.task("respond").id
+    session = desk._fresh()
+    with counted() as respond:
+        lifecycle.complete_task(session, DLH, respond_id, {"decision": "respond", "message": "Sudah.", "final": True})
+    within_budget(respond)
+
+    session = desk._fresh()
+    with counted() as reply:  # the reporter's request finds the case by its tracking id first
+        case = get_case(session, desk.tracking_id)
+        lifecycle.reporter_reply(session, case, {"message": "Belum beres", "satisfied": False})
+    within_budget(reply)
+    assert desk.case.status != "closed"  # the reply took effect
+
+
+def test_firing_timers_stays_within_budget(desk: Desk, clock: Any) -> None:
+    _warm(desk)
+    desk.submit()
+    case_id = desk.case.id
+    clock.move_to(wib(2026, 12, 3, 8, 0, 1))  # the reminder of `verify` is due
+    session = desk._fresh()
+    with counted() as fire:
+        assert lifecycle.fire_timers(session, case_id)
+    within_budget(fire)
+    assert desk.events()[-1].type == "timer_fired"
