@@ -154,6 +154,7 @@ FIELD = {
     "action": _l("Action"),
     "note": _l("Note"),
     "assignee": _l("New assignee"),
+    "duplicate_of": _l("Duplicate of"),
 }
 # What each default form is for, by form file stem; other forms show their schema's own description.
 FORM_HELP = {
@@ -178,6 +179,10 @@ FIELD_HELP = {
     "verify.reason": _l("Shown to the reporter. Required to reject or to ask for information."),
     "verify.anonymous": _l("Hide the reporter's identity from agencies and the public."),
     "verify.confidential": _l("Keep the complaint out of every public view."),
+    "verify.duplicate_of": _l(
+        "The tracking number of the complaint this one repeats. With Reject and the reason 'duplicate', the "
+        "complaint is closed as a duplicate and its reporter follows that one."
+    ),
     "respond.decision": _l("Answer the reporter, return it as not your authority, or delegate it to a unit."),
     "respond.message": _l("The follow-up shown to the reporter, or why you return or delegate it."),
     "respond.unit": _l("The unit that takes over. Required to delegate."),
