@@ -9,6 +9,9 @@ RUN npm ci --omit=dev
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 ADUAN_NODE_MODULES=/app/node_modules
 WORKDIR /app
+# WeasyPrint (the quarterly report) draws text with Pango
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+        libharfbuzz-subset0 fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY engine engine
 COPY api api
