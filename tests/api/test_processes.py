@@ -17,7 +17,7 @@ from tests.api.conftest import API, Auth
 from tests.api.test_openapi_fuzz import fuzz, operations
 from tests.conftest import DEMO_PASSWORD
 from tests.data import bundle_with, fixture, shipped_bundle
-from tests.engine.test_processes_validation import INVALID
+from tests.engine.processes.test_validation import INVALID
 
 Files = dict[str, str | bytes]
 

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from tests.api.conftest import API, Auth
 from tests.data import DATA, shipped_bundle
-from tests.engine.test_processes_validation import RESPOND
+from tests.engine.processes.test_validation import RESPOND
 
 
 def aduan(app: Flask, *args: str) -> Result:

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from api.extensions import db
 from tests.api.conftest import API, Auth
-from tests.engine.test_statement_budget import counted
+from tests.engine.cases.test_statement_budget import counted
 
 BUDGET = {"postgresql": 8, "sqlite": 10}
 COMPLAINT = {"title": "Lampu jalan mati", "body": "Lampu di Jl. Sudirman mati sejak Senin.", "category": "kebersihan"}

@@ -14,7 +14,7 @@ The timer: the case's waiting timers are moved to one second ago in the database
 `next_timer_at`, as a clock would have moved them), rather than deploying a test variant of the diagram
 with a timer seconds ahead. So the shipped diagram runs unchanged and the test needs no wait for a clock;
 what is under test here is the production path (scheduler sweep → rq → worker → fire → closure), and the
-deadline arithmetic of the timers is covered by tests/engine/test_deadlines.py.
+deadline arithmetic of the timers is covered by tests/engine/cases/test_deadlines.py.
 """
 
 from __future__ import annotations

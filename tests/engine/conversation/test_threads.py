@@ -18,8 +18,8 @@ from engine.conversation import Message, MessageAudience
 from engine.errors import Conflict, InvalidData
 from engine.notify import delivery as notify
 from engine.notify.outbox import OutboxMessage
+from tests.engine.cases.test_lifecycle import accept, respond
 from tests.engine.conftest import DLH, VERIFIER, Desk
-from tests.engine.test_lifecycle import accept, respond
 
 REPORTER = {"name": "Siti", "email": "siti@example.id"}
 

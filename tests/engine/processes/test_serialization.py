@@ -55,7 +55,7 @@ def _not_satisfied_loop(desk: Desk) -> None:
 
 CONFLICT = pytest.mark.xfail(
     reason="merge of h14 into main: pruning now keeps the last run of each decision and what follows it, because"
-    " main's migration re-evaluates a decision whose table alone changed (tests/engine/test_migration.py);"
+    " main's migration re-evaluates a decision whose table alone changed (tests/engine/processes/test_migration.py);"
     " the default diagram decides before `verify`, so nothing above the live part is dropped any more",
     strict=True,  # passing again means the marker must go
 )

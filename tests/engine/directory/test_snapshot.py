@@ -14,8 +14,8 @@ from engine.directory.agencies import create_agency
 from engine.directory.users import User
 from engine.notify.webhooks import add_endpoint
 from engine.processes.registry import ProcessVersion
+from tests.engine.cases.test_lifecycle import wib
 from tests.engine.conftest import Desk
-from tests.engine.test_lifecycle import wib
 
 
 def _snapshot() -> snapshot.Snapshot:

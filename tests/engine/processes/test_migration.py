@@ -14,8 +14,8 @@ from engine.errors import NotFound
 from engine.processes import migration
 from engine.processes import registry as processes
 from tests.data import bundle_with, fixture, shipped_bundle
+from tests.engine.cases.test_lifecycle import wib
 from tests.engine.conftest import DLH, VERIFIER, VERIFIER_HEAD, Desk
-from tests.engine.test_lifecycle import wib
 
 OWNER = Actor("owner", "process_owner", "batam")
 

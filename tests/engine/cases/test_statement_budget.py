@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from api.extensions import db
 from engine.cases import lifecycle
 from engine.cases.case import get_case
+from tests.engine.cases.test_lifecycle import wib
 from tests.engine.conftest import DLH, VERIFIER, Desk
-from tests.engine.test_lifecycle import wib
 
 BUDGET = {"postgresql": 6, "sqlite": 11}  # statements per command, BEGIN and COMMIT included
 

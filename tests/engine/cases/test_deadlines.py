@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from engine.calendar.days import DayKind, set_day
 from engine.cases.tasks import TaskRecord
+from tests.engine.cases.test_lifecycle import accept, respond, wib
 from tests.engine.conftest import DLH, DLH_HEAD, VERIFIER, Desk
-from tests.engine.test_lifecycle import accept, respond, wib
 
 SECOND = timedelta(seconds=1)
 Clock = Any  # the `clock` fixture: a time-machine traveller

@@ -14,8 +14,8 @@ from engine.errors import Conflict
 from engine.notify import delivery as notify
 from engine.notify import outbox, webhooks
 from engine.notify.outbox import OutboxKind, OutboxMessage, OutboxStatus
+from tests.engine.cases.test_lifecycle import accept, respond, wib
 from tests.engine.conftest import VERIFIER, Desk
-from tests.engine.test_lifecycle import accept, respond, wib
 
 REPORTER = {"name": "Siti", "email": "siti@example.id", "phone": "+628111"}
 

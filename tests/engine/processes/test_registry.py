@@ -12,8 +12,8 @@ from engine.errors import InvalidProcess, NotFound
 from engine.processes import registry as processes
 from engine.settings import DEFAULT_SETTINGS
 from tests.data import bundle_with, fixture, shipped_bundle
+from tests.engine.cases.test_lifecycle import wib
 from tests.engine.conftest import DLH, VERIFIER, Desk
-from tests.engine.test_lifecycle import wib
 
 
 def version_count(session: Session) -> int:
