@@ -147,50 +147,62 @@ def validate_files(session: Session, files: Mapping[str, str], key: str | None =
     try:
         lone = _lone_decision(files)
         if lone is not None:
-            decision = _check_decision(session, *lone)
+            decision = _check_decision(session, *lone, agency_codes(session))
             check_decision_users(session, decision, lone[1])
         else:
-            _check_process(session, files, key)
+            _check_process(session, files, key, agency_codes(session))
     except InvalidProcess as exc:
         return validation.findings_of(exc)
     return []
 
 
 def deploy_files(
-    session: Session, files: Mapping[str, str], deployed_by: str, key: str | None = None, activate: bool = True
+    session: Session,
+    files: Mapping[str, str],
+    deployed_by: str,
+    key: str | None = None,
+    activate: bool = True,
+    check_agencies: bool = True,
 ) -> Deployment:
     """A lifecycle (one or more .bpmn with its .dmn and .json files) or one shared decision (a lone .dmn).
 
     Nothing is stored unless every check passes. The very same files as an existing version of the key
     give that version back (`created` False) and change nothing. With `activate` False the new version is
-    stored inactive: new cases keep starting on the active one until someone activates it.
+    stored inactive: new cases keep starting on the active one until someone activates it. Routing cells must
+    name agencies of the directory unless `check_agencies` is False (the shipped sample, see deploy_defaults).
     """
+    agencies = agency_codes(session) if check_agencies else None
     lone = _lone_decision(files)
     if lone is not None:
-        return _deploy_decision(session, *lone, deployed_by, activate)
-    return _deploy_process(session, files, deployed_by, key, activate)
+        return _deploy_decision(session, *lone, deployed_by, activate, agencies)
+    return _deploy_process(session, files, deployed_by, key, activate, agencies)
 
 
 def _check_process(
-    session: Session, files: Mapping[str, str], key: str | None
+    session: Session, files: Mapping[str, str], key: str | None, agencies: frozenset[str] | None
 ) -> tuple[ParsedProcess, dict[str, ProcessVersion]]:
-    """The parsed upload (checked against today's shared decisions and directory) and those decisions."""
+    """The parsed upload (checked against today's shared decisions and `agencies`) and those decisions."""
     shared = active_decisions(session)
-    parsed = parse(files, key, {d: _dmn_text(v) for d, v in shared.items()}, agency_codes(session))
+    parsed = parse(files, key, {d: _dmn_text(v) for d, v in shared.items()}, agencies)
     _check_kind(session, parsed.key, Kind.PROCESS, next(n for n in sorted(files) if n.endswith(".bpmn")))
     return parsed, shared
 
 
-def _check_decision(session: Session, name: str, text: str) -> ParsedDecision:
-    decision = validation.parse_decision(name, text, agency_codes(session))
+def _check_decision(session: Session, name: str, text: str, agencies: frozenset[str] | None) -> ParsedDecision:
+    decision = validation.parse_decision(name, text, agencies)
     _check_kind(session, decision.id, Kind.DECISION, name)
     return decision
 
 
 def _deploy_process(
-    session: Session, files: Mapping[str, str], deployed_by: str, key: str | None, activate: bool
+    session: Session,
+    files: Mapping[str, str],
+    deployed_by: str,
+    key: str | None,
+    activate: bool,
+    agencies: frozenset[str] | None,
 ) -> Deployment:
-    parsed, shared = _check_process(session, files, key)
+    parsed, shared = _check_process(session, files, key, agencies)
     digest = content_hash(files)
     existing = _with_hash(session, parsed.key, digest)
     if existing is not None:
@@ -212,8 +224,10 @@ def _deploy_process(
     return Deployment(version, True)
 
 
-def _deploy_decision(session: Session, name: str, text: str, deployed_by: str, activate: bool) -> Deployment:
-    decision = _check_decision(session, name, text)
+def _deploy_decision(
+    session: Session, name: str, text: str, deployed_by: str, activate: bool, agencies: frozenset[str] | None
+) -> Deployment:
+    decision = _check_decision(session, name, text, agencies)
     digest = content_hash({name: text})
     existing = _with_hash(session, decision.id, digest)
     if existing is not None:
@@ -330,7 +344,7 @@ def shared_files(directory: Path) -> dict[str, str]:
 
 
 def deploy_directory(
-    session: Session, directory: Path, deployed_by: str, keep_decisions: bool = False
+    session: Session, directory: Path, deployed_by: str, keep_decisions: bool = False, check_agencies: bool = True
 ) -> list[Deployment]:
     """Deploy a process folder: each decisions/*.dmn on its own, then the lifecycle with the other files.
 
@@ -342,18 +356,22 @@ def deploy_directory(
         decision_id = validation.parse_decision(name, text).id
         if keep_decisions and latest_version(session, decision_id) is not None:
             continue
-        done.append(deploy_files(session, {name: text}, deployed_by))
+        done.append(deploy_files(session, {name: text}, deployed_by, check_agencies=check_agencies))
     bundle = {n: t for n, t in read_files(directory).items() if n not in shared}
-    done.append(deploy_files(session, bundle, deployed_by))
+    done.append(deploy_files(session, bundle, deployed_by, check_agencies=check_agencies))
     return done
 
 
 def deploy_defaults(session: Session) -> ProcessVersion:
-    """The active default version, deploying the shipped `bpmn/` files if the key has none yet."""
+    """The active default version, deploying the shipped `bpmn/` files if the key has none yet.
+
+    The shipped routing table is Kota Batam's sample: a service started on another directory must still
+    start, so its agencies are not checked here (its cells are proposals a verifier corrects; a process
+    owner replaces the table, and that upload is checked)."""
     current = active_version(session, DEFAULT_KEY, required=False)
     if current is not None:
         return current
-    return deploy_directory(session, DEFAULT_BPMN_DIR, "system", keep_decisions=True)[-1].version
+    return deploy_directory(session, DEFAULT_BPMN_DIR, "system", keep_decisions=True, check_agencies=False)[-1].version
 
 
 def active_version(session: Session, key: str, required: bool = True) -> ProcessVersion | None:

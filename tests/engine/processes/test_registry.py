@@ -212,3 +212,15 @@ def test_a_version_deployed_without_activation_waits_and_says_what_activating_ch
     assert len(table["cells"]) == 5  # one cell a row: the first follow-up
     processes.activate(session, "complaint", 2, "owner")
     assert processes.against_active(session, waiting) is None
+
+
+def test_the_shipped_process_deploys_on_another_citys_directory(session: Session) -> None:
+    """Batam's sample routing table names agencies another city lacks: the service still starts, while an
+    upload naming missing agencies is still refused (tests/engine/processes/test_validation.py)."""
+    from engine.directory.agencies import Agency
+
+    session.add(Agency(code="medan", name="Kota Medan", parent_code=None, desk=True))
+    session.commit()
+    version = processes.deploy_defaults(session)
+    session.commit()
+    assert (version.key, version.active) == ("complaint", True)
