@@ -24,7 +24,7 @@ import click
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bench import bench
+from bench import bench, city
 from bench.http import (
     DEMO_PASSWORD,
     CpuMeter,
@@ -41,14 +41,11 @@ from engine.cases import tasks
 from engine.cases.access import Actor
 from engine.cases.case import Case, Status
 from engine.cases.tasks import TaskRecord
-from engine.directory.agencies import Agency
 from engine.processes import registry as processes
 
 DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/aduan_bench_inbox"
 ROOT = "inboxkota"
-DESK = f"{ROOT}.desk"
-DINAS = [f"{ROOT}.dinas-{n:02d}" for n in range(1, 13)]
-UNITS = [f"{dinas}.unit-{n}" for dinas in DINAS for n in (1, 2)]
+DESK, DINAS, UNITS = city.agencies(ROOT)
 VERIFIER = Actor("inbox.verifier", "verifier", DESK)
 OFFICER = Actor("inbox.officer", "officer", DINAS[2])
 CHUNK = 5000
@@ -85,14 +82,7 @@ class InboxReport:
 
 def ensure_directory(session: Session) -> None:
     """The bench city: its desk, 12 dinas with two units each, and the default process."""
-    rows = [(ROOT, None, False), (DESK, ROOT, True)] + [(d, ROOT, False) for d in DINAS]
-    rows += [(u, u.rsplit(".", 1)[0], False) for u in UNITS]
-    for code, parent, is_desk in rows:
-        if session.get(Agency, code) is None:
-            session.add(Agency(code=code, name=code, parent_code=parent, desk=is_desk))
-            session.flush()
-    processes.deploy_defaults(session)
-    session.commit()
+    city.ensure_city(session, ROOT)
 
 
 def real_state(session: Session) -> tuple[bytes, str]:

@@ -25,19 +25,16 @@ from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
 from api.extensions import db
-from bench import bench, hotspots
+from bench import bench, city, hotspots
 from engine.cases.access import Actor
 from engine.cases.case import Case
 from engine.cases.tasks import TaskRecord
-from engine.directory.agencies import Agency
 from engine.processes import registry as processes
 from engine.stats import figures as stats
 
 PREFIX = "BENCH-"
 ROOT = "benchkota"
-DESK = f"{ROOT}.desk"
-DINAS = [f"{ROOT}.dinas-{n:02d}" for n in range(1, 13)]
-UNITS = [f"{dinas}.unit-{n}" for dinas in DINAS for n in (1, 2)]
+DESK, DINAS, UNITS = city.agencies(ROOT)
 KINDS = (("complaint", 70), ("aspiration", 15), ("information_request", 10), ("complaint_investigation", 5))
 CATEGORIES = ("kebersihan", "parkir", "kesehatan", "jalan", "perizinan", "lainnya")
 STATUSES = (
@@ -62,14 +59,7 @@ def _pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
 
 def ensure_directory(session: Session) -> None:
     """The bench agencies (a city, its desk, 12 dinas with 2 units each) and the default process."""
-    rows = [(ROOT, None, False), (DESK, ROOT, True)] + [(d, ROOT, False) for d in DINAS]
-    rows += [(u, u.rsplit(".", 1)[0], False) for u in UNITS]
-    for code, parent, is_desk in rows:
-        if session.get(Agency, code) is None:
-            session.add(Agency(code=code, name=code, parent_code=parent, desk=is_desk))
-            session.flush()
-    processes.deploy_defaults(session)
-    session.commit()
+    city.ensure_city(session, ROOT)
     hotspots.ensure_areas(session)
 
 
