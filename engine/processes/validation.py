@@ -626,30 +626,34 @@ def parse_process(
     cached = _VALIDATED.get(digest)
     if cached is not None:
         return cached
-    upload = _Upload(files, shared)
-    check_files(files, upload.findings)
-    upload.findings.raise_if_any()
-    _read(upload)
-    _rules(upload, key, agencies)
-    _parse(upload)
-    if upload.unreadable or not upload.parser.get_process_ids():
+    # CPython 3.11's ast module keeps its recursion counter per interpreter, not per thread: concurrent
+    # uploads parsing their code at once fail with SystemError. The static checks (milliseconds) take turns;
+    # the dry run below runs in its own process, outside the lock.
+    with _STATIC_CHECKS:
+        upload = _Upload(files, shared)
+        check_files(files, upload.findings)
         upload.findings.raise_if_any()
-    before = len(upload.findings.items)
-    top = _top_process(upload, key)
-    bindings = _check_calls(upload)
-    if len(upload.findings.items) > before:
-        upload.findings.raise_if_any()
-    _add_shared(upload, bindings)
-    specs = _specs(upload, str(top))
-    if specs is None:
-        upload.findings.raise_if_any()
-    assert specs is not None
-    parsed = ParsedProcess(str(top), specs[0], specs[1], upload.schemas, dict(sorted(bindings.items())))
-    check_user_tasks(parsed, upload.locator, upload.findings, upload.files.keys())
-    unsafe = check_code(upload.trees, upload.findings)
-    formless = any(
-        finding.file in upload.schemas or finding.file.endswith(".json") for finding in upload.findings.items
-    )
+        _read(upload)
+        _rules(upload, key, agencies)
+        _parse(upload)
+        if upload.unreadable or not upload.parser.get_process_ids():
+            upload.findings.raise_if_any()
+        before = len(upload.findings.items)
+        top = _top_process(upload, key)
+        bindings = _check_calls(upload)
+        if len(upload.findings.items) > before:
+            upload.findings.raise_if_any()
+        _add_shared(upload, bindings)
+        specs = _specs(upload, str(top))
+        if specs is None:
+            upload.findings.raise_if_any()
+        assert specs is not None
+        parsed = ParsedProcess(str(top), specs[0], specs[1], upload.schemas, dict(sorted(bindings.items())))
+        check_user_tasks(parsed, upload.locator, upload.findings, upload.files.keys())
+        unsafe = check_code(upload.trees, upload.findings)
+        formless = any(
+            finding.file in upload.schemas or finding.file.endswith(".json") for finding in upload.findings.items
+        )
     if not unsafe and not formless:  # a run needs every task's form, and runs no refused code
         marked = sorted({finding.element for finding in upload.findings.items if finding.element})
         upload.findings.extend(_isolated_behaviour(files, shared, key, marked))
@@ -696,6 +700,9 @@ def _digest(
         for name in sorted(items):
             digest.update(prefix + name.encode() + b"\0" + items[name].encode() + b"\0")
     return digest.hexdigest()
+
+
+_STATIC_CHECKS = threading.Lock()
 
 
 class _Memo:
