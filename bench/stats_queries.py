@@ -10,12 +10,14 @@ a scratch database.
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from api.extensions import db
 from bench import bench, city, hotspots
+from engine import places
 from engine.cases.access import Actor
 from engine.cases.case import Case
 from engine.cases.tasks import TaskRecord
@@ -127,10 +130,20 @@ def top_up(session: Session, wanted: int, seed: int) -> tuple[int, float]:
             session.execute(sa.insert(task_table), tasks)
         session.commit()
     if have < wanted:
-        for table in ("complaint", "task"):
-            session.execute(sa.text(f"ANALYZE {table}"))
-        session.commit()
+        vacuum(session)
     return max(0, wanted - have), time.perf_counter() - began
+
+
+def vacuum(session: Session) -> None:
+    """VACUUM ANALYZE the bulk-loaded tables, as autovacuum would soon after (it is off on the bench server):
+    without it PostgreSQL's visibility map is empty and no index-only scan can skip the heap."""
+    session.commit()
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, sa.Engine) else bind.engine
+    command = "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for table in ("complaint", "task"):
+            connection.execute(sa.text(f"{command} {table}"))
 
 
 def drop_bench_cases(session: Session) -> None:
@@ -141,21 +154,58 @@ def drop_bench_cases(session: Session) -> None:
     session.commit()
 
 
+STATS_INDEX = "ix_complaint_stats"  # migration h21_stats
+
+
 def shapes(session: Session, now: datetime) -> dict[str, Callable[[], Any]]:
-    """The query shapes of `/stats`, each as the endpoint runs it."""
+    """The query shapes of `/stats`, each as the endpoint runs it; "(before)": as main ran it before h21."""
     auditor, officer = Actor("bench", "auditor"), Actor("bench.officer", "officer", DINAS[2])
     everything = stats.where(session, auditor, stats.Query())
     one_agency = stats.where(session, officer, stats.Query())
     a_quarter = stats.where(session, auditor, stats.Query(start=date(2026, 4, 1), end=date(2026, 6, 30)))
+    public = stats.public_where(stats.Query())
+    last_month = places.Period(date(2026, 12, 2), date(2026, 12, 31))
+
+    def public_figures(whole: Callable[[sa.ColumnElement[bool]], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+        """As `/public/stats` computes it (before its cache): the figures and the hot spots by area."""
+
+        def run() -> dict[str, Any]:
+            figures = whole(public)
+            figures["hotspots"] = places.hotspots(session, public, last_month, now, places.Clustering.AREA)
+            return figures
+
+        return run
+
+    def after(condition: sa.ColumnElement[bool]) -> dict[str, Any]:
+        return stats.stats(session, condition, now)
+
+    def before(condition: sa.ColumnElement[bool]) -> dict[str, Any]:
+        """One query per grouping (SQLite's way, PostgreSQL's before h21) over the table: the covering index is
+        dropped inside a savepoint that is rolled back (PostgreSQL DDL is transactional)."""
+        savepoint = session.begin_nested()
+        try:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(sa.text(f"DROP INDEX IF EXISTS {STATS_INDEX}"))
+            answer = stats.figures(session, condition, now)[0]
+            answer["by_status"] = stats.by_status(session, condition)
+            return {**answer, **{group: stats.figures(session, condition, now, group) for group in stats.GROUPS}}
+        finally:
+            savepoint.rollback()
+
+    def both(name: str, condition: sa.ColumnElement[bool]) -> dict[str, Callable[[], Any]]:
+        return {f"{name} (before)": lambda: before(condition), name: lambda: after(condition)}
+
     return {
         "overall (one row)": lambda: stats.figures(session, everything, now),
         "by agency": lambda: stats.figures(session, everything, now, "agency"),
         "by category": lambda: stats.figures(session, everything, now, "category"),
         "by kind": lambda: stats.figures(session, everything, now, "kind"),
         "by month": lambda: stats.figures(session, everything, now, "month"),
-        "whole /stats, auditor": lambda: stats.stats(session, everything, now),
-        "whole /stats, one quarter": lambda: stats.stats(session, a_quarter, now),
-        f"whole /stats, officer of {DINAS[2]}": lambda: stats.stats(session, one_agency, now),
+        **both("whole /stats, auditor", everything),
+        **both("whole /stats, one quarter", a_quarter),
+        **both(f"whole /stats, officer of {DINAS[2]}", one_agency),
+        "public figures (/public/stats) (before)": public_figures(before),
+        "public figures (/public/stats)": public_figures(after),
         **hotspots.shapes(session, now),
     }
 
@@ -172,13 +222,60 @@ def timings(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
     return statistics.median(values), values[min(len(values) - 1, int(0.95 * len(values)))]
 
 
+def backend_cpu(session: Session) -> Callable[[], float] | None:
+    """A clock of the CPU seconds the session's PostgreSQL backend has used (its /proc entry: a server on this
+    machine), or None. Parallel workers are other processes: not counted."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    stat = Path(f"/proc/{session.scalar(sa.select(sa.func.pg_backend_pid()))}/stat")
+    if not stat.exists():
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def clock() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15 of stat)
+
+    return clock
+
+
+def interleaved(
+    session: Session, shapes: dict[str, Callable[[], Any]], repeat: int
+) -> dict[str, tuple[float, float, float | None]]:
+    """(median wall ms, p95 wall ms, median backend CPU ms) per shape: one warm-up each, then `repeat` rounds
+    that run every shape once in turn (so the neighbours' load falls on all of them alike). Each run is its
+    own transaction, as a request is."""
+    for fn in shapes.values():
+        fn()
+        session.rollback()
+    walls: dict[str, list[float]] = {name: [] for name in shapes}
+    cpus: dict[str, list[float]] = {name: [] for name in shapes}
+    for _ in range(repeat):
+        for name, fn in shapes.items():
+            clock = backend_cpu(session)
+            cpu = clock() if clock else 0.0
+            began = time.perf_counter()
+            fn()
+            walls[name].append((time.perf_counter() - began) * 1000)
+            if clock:
+                cpus[name].append((clock() - cpu) * 1000)
+            session.rollback()
+    answer: dict[str, tuple[float, float, float | None]] = {}
+    for name, values in walls.items():
+        values.sort()
+        p95 = values[min(len(values) - 1, int(0.95 * len(values)))]
+        answer[name] = (statistics.median(values), p95, statistics.median(cpus[name]) if cpus[name] else None)
+    return answer
+
+
 @bench.command("stats")
 @click.option("--cases", default=100_000, show_default=True, help="bench cases to have in the database")
 @click.option("--repeat", default=20, show_default=True, help="timed runs per query shape")
 @click.option("--seed", default=2026, show_default=True, help="random seed of the synthetic cases")
 @click.option("--drop", is_flag=True, help="delete the bench cases afterwards")
+@click.option("--only", multiple=True, help="time only the shapes whose name contains this (repeatable)")
 @with_appcontext
-def stats_bench(cases: int, repeat: int, seed: int, drop: bool) -> None:
+def stats_bench(cases: int, repeat: int, seed: int, drop: bool, only: tuple[str, ...]) -> None:
     """Time each `/stats` query shape on --cases synthetic cases in the configured database (DATABASE_URL)."""
     from flask_migrate import upgrade
 
@@ -193,11 +290,15 @@ def stats_bench(cases: int, repeat: int, seed: int, drop: bool) -> None:
         f"workflow: random bytes for state, no events or follow-ups); {total} cases in the database"
     )
     now = datetime(2027, 1, 15, 3, 0, tzinfo=UTC)
-    click.echo(f"{'query shape':<44}{'median ms':>12}{'p95 ms':>12}")
-    for name, fn in shapes(session, now).items():
-        median, p95 = timings(fn, repeat)
-        click.echo(f"{name:<44}{median:>12.1f}{p95:>12.1f}")
-    click.echo(f"{repeat} runs per shape after one warm-up; 'whole /stats' = overall + 4 groupings + status counts")
+    chosen = {name: fn for name, fn in shapes(session, now).items() if not only or any(p in name for p in only)}
+    click.echo(f"{'query shape':<52}{'median ms':>11}{'p95 ms':>10}{'PG CPU ms':>11}")
+    for name, (median, p95, cpu) in interleaved(session, chosen, repeat).items():
+        click.echo(f"{name:<52}{median:>11.1f}{p95:>10.1f}{'' if cpu is None else f'{cpu:.0f}':>11}")
+    click.echo(
+        f"{repeat} rounds after one warm-up, every shape once per round; 'whole /stats' = overall + 6 groupings + "
+        "status counts; (before) = one query per grouping without the covering index; PG CPU = the backend "
+        "process only (parallel workers not counted)"
+    )
     if drop:
         drop_bench_cases(session)
         click.echo("bench cases deleted")

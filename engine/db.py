@@ -80,7 +80,7 @@ def normalize_url(url: str) -> str:
 
 
 # full-text search of engine.places.matching: SQLite's FTS5 table (and its shadow tables), PostgreSQL's GIN index
-UNMODELLED_PREFIXES = ("complaint_fts", "ix_complaint_fts")
+UNMODELLED_PREFIXES = ("complaint_fts", "ix_complaint_fts", "ix_complaint_stats")
 
 
 def modelled(name: str | None, type_: str, parent_names: Any) -> bool:

@@ -28,6 +28,7 @@ from engine.cases.case import Case, Status
 from engine.cases.tasks import TaskRecord, TaskStatus
 from engine.errors import InvalidData
 from engine.places.areas import DIGITS, Area
+from engine.stats.figures import for_aggregates
 
 GRID_DEGREES = 0.005
 DEFAULT_DAYS = 30
@@ -104,6 +105,7 @@ def hotspots(
     order: tuple[Any, ...] = (sa.desc("count"), "area", "category", "latitude", "longitude")
     query = query.where(in_periods).having(measures[0] > 0).order_by(*order)
     query = query.limit(limit)
+    for_aggregates(session)
     return [_cluster(row._asdict()) for row in session.execute(query)]
 
 
