@@ -273,9 +273,10 @@ def stats_part(results: Results, sizes: Sizes) -> None:
             click.echo(f"{inserted} synthetic cases bulk-inserted in {seconds:.0f} s")
             now = datetime(2027, 1, 15, 3, 0, tzinfo=UTC)
             repeat = max(5, sizes.repeat // 5)
-            for name, fn in stats_queries.shapes(session, now).items():
-                median, p95 = stats_queries.timings(fn, repeat)
-                click.echo(f"  {name:<44}{median:>10.1f}{p95:>10.1f} ms")
+            for name, (median, p95, _) in stats_queries.interleaved(
+                session, stats_queries.shapes(session, now), repeat
+            ).items():
+                click.echo(f"  {name:<52}{median:>10.1f}{p95:>10.1f} ms")
                 if name.startswith("whole /stats"):
                     results.add("(e)", f"{name} at {sizes.stats_cases} cases", f"p50 {median:.1f} / p95 {p95:.1f} ms")
             db.session.remove()

@@ -210,18 +210,6 @@ def shapes(session: Session, now: datetime) -> dict[str, Callable[[], Any]]:
     }
 
 
-def timings(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
-    """(median, p95) in milliseconds of `repeat` runs after one warm-up run."""
-    fn()
-    values = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        fn()
-        values.append((time.perf_counter() - began) * 1000)
-    values.sort()
-    return statistics.median(values), values[min(len(values) - 1, int(0.95 * len(values)))]
-
-
 def backend_cpu(session: Session) -> Callable[[], float] | None:
     """A clock of the CPU seconds the session's PostgreSQL backend has used (its /proc entry: a server on this
     machine), or None. Parallel workers are other processes: not counted."""
