@@ -13,9 +13,8 @@ from api import host_of
 from api.extensions import db
 from engine.channels.idempotency import IdempotencyKey
 from engine.db import utcnow
-from engine.directory import demo
 from engine.directory.signin import AccountEvent, LoginThrottle, WebSession
-from tests.conftest import DEMO_PASSWORD, _truncate
+from tests.conftest import seeded
 from tests.workers.conftest import make_app, wait_until
 from workers import housekeeping, scheduler
 from workers.queue import wake_event
@@ -24,13 +23,8 @@ from workers.queue import wake_event
 @pytest.fixture
 def app(backend: str) -> Iterator[Flask]:
     app = make_app(backend)
-    with app.app_context():
-        _truncate(db.session)
-        demo.seed(db.session(), DEMO_PASSWORD)
-        db.session.commit()
+    with seeded(app):
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _seed_rows() -> None:
