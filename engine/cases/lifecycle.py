@@ -28,7 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import conversation, places
 from engine.audit import chain as audit
 from engine.calendar.working_days import WorkingCalendar
-from engine.cases import forms, tasks, timers
+from engine.cases import forms, tasks, timers, writes
 from engine.cases.access import SYSTEM, Actor
 from engine.cases.case import Case, FollowUp, Status, contact_keys, new_reporter_token, new_tracking_id
 from engine.cases.tasks import TaskRecord
@@ -257,8 +257,9 @@ def _save(
     # One INSERT (a new case) or one UPDATE of the case row (state, read models, chain head: one version
     # bump), written before its children, so the case is locked first and a new case has its id
     if run.new:
-        session.add(case)
-    session.flush()
+        writes.insert_case(session, case)
+    else:
+        writes.update_case(session, case)
     event.case_id = case.id
     for row in opened:
         row.case_id = case.id
