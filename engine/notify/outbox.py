@@ -121,7 +121,8 @@ def messages(
     else:
         endpoints = [(e.id, e.agency) for e in webhooks.endpoints_for(session, case)]
     rows += [_webhook_row(case, event, i, data) for i, _agency in endpoints]
-    handover = clients.handover_payload(session, event.data.get("changes", {}), data)
+    external = config.external if config is not None else None
+    handover = clients.handover_payload(session, event.data.get("changes", {}), data, external)
     if handover is not None:  # the external agency's own systems take the case over
         rows += [_webhook_row(case, event, i, handover) for i, agency in endpoints if agency == case.agency]
     return rows

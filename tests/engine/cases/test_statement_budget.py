@@ -116,3 +116,15 @@ def test_firing_timers_stays_within_budget(desk: Desk, clock: Any) -> None:
         assert lifecycle.fire_timers(session, case_id)
     within_budget(fire)
     assert desk.events()[-1].type == "timer_fired"
+
+
+def test_disposing_reads_no_agency_row(desk: Desk, clock: Any) -> None:
+    """Whether the new agency takes the case over by webhook (`external`) comes from the configuration snapshot."""
+    _warm(desk)
+    desk.submit(category="kebersihan")
+    verify_id = desk.task("verify").id
+    session = desk._fresh()
+    with counted() as verify:
+        lifecycle.complete_task(session, VERIFIER, verify_id, {"decision": "accept", "agency": "batam.dlh"})
+    assert not [s for s in verify.statements if "FROM agency" in s], verify.statements
+    assert desk.case.agency == "batam.dlh"
