@@ -571,8 +571,7 @@ def fire_timers(
     """Fire whatever timers of the case are due; False when none is (safe to call any number of times)."""
     now = now or utcnow()
     with incidents.recorded(session), transaction(session):
-        query = sa.select(Case, snapshots.TOKEN).where(Case.id == case_id).with_for_update(of=Case)  # PostgreSQL: waits
-        found = session.execute(query.execution_options(populate_existing=True)).one_or_none()
+        found = session.execute(_DUE_CASE, {"case_id": case_id}).one_or_none()  # PostgreSQL: waits for the row lock
         if found is None:
             return False
         case, token = found
@@ -585,6 +584,15 @@ def fire_timers(
             run.wf.do_engine_steps()
         _save(session, run, SYSTEM, "timer_fired", {"due_at": due})
     return True
+
+
+# built once: the statement and its cache key cost more to build than the compiled form's lookup
+_DUE_CASE = (
+    sa.select(Case, snapshots.TOKEN)
+    .where(Case.id == sa.bindparam("case_id"))
+    .with_for_update(of=Case)
+    .execution_options(populate_existing=True)
+)
 
 
 def run_due(session: Session, now: datetime | None = None, settings: Settings = DEFAULT_SETTINGS) -> int:
