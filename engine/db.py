@@ -88,6 +88,14 @@ def modelled(name: str | None, type_: str, parent_names: Any) -> bool:
     return not (name is not None and name.startswith(UNMODELLED_PREFIXES))
 
 
+def written(session: Any, obj: Any) -> None:
+    """Mark a persistent object as its row now stands, after a Core statement wrote its changed values: no
+    history left, so the session has nothing to flush (as after an ORM flush; an object left "modified"
+    made every later autoflush and the commit walk the unit of work for nothing)."""
+    state = sa.inspect(obj)
+    state._commit_all(state.dict, session.identity_map)  # what the ORM's own flush does after writing a row
+
+
 def table(entity: Any) -> sa.Table:
     """The table of a mapped class."""
     found: sa.Table = entity.__table__

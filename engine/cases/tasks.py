@@ -22,7 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from engine.cases import forms
 from engine.cases.access import Actor
 from engine.cases.case import Case
-from engine.db import Base, Batch, JSONType, UTCDateTime, insert_rows, utcnow
+from engine.db import Base, Batch, JSONType, UTCDateTime, insert_rows, utcnow, written
 from engine.directory.agencies import subtree_clause
 from engine.errors import Conflict, InvalidData, NotFound
 
@@ -130,6 +130,7 @@ def upsert(
         if isinstance(row, TaskRecord):  # a row this session holds shows its new state without a re-read
             for name in ("state", "ended_at", "completed_by"):
                 set_committed_value(row, name, values[-1][name])
+            written(session, row)
     if not values:
         return None
     return insert_rows(TASK_TABLE, values, "task", ENDED)

@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.cases.case import Case
-from engine.db import table
+from engine.db import table, written
 
 CASE: sa.Table = table(Case)
 COLUMNS: frozenset[str] = frozenset(c.key for c in CASE.columns)
@@ -44,9 +44,8 @@ def update_case(session: Session, case: Case) -> None:
     result = session.connection().execute(_UPDATE, params)
     if result.rowcount != 1:
         raise StaleDataError(f"complaint {case.id}: version {old} was changed by another command")
-    for key, value in values.items():
-        set_committed_value(case, key, value)
-    set_committed_value(case, "version", old + 1)
+    state.dict["version"] = old + 1
+    written(session, case)
 
 
 def _filled(case: Case) -> dict[str, Any]:
@@ -56,12 +55,13 @@ def _filled(case: Case) -> dict[str, Any]:
     for column in CASE.columns:
         if column.key == "id":
             continue
+        default: Any = column.default
         if column.key in given:
             value = given[column.key]
-        elif column.default is not None and column.default.is_scalar:
-            value = column.default.arg
-        elif column.default is not None and column.default.is_callable:
-            value = column.default.arg(None)
+        elif default is not None and default.is_scalar:
+            value = default.arg
+        elif default is not None and default.is_callable:
+            value = default.arg(None)
         else:
             value = None
         set_committed_value(case, column.key, value)

@@ -144,7 +144,7 @@ class Codec:
         task.internal_data = self.restore(dct["internal_data"])
         if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
             wf.top_workflow.event_manager.add_task(task)
-        delta = dct.get("delta")
+        delta: dict[str, Any] = dct.get("delta") or {}
         parent = wf.tasks.get(task._parent) if delta and task._parent is not None else None
         if parent is not None:
             data = {k: copy(v) if isinstance(v, _MUTABLE) else v for k, v in parent.data.items()}
