@@ -158,13 +158,14 @@ def get_task(session: Session, actor: Actor, task_id: str) -> TaskRecord:
 
 def get_task_with_case(
     session: Session, actor: Actor, task_id: str, *extra: sa.ColumnElement[Any]
-) -> tuple[TaskRecord, Case, Any]:
-    """`get_task` and its case in one SELECT (plus one `extra` column, e.g. the configuration token)."""
+) -> tuple[TaskRecord, Case, tuple[Any, ...]]:
+    """`get_task` and its case in one SELECT, plus the values of the `extra` columns (e.g. the configuration
+    token)."""
     query = _with_case(extra)
     found = session.execute(query, {"task_id": task_id}).one_or_none() if len(task_id) <= 36 else None
     if found is None or not actor.may_do(found[0].role, found[0].agency):
         raise NotFound(f"no task {task_id!r}")
-    return found[0], found[1], found[2] if extra else None
+    return found[0], found[1], tuple(found[2:])
 
 
 @functools.lru_cache(maxsize=8)

@@ -99,15 +99,18 @@ def messages(
     event: Event,
     notifications: Sequence[dict[str, Any]],
     config: Snapshot | None = None,
+    followed: bool | None = None,
 ) -> list[OutboxMessage]:
     """The outbox rows of one command's event (not added): the diagram's notifications, the reporter's, webhooks.
 
-    With the command's configuration snapshot, staff and webhook endpoints come from it (no SELECT)."""
+    With the command's configuration snapshot, staff and webhook endpoints come from it (no SELECT); with
+    `followed` False (the case has no followers, as the command read with the case) none are looked up."""
     requested = [(n["template"], dict(n.get("params") or {})) for n in notifications]
     changes, channel = event.data.get("changes", {}), event.data.get("channel")
     notices = notify.message_notices(event.data, event.actor_role)
     requested += notify.reporter_requests(event.type, changes, notices, channel)
-    requested += [(name, {}) for name in notify.follower_templates(event.data)]
+    if followed is not False:
+        requested += [(name, {}) for name in notify.follower_templates(event.data)]
     rows = [
         _row(case, event, OutboxKind.NOTIFICATION, channel, who, {"template": template, "params": params})
         for template, params in requested
