@@ -5,8 +5,8 @@ BEGIN, the case (with the configuration token), the case's UPDATE, its children 
 SQLite has no data-modifying CTEs, so there each child table (tasks, follow-ups, event, outbox) is its own
 statement, an in-process call rather than a round trip: 11 at most there, since main's features added two
 children (the resolution of the case's incidents, an UPDATE, and the command's messages: CTEs of the one
-statement on PostgreSQL) and the lookup of the followers a follow-up notifies (a SELECT on both, only for a case that has followers; PostgreSQL's
-completion of `respond` still fits in 6). A command that starts to read
+statement on PostgreSQL) and the lookup of the followers a follow-up notifies (a SELECT on both, only for a
+case that has followers; PostgreSQL's completion of `respond` still fits in 6). A command that starts to read
 configuration, re-read a row after commit or write its children one by one fails here.
 """
 
