@@ -44,6 +44,7 @@ CONFIG_TABLES = frozenset(
     t.__tablename__ for t in (CalendarDay, Agency, Category, ProcessVersion, WebhookEndpoint, User)
 )
 STAFF_ROLES = frozenset({"verifier", "officer", "supervisor"})
+_READ_TOKEN = sa.select(ConfigVersion.__table__.c.token).where(ConfigVersion.__table__.c.id == 1)
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ _CACHE: dict[str, Snapshot] = {}  # by database URL
 def current(session: Session, token: Any = False) -> Snapshot:
     """The snapshot for `token` (False: read the token now), loading it when the cached one is older."""
     if token is False:
-        token = session.scalar(sa.select(TOKEN))
+        token = session.connection().scalar(_READ_TOKEN)  # Core: no ORM execution around one scalar
     key = str(session.get_bind().engine.url)
     cached = _CACHE.get(key)
     if cached is not None and cached.token == token:
