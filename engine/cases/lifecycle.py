@@ -153,13 +153,18 @@ def _completed_ids(wf: BpmnWorkflow) -> set[UUID]:
 
 
 def _task_ids(wf: BpmnWorkflow) -> tuple[set[UUID], set[str]]:
-    """(completed task ids, ready user task ids) in one walk of the restored workflow."""
+    """(completed task ids, ready user task ids) of the restored workflow, its subprocesses included.
+
+    A restored workflow holds exactly its tree (the saved state was pruned of orphan subprocesses), so a
+    flat pass over the task dicts sees the tasks `get_tasks` would walk to, for less (sets: order is moot)."""
     completed, ready = set(), set()
-    for task in wf.get_tasks(state=TaskState.COMPLETED | TaskState.READY):
-        if task.state == TaskState.COMPLETED:
-            completed.add(task.id)
-        elif task.task_spec.manual:
-            ready.add(str(task.id))
+    for flock in (wf.tasks, *(sp.tasks for sp in wf.subprocesses.values())):
+        for task in flock.values():
+            state = task._state
+            if state == TaskState.COMPLETED:
+                completed.add(task.id)
+            elif state == TaskState.READY and task.task_spec.manual:
+                ready.add(str(task.id))
     return completed, ready
 
 

@@ -16,6 +16,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from engine.calendar.working_days import WorkingCalendar
+from engine.cases import lifecycle
 from engine.cases.lifecycle import REPLY_MESSAGE
 from engine.processes import registry as processes
 from engine.processes import serialization
@@ -133,3 +134,17 @@ def test_a_restored_workflow_runs_on_as_the_reference_one_does(stage: str) -> No
         assert reference_state_dict(copies[0]) != {}
         fast, slow = (reference_state_dict(c) for c in copies)
         assert orjson.dumps(fast).replace(b'"fast"', b'"slow"') == orjson.dumps(slow)
+
+
+def test_the_flat_pass_over_a_restored_workflow_finds_what_the_tree_walk_finds() -> None:
+    """`lifecycle._task_ids` reads the task dicts instead of walking the tree: the same ids at every stage."""
+    for name, wf, parsed in stages():
+        engine = script_engine(WorkingCalendar(), CaseEffects())
+        blob = serialization.dump(wf)
+        restored = serialization.load(
+            blob, serialization.SERIALIZER_VERSION, parsed.spec, parsed.subprocess_specs, engine
+        )
+        walked = restored.get_tasks(state=TaskState.COMPLETED | TaskState.READY)
+        completed = {t.id for t in walked if t.state == TaskState.COMPLETED}
+        ready = {str(t.id) for t in walked if t.state == TaskState.READY and t.task_spec.manual}
+        assert lifecycle._task_ids(restored) == (completed, ready), name
