@@ -13,7 +13,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.cases.case import Case
@@ -29,8 +28,8 @@ def insert_case(session: Session, case: Case) -> None:
     """INSERT a transient case (its id from the database) and make it persistent in `session`."""
     values = _filled(case)
     case_id = session.connection().execute(_INSERT, values).scalar_one()
-    set_committed_value(case, "id", case_id)
-    make_transient_to_detached(case)  # every column is set: nothing is left expired
+    sa.inspect(case).dict["id"] = case_id
+    make_transient_to_detached(case)  # commits every value (each column is set: nothing is left expired)
     session.add(case)
 
 
@@ -49,7 +48,8 @@ def update_case(session: Session, case: Case) -> None:
 
 
 def _filled(case: Case) -> dict[str, Any]:
-    """Every column's value of a new case: what was set, else the column's scalar default, else None."""
+    """Every column's value of a new case: what was set, else the column's scalar default, else None (the
+    transient instance takes the defaults too, as a flush would give them)."""
     given = sa.inspect(case).dict
     values: dict[str, Any] = {}
     for column in CASE.columns:
@@ -64,6 +64,5 @@ def _filled(case: Case) -> dict[str, Any]:
             value = default.arg(None)
         else:
             value = None
-        set_committed_value(case, column.key, value)
-        values[column.key] = value
+        given[column.key] = values[column.key] = value
     return values
