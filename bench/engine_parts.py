@@ -88,10 +88,10 @@ def instrumented(clock: Clock) -> Iterator[None]:
     saved = [(obj, name, getattr(obj, name)) for obj, name, _part in _parts()]
     measure = steps.Cost.measure
 
-    def active(cost: steps.Cost, fn: Callable[[], Any]) -> Any:
+    def active(self: steps.Cost, fn: Callable[[], Any]) -> Any:
         clock.active = True
         try:
-            return measure(cost, fn)
+            return measure(self, fn)
         finally:
             clock.active = False
 
