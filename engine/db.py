@@ -88,6 +88,14 @@ def modelled(name: str | None, type_: str, parent_names: Any) -> bool:
     return not (name is not None and name.startswith(UNMODELLED_PREFIXES))
 
 
+def written(session: Any, obj: Any) -> None:
+    """Mark a persistent object as its row now stands, after a Core statement wrote its changed values: no
+    history left, so the session has nothing to flush (as after an ORM flush; an object left "modified"
+    made every later autoflush and the commit walk the unit of work for nothing)."""
+    state = sa.inspect(obj)
+    state._commit_all(state.dict, session.identity_map)  # what the ORM's own flush does after writing a row
+
+
 def table(entity: Any) -> sa.Table:
     """The table of a mapped class."""
     found: sa.Table = entity.__table__
@@ -160,9 +168,11 @@ def insert_together(session: Any, batches: list[Batch]) -> list[int]:
     if not batches:
         return []
     *earlier, last = batches
-    if session.get_bind().dialect.name != "postgresql":
+    session.flush()  # what the ORM's autoflush would write first (usually nothing: a no-op on a clean session)
+    conn = session.connection()  # Core: the ORM's execution around a text statement cost more than its write
+    if conn.dialect.name != "postgresql":
         for batch in earlier:
-            session.execute(_statement((batch.shape,), False), batch.params)
-        return list(session.scalars(_statement((last.shape,), True), last.params))
+            conn.execute(_statement((batch.shape,), False), batch.params)
+        return list(conn.execute(_statement((last.shape,), True), last.params).scalars())
     params = {k: v for batch in batches for k, v in batch.params.items()}
-    return list(session.scalars(_statement(tuple(b.shape for b in batches), True), params))
+    return list(conn.execute(_statement(tuple(b.shape for b in batches), True), params).scalars())

@@ -28,7 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import conversation, places
 from engine.audit import chain as audit
 from engine.calendar.working_days import WorkingCalendar
-from engine.cases import forms, tasks, timers
+from engine.cases import forms, tasks, timers, writes
 from engine.cases.access import SYSTEM, Actor
 from engine.cases.case import Case, FollowUp, Status, contact_keys, new_reporter_token, new_tracking_id
 from engine.cases.tasks import TaskRecord
@@ -47,6 +47,8 @@ KINDS = ("complaint", "aspiration", "information_request", "complaint_investigat
 REPLY_MESSAGE = "reporter_replied"
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # PostgreSQL deadlock detected, serialization failure
 FINAL_STATUSES = frozenset({Status.CLOSED, Status.ARCHIVED})
+# read with the case by a command's first SELECT: a case nobody follows needs no SELECT of its followers
+FOLLOWED = sa.exists().where(places.Follower.case_id == Case.id).label("followed")
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class Run:
     ready_before: set[str] = field(default_factory=set)  # READY user tasks at restore: the open task rows
     new: bool = False  # the case row is not written yet: one INSERT with its state
     version: int = 0  # the version number of the process it runs on (named by incidents)
+    followed: bool | None = None  # whether the case has followers, when the command's first SELECT said (else read)
 
 
 @contextmanager
@@ -150,13 +153,18 @@ def _completed_ids(wf: BpmnWorkflow) -> set[UUID]:
 
 
 def _task_ids(wf: BpmnWorkflow) -> tuple[set[UUID], set[str]]:
-    """(completed task ids, ready user task ids) in one walk of the restored workflow."""
+    """(completed task ids, ready user task ids) of the restored workflow, its subprocesses included.
+
+    A restored workflow holds exactly its tree (the saved state was pruned of orphan subprocesses), so a
+    flat pass over the task dicts sees the tasks `get_tasks` would walk to, for less (sets: order is moot)."""
     completed, ready = set(), set()
-    for task in wf.get_tasks(state=TaskState.COMPLETED | TaskState.READY):
-        if task.state == TaskState.COMPLETED:
-            completed.add(task.id)
-        elif task.task_spec.manual:
-            ready.add(str(task.id))
+    for flock in (wf.tasks, *(sp.tasks for sp in wf.subprocesses.values())):
+        for task in flock.values():
+            state = task._state
+            if state == TaskState.COMPLETED:
+                completed.add(task.id)
+            elif state == TaskState.READY and task.task_spec.manual:
+                ready.add(str(task.id))
     return completed, ready
 
 
@@ -257,8 +265,9 @@ def _save(
     # One INSERT (a new case) or one UPDATE of the case row (state, read models, chain head: one version
     # bump), written before its children, so the case is locked first and a new case has its id
     if run.new:
-        session.add(case)
-    session.flush()
+        writes.insert_case(session, case)
+    else:
+        writes.update_case(session, case)
     event.case_id = case.id
     for row in opened:
         row.case_id = case.id
@@ -268,7 +277,7 @@ def _save(
         for f in run.effects.follow_ups
     ]
     thread = conversation.columns(case, actor, drafts, now)
-    messages = outbox.messages(session, case, event, run.effects.notifications, run.config)
+    messages = outbox.messages(session, case, event, run.effects.notifications, run.config, run.followed)
     # the children in one statement on PostgreSQL (incidents resolved, tasks, follow-ups, messages, event,
     # outbox rows: they need only the case's id), the outbox last so that its new ids come back for the dispatcher
     resolved = incidents.resolving_intake(run.parsed.key, now) if run.new else incidents.resolving_case(case.id, now)
@@ -443,8 +452,9 @@ def complete_task(
     already uploaded to the case), in the completion's audit event and transaction.
     """
     with incidents.recorded(session), transaction(session):
-        row, case, token = tasks.get_task_with_case(session, actor, task_id, snapshots.TOKEN)
-        outcome = _complete(session, actor, row, case, data, settings, attachments, snapshots.current(session, token))
+        row, case, (token, followed) = tasks.get_task_with_case(session, actor, task_id, snapshots.TOKEN, FOLLOWED)
+        snapshot = snapshots.current(session, token)
+        outcome = _complete(session, actor, row, case, data, settings, attachments, snapshot, followed)
     return outcome
 
 
@@ -457,10 +467,12 @@ def _complete(
     settings: Settings,
     attachments: Any = None,
     snapshot: snapshots.Snapshot | None = None,
+    followed: bool | None = None,
 ) -> Outcome:
     """The body of `complete_task`, inside the caller's transaction."""
     tasks.ensure_ready_for(row, actor)
     run = _restore(session, case, settings, snapshot)
+    run.followed = followed
     task = run.wf.get_task_from_id(UUID(row.id))
     if task.state != TaskState.READY:
         raise Conflict(f"task {row.id} is no longer ready")
@@ -570,20 +582,29 @@ def fire_timers(
     """Fire whatever timers of the case are due; False when none is (safe to call any number of times)."""
     now = now or utcnow()
     with incidents.recorded(session), transaction(session):
-        query = sa.select(Case, snapshots.TOKEN).where(Case.id == case_id).with_for_update(of=Case)  # PostgreSQL: waits
-        found = session.execute(query.execution_options(populate_existing=True)).one_or_none()
+        found = session.execute(_DUE_CASE, {"case_id": case_id}).one_or_none()  # PostgreSQL: waits for the row lock
         if found is None:
             return False
-        case, token = found
+        case, token, followed = found
         if case.next_timer_at is None or case.next_timer_at >= now:  # Spiff fires after, not at
             return False
         due = case.next_timer_at
         run = _restore(session, case, settings, snapshots.current(session, token))
+        run.followed = followed
         with _evaluating(run):
             run.wf.refresh_timers()
             run.wf.do_engine_steps()
         _save(session, run, SYSTEM, "timer_fired", {"due_at": due})
     return True
+
+
+# built once: the statement and its cache key cost more to build than the compiled form's lookup
+_DUE_CASE = (
+    sa.select(Case, snapshots.TOKEN, FOLLOWED)
+    .where(Case.id == sa.bindparam("case_id"))
+    .with_for_update(of=Case)
+    .execution_options(populate_existing=True)
+)
 
 
 def run_due(session: Session, now: datetime | None = None, settings: Settings = DEFAULT_SETTINGS) -> int:

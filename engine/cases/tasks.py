@@ -8,6 +8,7 @@ longer ready (409) instead of not found, and the history of who did what stays q
 from __future__ import annotations
 
 import base64
+import functools
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from engine.cases import forms
 from engine.cases.access import Actor
 from engine.cases.case import Case
-from engine.db import Base, Batch, JSONType, UTCDateTime, insert_rows, utcnow
+from engine.db import Base, Batch, JSONType, UTCDateTime, insert_rows, utcnow, written
 from engine.directory.agencies import subtree_clause
 from engine.errors import Conflict, InvalidData, NotFound
 
@@ -129,6 +130,7 @@ def upsert(
         if isinstance(row, TaskRecord):  # a row this session holds shows its new state without a re-read
             for name in ("state", "ended_at", "completed_by"):
                 set_committed_value(row, name, values[-1][name])
+            written(session, row)
     if not values:
         return None
     return insert_rows(TASK_TABLE, values, "task", ENDED)
@@ -156,13 +158,22 @@ def get_task(session: Session, actor: Actor, task_id: str) -> TaskRecord:
 
 def get_task_with_case(
     session: Session, actor: Actor, task_id: str, *extra: sa.ColumnElement[Any]
-) -> tuple[TaskRecord, Case, Any]:
-    """`get_task` and its case in one SELECT (plus one `extra` column, e.g. the configuration token)."""
-    query = sa.select(TaskRecord, Case, *extra).join(Case, Case.id == TaskRecord.case_id)
-    found = session.execute(query.where(TaskRecord.id == task_id)).one_or_none() if len(task_id) <= 36 else None
+) -> tuple[TaskRecord, Case, tuple[Any, ...]]:
+    """`get_task` and its case in one SELECT, plus the values of the `extra` columns (e.g. the configuration
+    token)."""
+    query = _with_case(extra)
+    found = session.execute(query, {"task_id": task_id}).one_or_none() if len(task_id) <= 36 else None
     if found is None or not actor.may_do(found[0].role, found[0].agency):
         raise NotFound(f"no task {task_id!r}")
-    return found[0], found[1], found[2] if extra else None
+    return found[0], found[1], tuple(found[2:])
+
+
+@functools.lru_cache(maxsize=8)
+def _with_case(extra: tuple[sa.ColumnElement[Any], ...]) -> sa.Select[Any]:
+    """The statement of `get_task_with_case`, built once (building it and its cache key cost more than its
+    compiled form's lookup)."""
+    query = sa.select(TaskRecord, Case, *extra).join(Case, Case.id == TaskRecord.case_id)
+    return query.where(TaskRecord.id == sa.bindparam("task_id"))
 
 
 def ensure_ready_for(row: TaskRecord, actor: Actor) -> None:

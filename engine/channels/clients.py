@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -89,15 +90,25 @@ def actor_of(session: Session, client_id: str) -> Actor | None:
     return client.actor if client is not None and client.active else None
 
 
-def handover_payload(session: Session, changes: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any] | None:
+def handover_payload(
+    session: Session, changes: dict[str, Any], payload: dict[str, Any], external: Collection[str] | None = None
+) -> dict[str, Any] | None:
     """The `handed_over` webhook of an event that disposed the case to an external agency, else None.
 
-    `changes` are the event's {column: [old, new]}; `payload` is the event's ordinary webhook payload.
+    `changes` are the event's {column: [old, new]}; `payload` is the event's ordinary webhook payload;
+    `external`, the codes of the external agencies when the caller knows them (a configuration snapshot),
+    else the agency is read.
     """
     agency_change = changes.get("agency")
     if not agency_change or agency_change[1] is None:
         return None
+    if external is not None:
+        return _handed_over(payload) if agency_change[1] in external else None
     agency = session.get(Agency, agency_change[1])
     if agency is None or not agency.external:
         return None
+    return _handed_over(payload)
+
+
+def _handed_over(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "id": f"{payload['id']}:{HANDED_OVER}", "event": HANDED_OVER}

@@ -44,6 +44,7 @@ CONFIG_TABLES = frozenset(
     t.__tablename__ for t in (CalendarDay, Agency, Category, ProcessVersion, WebhookEndpoint, User)
 )
 STAFF_ROLES = frozenset({"verifier", "officer", "supervisor"})
+_READ_TOKEN = sa.select(ConfigVersion.__table__.c.token).where(ConfigVersion.__table__.c.id == 1)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Snapshot:
     working_days: frozenset[date]
     desks: tuple[str, ...]  # desk agency codes, sorted
     agencies: frozenset[str]
+    external: frozenset[str]  # agencies whose own systems take over a case disposed to them (engine.channels)
     categories: dict[str, str | None]  # category code -> the agency it is routed to by default
     active: dict[str, int]  # lifecycle key -> active version id
     numbers: dict[int, tuple[str, int]]  # active lifecycle version id -> (key, version number)
@@ -124,7 +126,7 @@ _CACHE: dict[str, Snapshot] = {}  # by database URL
 def current(session: Session, token: Any = False) -> Snapshot:
     """The snapshot for `token` (False: read the token now), loading it when the cached one is older."""
     if token is False:
-        token = session.scalar(sa.select(TOKEN))
+        token = session.connection().scalar(_READ_TOKEN)  # Core: no ORM execution around one scalar
     key = str(session.get_bind().engine.url)
     cached = _CACHE.get(key)
     if cached is not None and cached.token == token:
@@ -137,7 +139,7 @@ def current(session: Session, token: Any = False) -> Snapshot:
 
 def _load(session: Session, token: str | None) -> Snapshot:
     days = session.execute(sa.select(CalendarDay.day, CalendarDay.kind, CalendarDay.name)).all()
-    agencies = session.execute(sa.select(Agency.code, Agency.desk).order_by(Agency.code)).all()
+    agencies = session.execute(sa.select(Agency.code, Agency.desk, Agency.external).order_by(Agency.code)).all()
     pv = ProcessVersion
     versions = session.execute(sa.select(pv.id, pv.key, pv.kind, pv.hash, pv.version).where(pv.active.is_(True))).all()
     endpoints = session.execute(
@@ -159,8 +161,9 @@ def _load(session: Session, token: str | None) -> Snapshot:
         token=token,
         holidays={d: n for d, k, n in days if k == DayKind.HOLIDAY},
         working_days=frozenset(d for d, k, _n in days if k == DayKind.WORKING),
-        desks=tuple(code for code, desk in agencies if desk),
-        agencies=frozenset(code for code, _desk in agencies),
+        desks=tuple(code for code, desk, _external in agencies if desk),
+        agencies=frozenset(code for code, _desk, _external in agencies),
+        external=frozenset(code for code, _desk, external in agencies if external),
         categories={code: agency for code, agency in session.execute(sa.select(Category.code, Category.agency))},
         active={v.key: v.id for v in versions if v.kind != Kind.DECISION},
         numbers={v.id: (v.key, v.version) for v in versions if v.kind != Kind.DECISION},

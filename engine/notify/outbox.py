@@ -99,15 +99,18 @@ def messages(
     event: Event,
     notifications: Sequence[dict[str, Any]],
     config: Snapshot | None = None,
+    followed: bool | None = None,
 ) -> list[OutboxMessage]:
     """The outbox rows of one command's event (not added): the diagram's notifications, the reporter's, webhooks.
 
-    With the command's configuration snapshot, staff and webhook endpoints come from it (no SELECT)."""
+    With the command's configuration snapshot, staff and webhook endpoints come from it (no SELECT); with
+    `followed` False (the case has no followers, as the command read with the case) none are looked up."""
     requested = [(n["template"], dict(n.get("params") or {})) for n in notifications]
     changes, channel = event.data.get("changes", {}), event.data.get("channel")
     notices = notify.message_notices(event.data, event.actor_role)
     requested += notify.reporter_requests(event.type, changes, notices, channel)
-    requested += [(name, {}) for name in notify.follower_templates(event.data)]
+    if followed is not False:
+        requested += [(name, {}) for name in notify.follower_templates(event.data)]
     rows = [
         _row(case, event, OutboxKind.NOTIFICATION, channel, who, {"template": template, "params": params})
         for template, params in requested
@@ -121,7 +124,8 @@ def messages(
     else:
         endpoints = [(e.id, e.agency) for e in webhooks.endpoints_for(session, case)]
     rows += [_webhook_row(case, event, i, data) for i, _agency in endpoints]
-    handover = clients.handover_payload(session, event.data.get("changes", {}), data)
+    external = config.external if config is not None else None
+    handover = clients.handover_payload(session, event.data.get("changes", {}), data, external)
     if handover is not None:  # the external agency's own systems take the case over
         rows += [_webhook_row(case, event, i, handover) for i, agency in endpoints if agency == case.agency]
     return rows

@@ -42,8 +42,8 @@ def test_the_second_writer_of_an_interleaved_race_gets_conflict_and_leaves_nothi
     a, b = make(), make()
     b_has_loaded, a_has_flushed = threading.Event(), threading.Event()
 
-    @sa.event.listens_for(a, "after_flush_postexec")
-    def hold_commit(session: Session, context: Any) -> None:
+    @sa.event.listens_for(a, "before_commit")  # A's statements have run (its case row is written by Core,
+    def hold_commit(session: Session) -> None:  # not by an ORM flush); its COMMIT waits for B's load
         a_has_flushed.set()
         assert b_has_loaded.wait(10)
 

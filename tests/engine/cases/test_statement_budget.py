@@ -5,8 +5,8 @@ BEGIN, the case (with the configuration token), the case's UPDATE, its children 
 SQLite has no data-modifying CTEs, so there each child table (tasks, follow-ups, event, outbox) is its own
 statement, an in-process call rather than a round trip: 11 at most there, since main's features added two
 children (the resolution of the case's incidents, an UPDATE, and the command's messages: CTEs of the one
-statement on PostgreSQL) and the lookup of the followers a follow-up notifies (a SELECT on both; PostgreSQL's
-completion of `respond` still fits in 6). A command that starts to read
+statement on PostgreSQL) and the lookup of the followers a follow-up notifies (a SELECT on both, only for a
+case that has followers; PostgreSQL's completion of `respond` still fits in 6). A command that starts to read
 configuration, re-read a row after commit or write its children one by one fails here.
 """
 
@@ -116,3 +116,28 @@ def test_firing_timers_stays_within_budget(desk: Desk, clock: Any) -> None:
         assert lifecycle.fire_timers(session, case_id)
     within_budget(fire)
     assert desk.events()[-1].type == "timer_fired"
+
+
+def test_disposing_reads_no_agency_row(desk: Desk, clock: Any) -> None:
+    """Whether the new agency takes the case over by webhook (`external`) comes from the configuration snapshot."""
+    _warm(desk)
+    desk.submit(category="kebersihan")
+    verify_id = desk.task("verify").id
+    session = desk._fresh()
+    with counted() as verify:
+        lifecycle.complete_task(session, VERIFIER, verify_id, {"decision": "accept", "agency": "batam.dlh"})
+    assert not [s for s in verify.statements if "FROM agency" in s], verify.statements
+    assert desk.case.agency == "batam.dlh"
+
+
+def test_a_follow_up_on_a_case_nobody_follows_reads_no_followers(desk: Desk, clock: Any) -> None:
+    """The first SELECT says whether the case has followers; the supporters' notice needs none when it has none."""
+    _warm(desk)
+    desk.submit(category="kebersihan")
+    desk.do(VERIFIER, "verify", decision="accept", agency="batam.dlh")
+    respond_id = desk.task("respond").id
+    session = desk._fresh()
+    with counted() as respond:
+        lifecycle.complete_task(session, DLH, respond_id, {"decision": "respond", "message": "Sudah.", "final": True})
+    assert not [s for s in respond.statements if s.startswith("SELECT complaint_follower")], respond.statements
+    assert desk.events()[-1].data["follow_ups"][0]["message"] == "Sudah."

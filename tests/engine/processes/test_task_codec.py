@@ -1,0 +1,150 @@
+"""The task-tree codec gives exactly what SpiffWorkflow's own converters give, and restores the same workflow."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import orjson
+import pytest
+import time_machine
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer.default.workflow import WorkflowConverter
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from engine.calendar.working_days import WorkingCalendar
+from engine.cases import lifecycle
+from engine.cases.lifecycle import REPLY_MESSAGE
+from engine.processes import registry as processes
+from engine.processes import serialization
+from engine.processes.scripting import CaseEffects, script_engine
+from engine.processes.serialization import _CONVERTER, REGISTRY
+
+START = {"kind": "complaint", "category": "kebersihan", "agency": None, "desk": "batam.diskominfo",
+         "channel": "web", "anonymous": False, "confidential": False}  # fmt: skip
+
+
+def reference_state_dict(wf: BpmnWorkflow) -> dict[str, Any]:
+    """What SpiffWorkflow's converters give for the instance part (the code the codec replaces)."""
+    dct: dict[str, Any] = WorkflowConverter.to_dict(_CONVERTER, wf)
+    dct["subprocesses"] = _CONVERTER.mapping_to_dict(wf.subprocesses)
+    dct["bpmn_events"] = REGISTRY.convert(wf.bpmn_events)
+    return dct
+
+
+def reference_load(dct: dict[str, Any], parsed: Any, engine: Any) -> BpmnWorkflow:
+    wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=engine, deserializing=True)
+    wf.tasks = _CONVERTER.mapping_from_dict(dct["tasks"], UUID, workflow=wf)
+    wf.task_tree = wf.tasks.get(UUID(dct["root"]))
+    _CONVERTER.set_default_attributes(wf, dct)
+    _CONVERTER.subprocesses_from_dict(dct["subprocesses"], wf)
+    wf.bpmn_events = REGISTRY.restore(dct.get("bpmn_events", []))
+    return wf
+
+
+def _complete(wf: BpmnWorkflow, name: str, **data: Any) -> None:
+    task = wf.get_next_task(state=TaskState.READY, spec_name=name)
+    task.data.update(data)
+    task.run()
+    wf.do_engine_steps()
+
+
+def stages() -> Iterator[tuple[str, BpmnWorkflow, Any]]:
+    """One workflow of the default lifecycle at each of its stages (timers, escalation subprocess, closure),
+    with a UUID and a datetime in task data at one of them (values only the registry converts)."""
+    parsed = processes.parse(processes.read_files(processes.DEFAULT_BPMN_DIR))
+    engine = script_engine(WorkingCalendar(), CaseEffects())
+    with time_machine.travel(datetime(2026, 11, 30, 2, 0, tzinfo=UTC), tick=False):
+        wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=engine)
+        wf.get_next_task(spec_name="Start").data.update(START)
+        wf.do_engine_steps()
+        yield "started", wf, parsed
+        _complete(wf, "verify", decision="accept", agency="batam.dlh")
+        yield "verified", wf, parsed
+    with time_machine.travel(datetime(2026, 12, 7, 17, 30, tzinfo=UTC), tick=False):
+        wf.refresh_timers()
+        wf.do_engine_steps()
+        yield "escalated", wf, parsed
+        wf.get_next_task(state=TaskState.READY, spec_name="respond").data["typed"] = {
+            "at": datetime(2026, 12, 7, tzinfo=UTC), "ref": uuid4(), "items": [1, "two", {"three": 3.0}]
+        }  # fmt: skip
+        yield "typed data", wf, parsed
+        _complete(wf, "respond", decision="respond", message="Sudah.", final=True)
+        yield "responded", wf, parsed
+        wf.send_event(BpmnEvent(MessageEventDefinition(REPLY_MESSAGE), payload={"satisfied": True, "rating": 5}))
+        wf.do_engine_steps()
+        yield "closed", wf, parsed
+
+
+def _tasks(wf: BpmnWorkflow) -> list[tuple[Any, ...]]:
+    every = list(wf.tasks.values()) + [t for sp in wf.subprocesses.values() for t in sp.tasks.values()]
+    return [
+        (t.id, t._parent, t._children, t.state, t.task_spec.name, t.triggered, t.last_state_change, t.data,
+         REGISTRY.convert(t.internal_data), t.workflow.spec.name)
+        for t in every
+    ]  # fmt: skip
+
+
+def test_every_stage_dumps_the_same_bytes_and_restores_the_same_workflow() -> None:
+    seen = []
+    for name, wf, parsed in stages():
+        seen.append(name)
+        ours, theirs = serialization.state_dict(wf), reference_state_dict(wf)
+        assert ours == theirs, name
+        assert orjson.dumps(ours, option=orjson.OPT_NON_STR_KEYS) == orjson.dumps(
+            theirs, option=orjson.OPT_NON_STR_KEYS
+        ), name  # the same keys in the same order: byte for byte the same state
+        engine = script_engine(WorkingCalendar(), CaseEffects())
+        blob = serialization.dump(wf)
+        fast = serialization.load(blob, serialization.SERIALIZER_VERSION, parsed.spec, parsed.subprocess_specs, engine)
+        slow = reference_load(orjson.loads(serialization.zlib.decompress(blob)), parsed, engine)
+        assert _tasks(fast) == _tasks(slow), name
+        assert reference_state_dict(fast) == reference_state_dict(slow), name
+        again = orjson.dumps(reference_state_dict(fast), option=orjson.OPT_NON_STR_KEYS)
+        assert again == orjson.dumps(theirs, option=orjson.OPT_NON_STR_KEYS), name  # typed data come back as text
+        assert sorted(map(str, fast.subprocesses)) == sorted(map(str, slow.subprocesses)), name
+        assert list(fast.event_manager.tasks) == list(slow.event_manager.tasks), name  # catching events, by id
+        assert fast.last_task is not None and slow.last_task is not None
+        assert (fast.last_task.id, fast.success, fast.completed) == (slow.last_task.id, slow.success, slow.completed)
+    assert seen == ["started", "verified", "escalated", "typed data", "responded", "closed"]
+
+
+@pytest.mark.parametrize("stage", ["escalated", "closed"])
+def test_a_restored_workflow_runs_on_as_the_reference_one_does(stage: str) -> None:
+    """Both restored copies take the next step alike (children's data are copies, not the parent's dicts)."""
+    for name, wf, parsed in stages():
+        if name != stage:
+            continue
+        blob = serialization.dump(wf)
+        copies = []
+        for restore in ("fast", "slow"):
+            engine = script_engine(WorkingCalendar(), CaseEffects())
+            if restore == "fast":
+                spec, subs = parsed.spec, parsed.subprocess_specs
+                copy = serialization.load(blob, serialization.SERIALIZER_VERSION, spec, subs, engine)
+            else:
+                copy = reference_load(orjson.loads(serialization.zlib.decompress(blob)), parsed, engine)
+            ready = copy.get_tasks(state=TaskState.READY, manual=True)
+            for task in ready:
+                task.data.setdefault("note", []).append(restore)  # must not leak into the parent's data
+            copies.append(copy)
+        assert reference_state_dict(copies[0]) != {}
+        fast, slow = (reference_state_dict(c) for c in copies)
+        assert orjson.dumps(fast).replace(b'"fast"', b'"slow"') == orjson.dumps(slow)
+
+
+def test_the_flat_pass_over_a_restored_workflow_finds_what_the_tree_walk_finds() -> None:
+    """`lifecycle._task_ids` reads the task dicts instead of walking the tree: the same ids at every stage."""
+    for name, wf, parsed in stages():
+        engine = script_engine(WorkingCalendar(), CaseEffects())
+        blob = serialization.dump(wf)
+        restored = serialization.load(
+            blob, serialization.SERIALIZER_VERSION, parsed.spec, parsed.subprocess_specs, engine
+        )
+        walked = restored.get_tasks(state=TaskState.COMPLETED | TaskState.READY)
+        completed = {t.id for t in walked if t.state == TaskState.COMPLETED}
+        ready = {str(t.id) for t in walked if t.state == TaskState.READY and t.task_spec.manual}
+        assert lifecycle._task_ids(restored) == (completed, ready), name
