@@ -148,10 +148,6 @@ def _evaluating(run: Run, new_case: bool = False) -> Iterator[None]:
         raise incidents.EvaluationFailed.of(exc, where) from None
 
 
-def _completed_ids(wf: BpmnWorkflow) -> set[UUID]:
-    return {t.id for t in wf.get_tasks(state=TaskState.COMPLETED)}
-
-
 def _task_ids(wf: BpmnWorkflow) -> tuple[set[UUID], set[str]]:
     """(completed task ids, ready user task ids) of the restored workflow, its subprocesses included.
 
