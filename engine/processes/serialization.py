@@ -8,8 +8,11 @@ own migrations with the stored spec dicts merged back in.
 
 from __future__ import annotations
 
+import ast
+import copy
 import json
 import zlib
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +22,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.dmn.specs import BusinessRuleTaskMixin
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
@@ -46,7 +50,9 @@ def prune(wf: BpmnWorkflow) -> int:
     completed subprocesses they ran) leaves the state. The audit chain keeps that history; SpiffWorkflow
     needs only the tree from the live part's common ancestor down (joins and boundary events look at
     their own split and parent, which are ancestors of live tasks, so below or at that ancestor).
-    A finished workflow is left whole.
+    What a migration needs of the dropped part stays in the root: the names of the steps that ran
+    (`ran_before_pruning`) and the last run of each decision and script (`recorded_runs`), so a decision
+    whose table alone changed is evaluated again. A finished workflow is left whole.
     """
     live = [t for t in wf.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
     if not live:
@@ -57,19 +63,13 @@ def prune(wf: BpmnWorkflow) -> int:
         common &= {t.id for t in _ancestors(task)}
     lowest = next(t for t in path if t.id in common)
     root = lowest.parent or lowest  # a finished task above every live one: live tasks read their parent's data
-    # a migration evaluates the last run of each decision again (and the scripts after it) when a new version
-    # changes only its table: that run and what follows it stay in the tree
-    seen: set[str] = set()
-    for task in _ancestors(root):
-        decision = isinstance(task.task_spec, BusinessRuleTaskMixin) and task.has_state(TaskState.COMPLETED)
-        if decision and task.task_spec.name not in seen:
-            seen.add(task.task_spec.name)
-            root = task.parent or task
     if root is wf.task_tree:
         return 0
     keep = {t.id: t for t in _descendants(root)}
-    history = ran_before_pruning(wf)
-    _note(history, wf.spec.name, (t for t in wf.tasks.values() if t.id not in keep))
+    history, runs = ran_before_pruning(wf), recorded_runs(wf)
+    gone = [t for t in wf.tasks.values() if t.id not in keep]
+    _note(history, wf.spec.name, gone)
+    _record(runs, wf.spec.name, gone)  # before the tree is cut: a script's context is its parent's data
     dropped = len(wf.tasks) - len(keep)
     root._parent = None  # its data is stored in full from now on (a task's data is materialized in memory)
     wf.tasks, wf.task_tree = keep, root
@@ -77,11 +77,17 @@ def prune(wf: BpmnWorkflow) -> int:
         wf.last_task = None
     for sp in _drop_orphan_subprocesses(wf):
         _note(history, sp.spec.name, sp.tasks.values())
+        _record(runs, sp.spec.name, sp.tasks.values())
     root.internal_data[PRUNED] = {name: sorted(specs) for name, specs in history.items()}
+    if runs:
+        root.internal_data[RUNS] = runs
     return dropped
 
 
 PRUNED = "aduan.pruned"  # root task's internal data: {process or subprocess spec name: [task specs that ran]}
+RUNS = "aduan.runs"  # root task's internal data: {process spec name: {task spec name: Recorded run}}
+# A recorded run: {"t": when it finished, "n": runs dropped so far (only the last is kept), "data": a
+# decision's whole data / the values a script assigned, "context": what a script read (its parent's data)}
 
 
 def ran_before_pruning(wf: BpmnWorkflow) -> dict[str, set[str]]:
@@ -89,6 +95,53 @@ def ran_before_pruning(wf: BpmnWorkflow) -> dict[str, set[str]]:
     checks: a step that has already run stays a step that has already run)."""
     stored = wf.task_tree.internal_data.get(PRUNED, {})
     return {name: set(specs) for name, specs in stored.items()}
+
+
+def recorded_runs(wf: BpmnWorkflow) -> dict[str, dict[str, dict[str, Any]]]:
+    """The last run of each decision and script that `prune` dropped, by process and task spec name."""
+    stored = wf.task_tree.internal_data.get(RUNS, {})
+    return {process: dict(specs) for process, specs in stored.items()}
+
+
+def _record(runs: dict[str, dict[str, dict[str, Any]]], process: str, tasks: Iterable[Task]) -> None:
+    """Keep the last completed run of each decision and script among `tasks` (and count the runs)."""
+    for task in tasks:
+        entry = _run_of(task) if task.has_state(TaskState.COMPLETED) else None
+        if entry is None:
+            continue
+        specs = runs.setdefault(process, {})
+        previous = specs.get(task.task_spec.name)
+        count = 1 + (previous["n"] if previous else 0)
+        if previous is None or previous["t"] <= entry["t"]:
+            specs[task.task_spec.name] = {**entry, "n": count}
+        else:
+            previous["n"] = count
+
+
+def _run_of(task: Task) -> dict[str, Any] | None:
+    spec = task.task_spec
+    if isinstance(spec, BusinessRuleTaskMixin):  # evaluated again with the same data: all of it
+        return {"t": task.last_state_change, "data": copy.deepcopy(task.data)}
+    if isinstance(spec, ScriptTask):  # re-run with what it read, compared with what it assigned
+        reads, assigns = script_names(spec.script or "")
+        before = task.parent.data if task.parent is not None else {}
+        return {
+            "t": task.last_state_change,
+            "context": {name: copy.deepcopy(before[name]) for name in sorted(reads) if name in before},
+            "data": {name: copy.deepcopy(task.data[name]) for name in sorted(assigns) if name in task.data},
+        }
+    return None
+
+
+def script_names(script: str) -> tuple[set[str], set[str]]:
+    """The names a script reads and the names it assigns (both empty when it does not parse)."""
+    try:
+        tree = ast.parse(script)
+    except SyntaxError:
+        return set(), set()
+    names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
+    reads = {n.id for n in names if isinstance(n.ctx, ast.Load)}
+    return reads, {n.id for n in names if isinstance(n.ctx, ast.Store)}
 
 
 def _note(history: dict[str, set[str]], process: str, tasks: Any) -> None:

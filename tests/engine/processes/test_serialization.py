@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import zlib
 
-import pytest
 from SpiffWorkflow.util.task import TaskState
 
 from engine.calendar.working_days import WorkingCalendar
@@ -53,15 +52,6 @@ def _not_satisfied_loop(desk: Desk) -> None:
     desk.reply(message="Belum beres", satisfied=False)
 
 
-CONFLICT = pytest.mark.xfail(
-    reason="merge of h14 into main: pruning now keeps the last run of each decision and what follows it, because"
-    " main's migration re-evaluates a decision whose table alone changed (tests/engine/processes/test_migration.py);"
-    " the default diagram decides before `verify`, so nothing above the live part is dropped any more",
-    strict=True,  # passing again means the marker must go
-)
-
-
-@CONFLICT
 def test_a_case_state_stays_flat_over_many_clarification_loops(desk: Desk, clock: object) -> None:
     """Finished loop iterations leave the stored state (the audit chain keeps them)."""
     desk.submit()
@@ -80,7 +70,6 @@ def test_a_case_state_stays_flat_over_many_clarification_loops(desk: Desk, clock
     assert desk.case.status == "closed"
 
 
-@CONFLICT
 def test_pruning_keeps_the_live_part_and_notes_what_ran(desk: Desk, clock: object) -> None:
     desk.submit()
     wf = restore(desk)
