@@ -399,15 +399,17 @@ def worker(burst: bool, name: str | None) -> None:
 @click.option("--interval", type=float, default=None, help="seconds between passes (default SCHEDULER_INTERVAL)")
 @with_appcontext
 def scheduler_command(once: bool, interval: float | None) -> None:
-    """Hand due timers and pending outbox rows to the workers (or run them here when there is no REDIS_URL)."""
+    """Hand due timers and pending outbox rows to the workers (or run them here when there is no REDIS_URL);
+    delete expired sessions and old idempotency keys every HOUSEKEEPING_INTERVAL seconds."""
     import threading
 
-    from workers import scheduler
+    from workers import housekeeping, scheduler
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if once:
         result = scheduler.run_once(app.extensions["aduan.host"])
-        click.echo(f"due cases: {result.timers}; outbox rows: {result.outbox}")
+        pruned = housekeeping.prune(app.extensions["aduan.host"])
+        click.echo(f"due cases: {result.timers}; outbox rows: {result.outbox}; expired rows deleted: {pruned.total}")
         return
     scheduler.run(app.extensions["aduan.host"], interval or float(app.config["SCHEDULER_INTERVAL"]), threading.Event())
 

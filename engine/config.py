@@ -95,6 +95,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SWEEP_BATCH": 500,
         "TIMER_JOB_STALE_SECONDS": 60,
         "OUTBOX_RELAY_AFTER_SECONDS": 10,
+        # housekeeping (workers/housekeeping.py): expired sessions, old idempotency keys
+        "HOUSEKEEPING_INTERVAL": 3600,
+        "IDEMPOTENCY_KEEP_HOURS": 24,
         "OUTBOX_MAX_ATTEMPTS": 5,
         "OUTBOX_BACKOFF": [10, 60, 300, 1800],
         "SMTP_URL": None,

@@ -156,6 +156,18 @@ def app(backend: str, tmp_path: Path) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+@contextmanager
+def seeded(app: Flask) -> Iterator[Flask]:
+    """`app`'s context on an emptied database holding the demo directory; its connections closed after."""
+    with app.app_context():
+        _truncate(db.session)
+        demo.seed(db.session(), DEMO_PASSWORD)
+        db.session.commit()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
 @pytest.fixture
 def session(app: Flask) -> Session:
     return db.session()

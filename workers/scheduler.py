@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from engine.cases.case import Case
 from engine.db import utcnow
 from engine.notify import outbox
+from workers import housekeeping
 from workers.host import Host
 from workers.queue import Dispatcher, InlineDispatcher, dispatcher_for, wake_event
 
@@ -95,13 +97,18 @@ def run_once(host: Host, now: datetime | None = None) -> SweepResult:
 
 
 def run(host: Host, interval: float, stop: threading.Event) -> None:
-    """Sweep every `interval` seconds (sooner when a command leaves outbox rows) until `stop` is set."""
+    """Sweep every `interval` seconds (sooner when a command leaves outbox rows) until `stop` is set;
+    housekeeping on the first pass and every HOUSEKEEPING_INTERVAL seconds after."""
     wake = wake_event(host)
+    every, last_kept = float(host.config.get("HOUSEKEEPING_INTERVAL", 3600)), float("-inf")
     while not stop.is_set():
         try:
             result = run_once(host)
             if result.timers or result.outbox:
                 log.info("handed on %d due case(s), %d outbox row(s)", result.timers, result.outbox)
+            if time.monotonic() - last_kept >= every:
+                last_kept = time.monotonic()
+                housekeeping.prune(host)
         except RedisError as exc:
             log.warning("Redis unavailable (%s); retrying next interval", exc)
         except Exception:

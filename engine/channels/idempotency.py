@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,7 @@ from engine.errors import Conflict, InvalidData
 
 MAX_KEY_LENGTH = 255
 STALE_AFTER = timedelta(minutes=5)
+KEEP_FOR = timedelta(hours=24)  # a key older than this is forgotten (`prune`): a later retry runs as new
 
 
 class IdempotencyKey(Base):
@@ -113,3 +114,13 @@ def release(session: Session, reservation: Reservation) -> None:
         )
     )
     session.commit()
+
+
+def prune(session: Session, now: datetime, keep_for: timedelta = KEEP_FOR) -> int:
+    """Forget keys first used before `now - keep_for` (the caller commits); returns how many.
+
+    A retry after that is a new request: the engine's own checks (a completed task is no longer ready)
+    still keep a command from taking effect twice.
+    """
+    result = session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.created_at < now - keep_for))
+    return int(cast(sa.CursorResult[Any], result).rowcount)

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -42,6 +42,7 @@ MAX_DELAY_SECONDS = 60
 LOCK_AFTER = 10
 LOCK_SECONDS = 15 * 60
 SESSION_SECONDS = 8 * 3600
+THROTTLE_FORGET_SECONDS = 24 * 3600  # failures this old, with no lock running, no longer count
 
 
 class LoginThrottle(Base):
@@ -215,3 +216,17 @@ def close_session(session: Session, session_id: str) -> None:
                 WebSession.username == row.username,
             )
         )
+
+
+def prune(session: Session, now: datetime) -> int:
+    """Delete expired sessions and throttle rows of names quiet for a day with no lock running (the caller
+    commits); returns how many rows went. Account events stay: they are the audit of accounts."""
+    quiet_since = now - timedelta(seconds=THROTTLE_FORGET_SECONDS)
+    sessions = session.execute(sa.delete(WebSession).where(WebSession.expires_at <= now))
+    throttles = session.execute(
+        sa.delete(LoginThrottle).where(
+            sa.or_(LoginThrottle.last_failure_at.is_(None), LoginThrottle.last_failure_at < quiet_since),
+            sa.or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
+        )
+    )
+    return sum(int(cast(sa.CursorResult[Any], result).rowcount) for result in (sessions, throttles))

@@ -8,9 +8,8 @@ import pytest
 from flask import Flask
 
 from api import create_app
-from api.extensions import db, divided, limiter
-from engine.directory import demo
-from tests.conftest import DEMO_PASSWORD, _truncate
+from api.extensions import divided, limiter
+from tests.conftest import DEMO_PASSWORD, seeded
 from tests.workers.conftest import DOWN_REDIS_URL
 
 API = "/api/v1"
@@ -27,13 +26,8 @@ def outage_app(backend: str) -> Iterator[Flask]:
     """An API process of four whose rate-limit storage is a Redis that does not answer."""
     config = {"SQLALCHEMY_DATABASE_URI": backend, "TESTING": True, "RATELIMIT_STORAGE_URI": DOWN_REDIS_URL}
     app = create_app({**config, "API_WORKERS": 4, "LOGIN_RATE_LIMIT": "8/minute"})
-    with app.app_context():
-        _truncate(db.session)
-        demo.seed(db.session(), DEMO_PASSWORD)
-        db.session.commit()
+    with seeded(app):
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_with_redis_down_each_process_allows_its_share_of_the_login_limit(outage_app: Flask) -> None:

@@ -25,13 +25,11 @@ from redis import Redis
 from sqlalchemy.orm import Session
 
 from api import create_app
-from api.extensions import db
 from engine.audit import chain as audit
 from engine.cases import lifecycle
 from engine.cases.case import Case
 from engine.cases.tasks import TaskRecord
-from engine.directory import demo
-from tests.conftest import DEMO_PASSWORD, _truncate
+from tests.conftest import seeded
 
 REDIS_URL = os.environ.get("ADUAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 DOWN_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -74,13 +72,8 @@ def make_app(url: str, **config: Any) -> Flask:
 def rq_app(backend: str, redis_url: str, prefix: str) -> Iterator[Flask]:
     """The app on this backend and real Redis, with the demo directory."""
     app = make_app(backend, REDIS_URL=redis_url, QUEUE_PREFIX=prefix, TIMER_JOB_STALE_SECONDS=1)
-    with app.app_context():
-        _truncate(db.session)
-        demo.seed(db.session(), DEMO_PASSWORD)
-        db.session.commit()
+    with seeded(app):
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def submit_due_case(session: Session, days_ago: int = 20, **fields: Any) -> int:

@@ -27,6 +27,7 @@ from engine.cases import lifecycle, tasks
 from engine.cases.access import Actor
 from engine.notify import webhooks
 from engine.notify.outbox import OutboxKind, OutboxMessage, OutboxStatus
+from tests.conftest import seeded
 from tests.workers.conftest import make_app, submit_due_case
 from tests.workers.test_timers import burst
 from workers import scheduler
@@ -101,17 +102,10 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def mail_app(backend: str, smtp: tuple[str, Inbox]) -> Iterator[Flask]:
-    from engine.directory import demo
-    from tests.conftest import DEMO_PASSWORD, _truncate
 
     app = make_app(backend, SMTP_URL=smtp[0], MAIL_FROM="lapor@batam.go.id", OUTBOX_BACKOFF=[1])
-    with app.app_context():
-        _truncate(db.session)
-        demo.seed(db.session(), DEMO_PASSWORD)
-        db.session.commit()
+    with seeded(app):
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def outbox_rows(**where: Any) -> list[OutboxMessage]:

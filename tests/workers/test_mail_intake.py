@@ -26,10 +26,9 @@ from engine.cases import attachments, lifecycle
 from engine.cases.case import TRACKING_PATTERN, Case
 from engine.cases.tasks import TaskRecord
 from engine.channels import ChannelMessage
-from engine.directory import demo
 from engine.directory.users import User
 from engine.notify.outbox import OutboxMessage
-from tests.conftest import DEMO_PASSWORD, _truncate
+from tests.conftest import seeded
 from tests.images import JPEG
 from tests.workers.conftest import make_app
 from tests.workers.test_delivery import free_port
@@ -67,13 +66,8 @@ def mail_app(backend: str, outgoing: tuple[str, Inbox], tmp_path: Path) -> Itera
         backend, SMTP_URL=outgoing[0], MAIL_FROM="lapor@batam.go.id", MAIL_INTAKE_ADDRESS=INTAKE,
         ATTACHMENTS_DIR=str(tmp_path / "files"), PUBLIC_URL="https://lapor.batam.go.id", MAIL_MAX_BYTES=200_000,
     )  # fmt: skip
-    with app.app_context():
-        _truncate(db.session)
-        demo.seed(db.session(), DEMO_PASSWORD)
-        db.session.commit()
+    with seeded(app):
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture

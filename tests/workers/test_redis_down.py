@@ -17,9 +17,8 @@ from redis.exceptions import RedisError
 
 from api import host_of
 from api.extensions import db
-from engine.directory import demo
 from engine.notify.outbox import OutboxMessage, OutboxStatus
-from tests.conftest import DEMO_PASSWORD, _truncate
+from tests.conftest import DEMO_PASSWORD, seeded
 from tests.workers.conftest import (
     DOWN_REDIS_URL,
     Processes,
@@ -39,13 +38,8 @@ REDIS_SERVER = "redis-server"
 @pytest.fixture
 def down_app(backend: str, prefix: str) -> Iterator[Flask]:
     app = make_app(backend, REDIS_URL=DOWN_REDIS_URL, QUEUE_PREFIX=prefix)
-    with app.app_context():
-        _truncate(db.session)
-        demo.seed(db.session(), DEMO_PASSWORD)
-        db.session.commit()
+    with seeded(app):
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_intake_and_tasks_work_while_redis_is_down_and_catch_up_when_it_returns(
@@ -131,10 +125,7 @@ def test_a_worker_is_back_within_seconds_after_a_redis_outage_and_fires_the_time
     backend: str, own_redis: OwnRedis, processes: Processes, tmp_path: Path
 ) -> None:
     app = make_app(backend, REDIS_URL=own_redis.url, QUEUE_PREFIX="outage")
-    with app.app_context():
-        _truncate(db.session)
-        demo.seed(db.session(), DEMO_PASSWORD)
-        db.session.commit()
+    with seeded(app):
         processes.start(["-m", "api.cli", "worker"], process_env(app), tmp_path / "worker.log")
         redis = Redis.from_url(own_redis.url)
         wait_until(lambda: bool(redis.smembers("rq:workers")), timeout=30, what="the worker to register")
@@ -148,5 +139,3 @@ def test_a_worker_is_back_within_seconds_after_a_redis_outage_and_fires_the_time
         back = time.monotonic()
         wait_until(lambda: escalations(db.session(), overdue) == 1, timeout=8, what="the timer to fire")
         assert time.monotonic() - back < 8
-        db.session.remove()
-        db.engine.dispose()

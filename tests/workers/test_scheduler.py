@@ -9,9 +9,8 @@ from flask import Flask
 
 from api import host_of
 from api.extensions import db
-from engine.directory import demo
 from engine.notify.outbox import OutboxMessage, OutboxStatus
-from tests.conftest import DEMO_PASSWORD, _truncate
+from tests.conftest import seeded
 from tests.workers.conftest import escalations, make_app, submit_due_case, wait_until
 from workers import scheduler
 from workers.queue import wake_event
@@ -21,13 +20,8 @@ from workers.queue import wake_event
 def embedded(backend: str) -> Iterator[Flask]:
     """The embedded default: no REDIS_URL."""
     app = make_app(backend)
-    with app.app_context():
-        _truncate(db.session)
-        demo.seed(db.session(), DEMO_PASSWORD)
-        db.session.commit()
+    with seeded(app):
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_the_in_process_loop_fires_due_timers_and_delivers_what_commands_leave(embedded: Flask) -> None:

@@ -13,6 +13,7 @@ from rq import Queue
 from api import host_of
 from api.extensions import db
 from engine.cases.case import Case
+from tests.conftest import seeded
 from tests.workers.conftest import escalations, fired_events, make_app, submit_due_case
 from workers import scheduler
 from workers.queue import InlineDispatcher, RqDispatcher, connect, queue_names
@@ -98,18 +99,10 @@ def test_eight_concurrent_firings_of_one_deadline_escalate_once(rq_app: Flask) -
 
 def test_sweeps_page_through_batches_inline(backend: str, prefix: str) -> None:
     app = make_app(backend, SWEEP_BATCH=2)
-    with app.app_context():
-        from engine.directory import demo
-        from tests.conftest import DEMO_PASSWORD, _truncate
-
-        _truncate(db.session)
-        demo.seed(db.session(), DEMO_PASSWORD)
-        db.session.commit()
+    with seeded(app):
         due = [submit_due_case(db.session()) for _ in range(5)]
         assert scheduler.sweep_timers(host_of(app), InlineDispatcher()) == 5
         assert [escalations(db.session(), case_id) for case_id in due] == [1] * 5
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_concurrent_schedulers_split_the_due_set_with_skip_locked(rq_app: Flask, backend: str) -> None:
