@@ -53,6 +53,23 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 JSONType: sa.types.TypeEngine[Any] = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
+class HexDigest(sa.types.TypeDecorator[str]):
+    """A SHA-256 digest that Python handles as 64 hex characters: `bytea` (32 bytes) on PostgreSQL, where
+    every event and every version of a case row carries one or two (migration h21_storage); hex text on SQLite."""
+
+    impl = sa.String(64)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        return dialect.type_descriptor(postgresql.BYTEA() if dialect.name == "postgresql" else sa.String(64))
+
+    def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> Any:
+        return bytes.fromhex(value) if value is not None and dialect.name == "postgresql" else value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> str | None:
+        return value.hex() if isinstance(value, bytes | memoryview) else value
+
+
 def utcnow() -> datetime:
     """The current time, aware, in UTC (time-machine moves it in tests)."""
     return datetime.now(UTC)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, Session, load_only, mapped_column
 
 from engine.cases.access import Actor
 from engine.cases.case import Case
-from engine.db import Base, JSONType, UTCDateTime, utcnow
+from engine.db import Base, HexDigest, JSONType, UTCDateTime, utcnow
 
 
 class Event(Base):
@@ -38,8 +38,8 @@ class Event(Base):
     actor_role: Mapped[str] = mapped_column(sa.String(32))
     task: Mapped[str | None] = mapped_column(sa.String(100))
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    prev_hash: Mapped[str] = mapped_column(sa.String(64))
-    hash: Mapped[str] = mapped_column(sa.String(64))
+    prev_hash: Mapped[str] = mapped_column(HexDigest())
+    hash: Mapped[str] = mapped_column(HexDigest())
 
 
 def canonical(event: Event, tracking_id: str) -> bytes:

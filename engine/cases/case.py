@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.db import Base, JSONType, UTCDateTime, utcnow
+from engine.db import Base, HexDigest, JSONType, UTCDateTime, utcnow
 from engine.errors import NotFound
 
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -78,7 +78,7 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     event_seq: Mapped[int] = mapped_column(default=0)
-    event_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    event_hash: Mapped[str] = mapped_column(HexDigest(), default="")
 
     # KPI facts (engine.stats.kpi keeps them on every save; /stats aggregates them in SQL)
     created_on: Mapped[date | None] = mapped_column(sa.Date, index=True)

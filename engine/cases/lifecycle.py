@@ -683,6 +683,9 @@ def _carry_policy(plan: migration.Plan, run: Run, parsed: ParsedProcess, report:
 
     try:
         return migration.carry_policy(plan, run.wf, parsed, environment)
+    except migration.Unrecorded as exc:  # the runs it would need were pruned from the state
+        report.reasons.append(str(exc))
+        return migration.Policy()
     except Exception as exc:  # whatever the new table or a re-run script raises: the case cannot take it
         report.reasons.append(f"the new decision table cannot be applied to this case ({type(exc).__name__})")
         return migration.Policy()

@@ -27,7 +27,6 @@ Two exceptions carry a change of policy onto running cases:
 
 from __future__ import annotations
 
-import ast
 import copy
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -46,7 +45,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import Conflict
-from engine.processes.serialization import REGISTRY, ran_before_pruning
+from engine.processes.serialization import REGISTRY, ran_before_pruning, recorded_runs, script_names
 from engine.processes.validation import ParsedProcess
 
 RESET_MASK = TaskState.READY | TaskState.WAITING | TaskState.STARTED  # spiff-arena's
@@ -170,6 +169,27 @@ def changed_cells(before: DecisionTable, after: DecisionTable) -> list[dict[str,
 
 
 @dataclass
+class Recorded:
+    """A decision or script run that pruning dropped from the tree, as its record in the state keeps it
+    (`serialization.recorded_runs`): enough to evaluate the decision again or re-run the script."""
+
+    task_spec: TaskSpec
+    workflow: BpmnWorkflow  # the DMN engine evaluates through `task.workflow.script_engine`
+    data: dict[str, Any]  # a decision: its whole data; a script: the values it assigned
+    context: dict[str, Any]  # a script: the values it read
+    last_state_change: float
+    runs: int  # runs the record stands for; only the last one is kept
+
+    @classmethod
+    def of(cls, spec: TaskSpec, wf: BpmnWorkflow, entry: Mapping[str, Any]) -> Recorded:
+        return cls(spec, wf, dict(entry["data"]), dict(entry.get("context", {})), entry["t"], entry["n"])
+
+
+class Unrecorded(Exception):
+    """What a new table changes would have to be carried through runs the case's state no longer holds."""
+
+
+@dataclass
 class Plan:
     """A case's workflow against a target version: the diffs, the decisions to evaluate again, and why the
     move is not safe (if it is not)."""
@@ -177,7 +197,7 @@ class Plan:
     top: WorkflowDiff
     subprocesses: dict[UUID, WorkflowDiff | None]
     reasons: list[str] = field(default_factory=list)
-    reevaluate: list[Task] = field(default_factory=list)
+    reevaluate: list[Task | Recorded] = field(default_factory=list)
 
     @property
     def safe(self) -> bool:
@@ -201,15 +221,22 @@ def plan(wf: BpmnWorkflow, target: ParsedProcess, label: str, mapping: Mapping[s
         sp_diff = _mapped(SpecDiff(REGISTRY, sp.spec, new), sp.spec, new, mapping)
         result.subprocesses[sp_id] = WorkflowDiff(sp, sp_diff)
         _judge(WorkflowDiff(sp, sp_diff), sp_diff, label, reasons, result.reevaluate)
-    _judge_history(wf, target, top_diff, label, reasons)
+    _judge_history(wf, target, top_diff, label, reasons, result.reevaluate)
     result.reasons = list(reasons.values())
     return result
 
 
 def _judge_history(
-    wf: BpmnWorkflow, target: ParsedProcess, top_diff: SpecDiff, label: str, reasons: dict[str, str]
+    wf: BpmnWorkflow,
+    target: ParsedProcess,
+    top_diff: SpecDiff,
+    label: str,
+    reasons: dict[str, str],
+    reevaluate: list[Task | Recorded],
 ) -> None:
-    """The same judgement for steps that ran in the history the stored state no longer holds."""
+    """The same judgement for steps that ran in the history the stored state no longer holds; a decision
+    whose table alone changed is evaluated again from its recorded last run."""
+    runs = recorded_runs(wf)
     for process, names in ran_before_pruning(wf).items():
         old = wf.spec if process == wf.spec.name else wf.subprocess_specs.get(process)
         new = target.spec if process == wf.spec.name else target.subprocess_specs.get(process)
@@ -222,7 +249,10 @@ def _judge_history(
         removed = set(diff.removed)
         for name in sorted(names):
             spec = old.task_specs.get(name)
-            if spec in diff.changed:
+            entry = runs.get(process, {}).get(name)
+            if spec is not None and entry is not None and _table_only_spec(spec, diff):
+                reevaluate.append(Recorded.of(spec, wf, entry))
+            elif spec in diff.changed:
                 attributes = ", ".join(diff.changed[spec])
                 reasons.setdefault(
                     name, f"{_describe_spec(spec)} has already run, and {label} changes it ({attributes})"
@@ -303,11 +333,12 @@ def _judge(
 
 def _table_only(task: Task, spec_diff: SpecDiff) -> bool:
     """A decision that ran and whose table alone changed (a new deadline, a new route)."""
-    changed = spec_diff.changed.get(task.task_spec, [])
-    return (
-        task.state == TaskState.COMPLETED and isinstance(task.task_spec, BusinessRuleTaskMixin)
-        and list(changed) == ["decision_table"]
-    )  # fmt: skip
+    return task.state == TaskState.COMPLETED and _table_only_spec(task.task_spec, spec_diff)
+
+
+def _table_only_spec(spec: TaskSpec, spec_diff: SpecDiff) -> bool:
+    changed = spec_diff.changed.get(spec, [])
+    return isinstance(spec, BusinessRuleTaskMixin) and list(changed) == ["decision_table"]
 
 
 # Carrying a policy change -------------------------------------------------------------------------------
@@ -337,7 +368,7 @@ def carry_policy(plan: Plan, wf: BpmnWorkflow, target: ParsedProcess, environmen
     }
     for task in _latest(plan.reevaluate):
         new_spec = specs[task.task_spec.name]  # a table-only change: the same id in the target
-        result = new_spec.dmnEngine.result(task)
+        result = new_spec.dmnEngine.result(task)  # reads task.data and task.workflow.script_engine
         changed = {k: v for k, v in result.items() if task.data.get(k) != v}
         if changed:
             policy.decisions[_name(task)] = {k: [task.data.get(k), v] for k, v in sorted(changed.items())}
@@ -351,9 +382,9 @@ def carry_policy(plan: Plan, wf: BpmnWorkflow, target: ParsedProcess, environmen
     return policy
 
 
-def _latest(tasks: list[Task]) -> list[Task]:
+def _latest(tasks: list[Task | Recorded]) -> list[Task | Recorded]:
     """The last run of each decision (a decision run twice is evaluated again as of its last run)."""
-    latest: dict[str, Task] = {}
+    latest: dict[str, Task | Recorded] = {}
     for task in sorted(tasks, key=lambda t: t.last_state_change):
         latest[task.task_spec.name] = task
     return list(latest.values())
@@ -361,19 +392,44 @@ def _latest(tasks: list[Task]) -> list[Task]:
 
 def _rerun_scripts(wf: BpmnWorkflow, after: float, policy: Policy, environment: ScriptEnvironment) -> None:
     """Re-run, oldest first and as of when each first ran, the scripts that ran after `after` and read a
-    changed value; what they assign joins the changed values."""
-    ran = [t for t in wf.get_tasks(state=TaskState.COMPLETED) if isinstance(t.task_spec, ScriptTask)]
-    for task in sorted((t for t in ran if t.last_state_change >= after), key=lambda t: t.last_state_change):
-        script = task.task_spec.script or ""
-        if not _reads(script) & set(policy.values):
+    changed value; what they assign joins the changed values. A script pruning dropped is re-run from its
+    recorded last run; if it ran more than once and reads a value another re-run derived, the runs in
+    between would be needed, and `Unrecorded` says so."""
+    derived: set[str] = set()  # assigned by a re-run script (a decision's output is the same for every run)
+    for run in sorted((r for r in _script_runs(wf) if r.last_state_change >= after), key=lambda r: r.last_state_change):
+        script = getattr(run.task_spec, "script", None) or ""
+        reads, assigns = script_names(script)
+        if not reads & set(policy.values):
             continue
-        context = {**copy.deepcopy(task.parent.data if task.parent else {}), **copy.deepcopy(policy.values)}
-        moment = datetime.fromtimestamp(task.last_state_change, tz=UTC)
+        if run.runs > 1 and reads & derived:
+            raise Unrecorded(
+                f"{_describe_spec(run.task_spec)} ran {run.runs} times and reads {', '.join(sorted(reads & derived))},"
+                " which the new table changes; the case's state keeps only its last run"
+            )
+        context = {**copy.deepcopy(run.context), **copy.deepcopy(policy.values)}
+        moment = datetime.fromtimestamp(run.last_state_change, tz=UTC)
         environment(moment).execute(script, context, {})
-        for name in _assigned(script):
-            if name in context and task.data.get(name) != context[name]:
-                policy.before.setdefault(name, task.data.get(name))
+        for name in assigns:
+            if name in context and run.data.get(name) != context[name]:
+                policy.before.setdefault(name, run.data.get(name))
                 policy.values[name] = context[name]
+                derived.add(name)
+
+
+def _script_runs(wf: BpmnWorkflow) -> list[Recorded]:
+    """Every completed script run in the tree, and the recorded last run of each script pruning dropped."""
+    runs = []
+    for task in wf.get_tasks(state=TaskState.COMPLETED):
+        if isinstance(task.task_spec, ScriptTask):
+            before = task.parent.data if task.parent else {}
+            runs.append(Recorded(task.task_spec, task.workflow, task.data, before, task.last_state_change, 1))
+    for process, entries in recorded_runs(wf).items():
+        spec = wf.spec if process == wf.spec.name else wf.subprocess_specs.get(process)
+        for name, entry in entries.items():
+            task_spec = spec.task_specs.get(name) if spec is not None else None
+            if isinstance(task_spec, ScriptTask):
+                runs.append(Recorded.of(task_spec, wf, entry))
+    return runs
 
 
 def _write_waiting(wf: BpmnWorkflow, values: Mapping[str, Any]) -> None:
@@ -382,22 +438,6 @@ def _write_waiting(wf: BpmnWorkflow, values: Mapping[str, Any]) -> None:
         for holder in (task, task.parent):
             if holder is not None:
                 holder.data.update(copy.deepcopy(dict(values)))
-
-
-def _reads(script: str) -> set[str]:
-    try:
-        tree = ast.parse(script)
-    except SyntaxError:
-        return set()
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-
-
-def _assigned(script: str) -> set[str]:
-    try:
-        tree = ast.parse(script)
-    except SyntaxError:
-        return set()
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def _name(task: Task) -> str:

@@ -8,8 +8,12 @@ own migrations with the stored spec dicts merged back in.
 
 from __future__ import annotations
 
+import ast
+import copy
 import json
 import zlib
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +23,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.dmn.specs import BusinessRuleTaskMixin
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
@@ -49,7 +54,9 @@ def prune(wf: BpmnWorkflow) -> int:
     completed subprocesses they ran) leaves the state. The audit chain keeps that history; SpiffWorkflow
     needs only the tree from the live part's common ancestor down (joins and boundary events look at
     their own split and parent, which are ancestors of live tasks, so below or at that ancestor).
-    A finished workflow is left whole.
+    What a migration needs of the dropped part stays in the root: the names of the steps that ran
+    (`ran_before_pruning`) and the last run of each decision and script (`recorded_runs`), so a decision
+    whose table alone changed is evaluated again. A finished workflow is left whole.
     """
     live = [t for t in wf.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
     if not live:
@@ -60,19 +67,13 @@ def prune(wf: BpmnWorkflow) -> int:
         common &= {t.id for t in _ancestors(task)}
     lowest = next(t for t in path if t.id in common)
     root = lowest.parent or lowest  # a finished task above every live one: live tasks read their parent's data
-    # a migration evaluates the last run of each decision again (and the scripts after it) when a new version
-    # changes only its table: that run and what follows it stay in the tree
-    seen: set[str] = set()
-    for task in _ancestors(root):
-        decision = isinstance(task.task_spec, BusinessRuleTaskMixin) and task.has_state(TaskState.COMPLETED)
-        if decision and task.task_spec.name not in seen:
-            seen.add(task.task_spec.name)
-            root = task.parent or task
     if root is wf.task_tree:
         return 0
     keep = {t.id: t for t in _descendants(root)}
-    history = ran_before_pruning(wf)
-    _note(history, wf.spec.name, (t for t in wf.tasks.values() if t.id not in keep))
+    history, runs = ran_before_pruning(wf), recorded_runs(wf)
+    gone = [t for t in wf.tasks.values() if t.id not in keep]
+    _note(history, wf.spec.name, gone)
+    _record(runs, wf.spec.name, gone)  # before the tree is cut: a script's context is its parent's data
     dropped = len(wf.tasks) - len(keep)
     root._parent = None  # its data is stored in full from now on (a task's data is materialized in memory)
     wf.tasks, wf.task_tree = keep, root
@@ -80,11 +81,17 @@ def prune(wf: BpmnWorkflow) -> int:
         wf.last_task = None
     for sp in _drop_orphan_subprocesses(wf):
         _note(history, sp.spec.name, sp.tasks.values())
+        _record(runs, sp.spec.name, sp.tasks.values())
     root.internal_data[PRUNED] = {name: sorted(specs) for name, specs in history.items()}
+    if runs:
+        root.internal_data[RUNS] = runs
     return dropped
 
 
 PRUNED = "aduan.pruned"  # root task's internal data: {process or subprocess spec name: [task specs that ran]}
+RUNS = "aduan.runs"  # root task's internal data: {process spec name: {task spec name: Recorded run}}
+# A recorded run: {"t": when it finished, "n": runs dropped so far (only the last is kept), "data": a
+# decision's whole data / the values a script assigned, "context": what a script read (its parent's data)}
 
 
 def ran_before_pruning(wf: BpmnWorkflow) -> dict[str, set[str]]:
@@ -92,6 +99,53 @@ def ran_before_pruning(wf: BpmnWorkflow) -> dict[str, set[str]]:
     checks: a step that has already run stays a step that has already run)."""
     stored = wf.task_tree.internal_data.get(PRUNED, {})
     return {name: set(specs) for name, specs in stored.items()}
+
+
+def recorded_runs(wf: BpmnWorkflow) -> dict[str, dict[str, dict[str, Any]]]:
+    """The last run of each decision and script that `prune` dropped, by process and task spec name."""
+    stored = wf.task_tree.internal_data.get(RUNS, {})
+    return {process: dict(specs) for process, specs in stored.items()}
+
+
+def _record(runs: dict[str, dict[str, dict[str, Any]]], process: str, tasks: Iterable[Task]) -> None:
+    """Keep the last completed run of each decision and script among `tasks` (and count the runs)."""
+    for task in tasks:
+        entry = _run_of(task) if task.has_state(TaskState.COMPLETED) else None
+        if entry is None:
+            continue
+        specs = runs.setdefault(process, {})
+        previous = specs.get(task.task_spec.name)
+        count = 1 + (previous["n"] if previous else 0)
+        if previous is None or previous["t"] <= entry["t"]:
+            specs[task.task_spec.name] = {**entry, "n": count}
+        else:
+            previous["n"] = count
+
+
+def _run_of(task: Task) -> dict[str, Any] | None:
+    spec = task.task_spec
+    if isinstance(spec, BusinessRuleTaskMixin):  # evaluated again with the same data: all of it
+        return {"t": task.last_state_change, "data": copy.deepcopy(task.data)}
+    if isinstance(spec, ScriptTask):  # re-run with what it read, compared with what it assigned
+        reads, assigns = script_names(spec.script or "")
+        before = task.parent.data if task.parent is not None else {}
+        return {
+            "t": task.last_state_change,
+            "context": {name: copy.deepcopy(before[name]) for name in sorted(reads) if name in before},
+            "data": {name: copy.deepcopy(task.data[name]) for name in sorted(assigns) if name in task.data},
+        }
+    return None
+
+
+def script_names(script: str) -> tuple[set[str], set[str]]:
+    """The names a script reads and the names it assigns (both empty when it does not parse)."""
+    try:
+        tree = ast.parse(script)
+    except SyntaxError:
+        return set(), set()
+    names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
+    reads = {n.id for n in names if isinstance(n.ctx, ast.Load)}
+    return reads, {n.id for n in names if isinstance(n.ctx, ast.Store)}
 
 
 def _note(history: dict[str, set[str]], process: str, tasks: Any) -> None:
@@ -132,16 +186,45 @@ def _drop_orphan_subprocesses(wf: BpmnWorkflow) -> list[Any]:
         dropped.extend(wf.subprocesses.pop(key) for key in orphans)
 
 
-def dump(wf: BpmnWorkflow) -> bytes:
-    """Compressed JSON of `state_dict(wf)`; what a case row stores."""
+def state_text(wf: BpmnWorkflow) -> bytes:
+    """The JSON of `state_dict(wf)`, before compression."""
     # keep insertion order: task data is stored as deltas, restored parent before child
     dct = state_dict(wf)
     try:
-        text = orjson.dumps(dct, option=orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(dct, option=orjson.OPT_NON_STR_KEYS)
     except TypeError:  # what orjson refuses (an integer beyond 64 bits) the standard library still writes
-        text = json.dumps(dct, separators=(",", ":")).encode()
-    # level 1: a third of level 6's CPU for about 10 % more bytes (docs/performance.md)
-    return zlib.compress(text, 1)
+        return json.dumps(dct, separators=(",", ":")).encode()
+
+
+def dump(wf: BpmnWorkflow) -> bytes:
+    """Compressed JSON of `state_dict(wf)`; what a case row stores."""
+    # level 1: a third of level 6's CPU for about 10 % more bytes (docs/performance.md); the preset
+    # dictionary (states of the default lifecycle) takes a closed case's state from 1.5 KB to about 0.6 KB
+    compressor = zlib.compressobj(1, zdict=ZDICT)
+    return compressor.compress(state_text(wf)) + compressor.flush()
+
+
+def inflate(blob: bytes) -> bytes:
+    """The JSON a stored state holds: compressed with the dictionary its zlib header names, or without one
+    (state written before dictionaries)."""
+    if len(blob) >= 6 and blob[1] & 0x20:  # FDICT: the dictionary's Adler-32 follows the two header bytes
+        zdict = ZDICTS.get(int.from_bytes(blob[2:6], "big"))
+        if zdict is None:
+            raise ValueError("state compressed with an unknown dictionary")
+        decompressor = zlib.decompressobj(zdict=zdict)
+        return decompressor.decompress(blob) + decompressor.flush()
+    return zlib.decompress(blob)
+
+
+def _dictionaries() -> dict[int, bytes]:
+    """Every preset dictionary ever shipped, by Adler-32 (`bench/state_dictionary.py` builds one; a shipped
+    file is never changed, or the states compressed with it could not be read)."""
+    files = sorted((Path(__file__).parent / "zdict").glob("*.bin"))
+    return {zlib.adler32(data): data for data in (f.read_bytes() for f in files)}
+
+
+ZDICTS = _dictionaries()
+ZDICT = (Path(__file__).parent / "zdict" / "state-1.bin").read_bytes()  # what new state is compressed with
 
 
 def load(
@@ -153,7 +236,7 @@ def load(
     spec_dicts: dict[str, Any] | None = None,
 ) -> BpmnWorkflow:
     """Rebuild a workflow from stored state; `spec_dicts` are needed only to migrate older state."""
-    dct = orjson.loads(zlib.decompress(blob))
+    dct = orjson.loads(inflate(blob))
     if version != SERIALIZER_VERSION:
         if spec_dicts is None:
             raise ValueError(f"state of serializer version {version} needs the stored spec to migrate")

@@ -36,3 +36,18 @@ def test_an_altered_event_breaks_the_chain_at_that_event(desk: Desk, clock: obje
     desk.session.commit()
     broken = audit.verify_chain(desk.events(), desk.tracking_id)
     assert broken is not None and broken.seq == 1
+
+
+def test_chain_hashes_are_stored_as_32_bytes_on_postgresql_and_read_back_as_the_same_hex(
+    desk: Desk, clock: object
+) -> None:
+    desk.submit()
+    desk.do(VERIFIER, "verify", decision="accept", agency="batam.dlh")
+    events = desk.events()
+    postgres = desk.session.get_bind().dialect.name == "postgresql"
+    stored = desk.session.execute(sa.text("SELECT length(prev_hash), length(hash) FROM event ORDER BY seq")).all()
+    assert [tuple(row) for row in stored] == [(0, 32), (32, 32)] if postgres else [(0, 64), (64, 64)]
+    assert len(events[1].hash) == 64 and int(events[1].hash, 16) >= 0  # hex text in Python
+    assert (desk.case.event_seq, desk.case.event_hash) == (2, events[1].hash)
+    assert audit.verify_chain(events, desk.tracking_id) is None
+    assert audit.chain_hash(events[0].hash, events[1], desk.tracking_id) == events[1].hash

@@ -7,15 +7,17 @@ import re
 import pytest
 import sqlalchemy as sa
 import time_machine
+from SpiffWorkflow.dmn.specs import BusinessRuleTaskMixin
 
 from engine.cases import lifecycle, tasks
 from engine.cases.access import Actor
 from engine.errors import NotFound
-from engine.processes import migration
+from engine.processes import migration, serialization
 from engine.processes import registry as processes
 from tests.data import bundle_with, fixture, shipped_bundle
 from tests.engine.cases.test_lifecycle import wib
 from tests.engine.conftest import DLH, VERIFIER, VERIFIER_HEAD, Desk
+from tests.engine.processes.test_serialization import restore
 
 OWNER = Actor("owner", "process_owner", "batam")
 
@@ -288,3 +290,66 @@ def test_bulk_migration_moves_each_safe_case_in_its_own_transaction_and_reports_
     assert [version_of(c) for c in (at_verify, in_follow_up, closed, on_three)] == [2, 1, 1, 2]
     open_tasks = desk._fresh().scalars(sa.select(tasks.TaskRecord).where(tasks.TaskRecord.state == "ready")).all()
     assert len(open_tasks) == 3  # nothing opened or cancelled by moving
+
+
+# Carrying a policy change through pruned history ---------------------------------------------------------
+
+
+def _loop(desk: Desk, clock: time_machine.Coordinates, day: int) -> None:
+    """A final answer, then a reporter not satisfied on 2026-12-`day` (the follow-up reopens that day)."""
+    desk.do(DLH, "respond", decision="respond", message="Sudah diangkut.", final=True)
+    clock.move_to(wib(2026, 12, day, 9, 0, 0))
+    desk.reply(message="Belum beres", satisfied=False)
+
+
+def test_a_deadline_change_reaches_a_case_whose_decisions_were_pruned_from_its_state(
+    desk: Desk, clock: time_machine.Coordinates
+) -> None:
+    desk.submit()
+    desk.do(VERIFIER, "verify", decision="accept", agency="batam.dlh")
+    _loop(desk, clock, 1)
+    _loop(desk, clock, 2)  # reopened on Wednesday: 5 working days to the next follow-up
+    assert desk.task("respond").due_at == wib(2026, 12, 9)
+    wf = restore(desk)
+    assert not [t for t in wf.get_tasks() if isinstance(t.task_spec, BusinessRuleTaskMixin)]  # pruned
+    runs = serialization.recorded_runs(wf)[wf.spec.name]
+    assert (runs["reclassify"]["data"]["followup_days"], runs["reopen"]["n"]) == (5, 2)  # what migration needs
+    deploy(desk, bundle_with("respond_3_days"))
+    report = migrate(desk, 2)
+    assert report.decisions == {
+        "reclassify": {"followup_days": [5, 3]},
+        "set_deadlines": {"followup_days": [5, 3]},
+    }
+    respond = desk.task("respond")
+    assert report.deadlines == [  # counted again from the last reopening, as if the tree were whole
+        {
+            "task": respond.id,
+            "name": "respond",
+            "from": wib(2026, 12, 9).isoformat(),
+            "to": wib(2026, 12, 7).isoformat(),
+        }
+    ]
+    finish(desk)
+    assert desk.case.status == "closed"
+
+
+def test_a_change_that_would_run_through_pruned_repetitions_is_refused(
+    desk: Desk, clock: time_machine.Coordinates
+) -> None:
+    """`reopen` extends the completion deadline from its own previous value: a new completion limit would
+    need every reopening, and the state keeps only the last one."""
+    desk.submit()
+    desk.do(VERIFIER, "verify", decision="accept", agency="batam.dlh")
+    files = shipped_bundle()
+    longer = files["deadlines.dmn"].replace(
+        '"deadlines_complaint_completion"><text>14</text>', '"deadlines_complaint_completion"><text>20</text>'
+    )
+    assert longer != files["deadlines.dmn"]
+    deploy(desk, {**files, "deadlines.dmn": longer})
+    _loop(desk, clock, 1)
+    assert migrate(desk, 2, dry_run=True).result == "migratable"  # one reopening: its record is the whole story
+    _loop(desk, clock, 2)
+    assert refused(desk, 2) == [
+        "'reopen' (Reopen follow-up) ran 2 times and reads completion_due, which the new table changes;"
+        " the case's state keeps only its last run"
+    ]
