@@ -1,7 +1,7 @@
 """storage: chain hashes as bytes; full-text index written in place; room in a page for a case's versions
 
 Revision ID: h21_storage
-Revises: h14_storage
+Revises: h21_stats
 Create Date: 2026-11-30
 
 PostgreSQL only (SQLite keeps its schema). Bytes per closed case as written (`aduan bench storage`):
@@ -30,7 +30,7 @@ PostgreSQL only (SQLite keeps its schema). Bytes per closed case as written (`ad
 from alembic import op
 
 revision = "h21_storage"
-down_revision = "h14_storage"
+down_revision = "h21_stats"
 branch_labels = None
 depends_on = None
 
