@@ -100,7 +100,7 @@ def test_every_stage_dumps_the_same_bytes_and_restores_the_same_workflow() -> No
         engine = script_engine(WorkingCalendar(), CaseEffects())
         blob = serialization.dump(wf)
         fast = serialization.load(blob, serialization.SERIALIZER_VERSION, parsed.spec, parsed.subprocess_specs, engine)
-        slow = reference_load(orjson.loads(serialization.zlib.decompress(blob)), parsed, engine)
+        slow = reference_load(orjson.loads(serialization.inflate(blob)), parsed, engine)
         assert _tasks(fast) == _tasks(slow), name
         assert reference_state_dict(fast) == reference_state_dict(slow), name
         again = orjson.dumps(reference_state_dict(fast), option=orjson.OPT_NON_STR_KEYS)
@@ -126,7 +126,7 @@ def test_a_restored_workflow_runs_on_as_the_reference_one_does(stage: str) -> No
                 spec, subs = parsed.spec, parsed.subprocess_specs
                 copy = serialization.load(blob, serialization.SERIALIZER_VERSION, spec, subs, engine)
             else:
-                copy = reference_load(orjson.loads(serialization.zlib.decompress(blob)), parsed, engine)
+                copy = reference_load(orjson.loads(serialization.inflate(blob)), parsed, engine)
             ready = copy.get_tasks(state=TaskState.READY, manual=True)
             for task in ready:
                 task.data.setdefault("note", []).append(restore)  # must not leak into the parent's data
