@@ -121,9 +121,10 @@ def messages(
     else:
         endpoints = [(e.id, e.agency) for e in webhooks.endpoints_for(session, case)]
     rows += [_webhook_row(case, event, i, data) for i, _agency in endpoints]
-    handover = clients.handover_payload(session, event.data.get("changes", {}), data)
+    own = [i for i, agency in endpoints if agency == case.agency]  # the endpoints of the case's own agency
+    handover = clients.handover_payload(session, event.data.get("changes", {}), data) if own else None
     if handover is not None:  # the external agency's own systems take the case over
-        rows += [_webhook_row(case, event, i, handover) for i, agency in endpoints if agency == case.agency]
+        rows += [_webhook_row(case, event, i, handover) for i in own]
     return rows
 
 
