@@ -30,9 +30,7 @@ ALGORITHM = "HS256"
 STAFF_ROLES = frozenset({"verifier", "officer", "supervisor", "process_owner", "auditor", "admin"})
 # what a bearer token needs of its user on every request: one Core row, no ORM object (read per request,
 # never cached, so a deactivated account or a changed role loses access at once)
-ACTIVE_USER = sa.select(User.role, User.agency).where(
-    User.username == sa.bindparam("username"), User.active.is_(True)
-)
+ACTIVE_USER = sa.select(User.role, User.agency).where(User.username == sa.bindparam("username"), User.active.is_(True))
 
 
 def issue_token(user: User) -> tuple[str, int]:
