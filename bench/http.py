@@ -456,6 +456,7 @@ def run_http(database: str, redis_url: str | None, plan: LoadPlan, log_path: Pat
     """Intake, inbox and task completion under load against gunicorn on a scratch PostgreSQL database;
     with `rq_cases` (and Redis), then the peak RSS of an rq worker firing the timers of that many cases."""
     secret, prefix = os.urandom(24).hex(), f"benchhttp{os.getpid()}"
+    load_before = os.getloadavg()[0]  # the machine may be shared: say how busy it was
     loads: list[Load] = []
     rated: list[Rated] = []
     rq_worker = None
@@ -507,7 +508,8 @@ def run_http(database: str, redis_url: str | None, plan: LoadPlan, log_path: Pat
     )
     setup = (
         f"gunicorn {mode}, PostgreSQL{' + Redis' if redis_url else ''}, wrk {plan.threads} threads x "
-        f"{plan.connections} connections, {plan.duration:g} s per endpoint (≤ {plan.max_requests} requests)"
+        f"{plan.connections} connections, {plan.duration:g} s per endpoint (≤ {plan.max_requests} requests); "
+        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
     )
     return HttpReport(loads, rss, setup, rq_worker, rated)
 
