@@ -493,6 +493,7 @@ def run_http(database: str, redis_url: str | None, plan: LoadPlan, log_path: Pat
                 done.note = f"{len(ids)} distinct READY task ids available"
                 loads.append(done)
                 if plan.rate_fraction and done.rps:
+                    time.sleep(2)  # completions wrk left in flight finish first: their tasks are not handed out again
                     left = ready_verify_ids(url)
                     rated.append(rated_run(meter, port, "complete", plan.rate_fraction * done.rps, plan, left, token))
                 rss = [peak_rss_kib(pid) for pid in children(proc.pid)]
