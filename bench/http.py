@@ -547,9 +547,9 @@ def print_loads(report: HttpReport) -> None:
                 f"{r.percentile(99):>8.1f}{max(r.latencies_ms, default=0):>8.1f}{ok:>7}{r.sent - ok:>7}"
                 f"{rated.api_cpu_ms:>11.1f} +{rated.db_cpu_ms:>5.1f}{r.client_cpu_ms:>8.2f}"
             )
-            unexpected = {k: v for k, v in r.statuses.items() if k != EXPECTED[rated.mode]}
-            if unexpected or r.errors:
-                click.echo(f"{'':<28}unexpected statuses: {unexpected}, connection errors or timeouts: {r.errors}")
+            odd = {k: v for k, v in r.statuses.items() if k != EXPECTED[rated.mode]}
+            if odd or r.errors:
+                click.echo(f"{'':<28}unexpected statuses: {odd}, connection errors or timeouts: {r.errors}")
     if report.worker_rss_kib:
         click.echo(
             "peak RSS of the gunicorn workers: " + ", ".join(f"{k / 1024:.0f} MiB" for k in report.worker_rss_kib)
