@@ -598,8 +598,8 @@ def http_bench(
         log = Path(tempfile.gettempdir()) / "aduan-bench-http.log"
         print_loads(run_http(database, redis_url or None, plan, log, rq_cases))
         click.echo(f"gunicorn log: {log}")
-    from bench.engine_steps import fresh_postgres
     from bench.round_trips import measure, print_round_trips
 
-    figures = measure(fresh_postgres(database), redis_url or None, round_trips)
+    with scratch_postgres(database) as url:  # dropped afterwards, like the load's database
+        figures = measure(url, redis_url or None, round_trips)
     print_round_trips(figures, round_trips, redis_url or None)
