@@ -12,6 +12,7 @@ from functools import wraps
 from typing import Any, NoReturn, TypeVar, cast
 
 import jwt
+import sqlalchemy as sa
 from flask import current_app, request
 from flask_smorest import abort
 from werkzeug.datastructures import WWWAuthenticate
@@ -27,6 +28,9 @@ from engine.directory.users import User
 F = TypeVar("F", bound=Callable[..., Any])
 ALGORITHM = "HS256"
 STAFF_ROLES = frozenset({"verifier", "officer", "supervisor", "process_owner", "auditor", "admin"})
+# what a bearer token needs of its user on every request: one Core row, no ORM object (read per request,
+# never cached, so a deactivated account or a changed role loses access at once)
+ACTIVE_USER = sa.select(User.role, User.agency).where(User.username == sa.bindparam("username"), User.active.is_(True))
 
 
 def issue_token(user: User) -> tuple[str, int]:
@@ -66,10 +70,11 @@ def _decode(token: str) -> Actor:
         if actor is None:
             _unauthorized("token no longer valid")
         return actor
-    user = db.session.get(User, str(claims.get("sub", "")))
-    if user is None or not user.active or user.role != claims.get("role"):
+    username = str(claims.get("sub", ""))
+    row = db.session.connection().execute(ACTIVE_USER, {"username": username}).first()
+    if row is None or row.role != claims.get("role"):
         _unauthorized("token no longer valid")
-    return user.actor
+    return Actor(username=username, role=row.role, agency=row.agency)
 
 
 def current_actor() -> Actor | None:

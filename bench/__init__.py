@@ -22,6 +22,7 @@ def load_subcommands() -> None:
         http,  # noqa: F401  (registers `bench http`)
         inbox,  # noqa: F401  (registers `bench inbox`)
         login_flood,  # noqa: F401  (registers `bench login-flood`)
+        scale,  # noqa: F401  (registers `bench scale`)
         stats_queries,  # noqa: F401  (registers `bench stats`)
         storage,  # noqa: F401  (registers `bench storage`)
         timers,  # noqa: F401  (registers `bench timers`)

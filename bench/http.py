@@ -12,12 +12,15 @@ drives the load from a separate process (Debian package `wrk`; script `bench/wrk
    of those cases (dumped from the database; the Lua script hands them out in turn).
 
 Figures per endpoint: throughput (responses per second over the run) and latency p50/p95/p99 as wrk
-measures them (closed loop: `--connections` requests in flight). Afterwards the peak RSS (VmHWM) of each
-gunicorn worker is read from /proc before it stops.
+measures them (closed loop: `--connections` requests in flight). Then intake and completion again at a
+fixed rate, `--rate-fraction` of the throughput wrk just measured (open loop, `bench/fixed_rate.py`:
+latency from each request's due time, so a stall counts for every request it delayed). Afterwards the
+peak RSS (VmHWM) of each gunicorn worker is read from /proc before it stops.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -40,6 +43,7 @@ import click
 import sqlalchemy as sa
 
 from bench import bench
+from bench.fixed_rate import RateResult, fixed_rate, http_request
 from engine.db import normalize_url
 
 WRK_SCRIPT = Path(__file__).with_name("wrk") / "aduan.lua"
@@ -78,11 +82,26 @@ class Load:
 
 
 @dataclass
+class Rated:
+    """One fixed-rate run against one endpoint, with the server-side CPU per answered request."""
+
+    mode: str
+    result: RateResult
+    api_cpu_ms: float = 0.0
+    db_cpu_ms: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.mode, self.mode)
+
+
+@dataclass
 class HttpReport:
     loads: list[Load]
     worker_rss_kib: list[int]
     setup: str
     rq_worker: Any = None  # resources.WorkerRun, when measured
+    rated: list[Rated] = field(default_factory=list)
 
 
 # Scratch databases ----------------------------------------------------------------------------------------
@@ -403,16 +422,43 @@ class LoadPlan:
     warmup: float = 2.0
     workers: int = 2
     worker_threads: int = 1
+    rate_fraction: float = 0.8  # fixed-rate runs at this share of the measured throughput (0: none)
 
 
 QUICK = LoadPlan(duration=5.0, max_requests=5_000, warmup=1.0)
+INTAKE_BODY = json.dumps(
+    {
+        "title": "Sampah menumpuk di Jl. Ahmad Yani", "body": "Sampah belum diangkut lima hari dan mulai berbau.",
+        "category": "kebersihan", "channel": "web", "reporter": {"name": "Budi", "phone": "+62 812 7000 1234"},
+    }
+).encode()  # fmt: skip
+COMPLETE_BODY = json.dumps({"data": {"decision": "accept", "agency": "batam.dlh"}}).encode()
+
+
+def rated_run(meter: CpuMeter, port: int, mode: str, rate: float, plan: LoadPlan, ids: list[str], token: str) -> Rated:
+    """Intake or completion (a distinct task of `ids` per request) at `rate` per second for `plan.duration`."""
+    auth = {"Authorization": f"Bearer {token}"}
+
+    def request_of(i: int) -> bytes:
+        if mode == "intake":
+            return http_request("POST", "/api/v1/complaints", INTAKE_BODY)
+        return http_request("POST", f"/api/v1/tasks/{ids[i]}/complete", COMPLETE_BODY, auth)
+
+    limit = plan.max_requests if mode == "intake" else min(plan.max_requests, len(ids))
+    meter.start()
+    result = fixed_rate(port, request_of, rate, limit, plan.duration)
+    api_cpu, db_cpu = meter.stop()
+    answered = max(1, len(result.latencies_ms))
+    return Rated(mode, result, api_cpu * 1000 / answered, db_cpu * 1000 / answered)
 
 
 def run_http(database: str, redis_url: str | None, plan: LoadPlan, log_path: Path, rq_cases: int = 0) -> HttpReport:
     """Intake, inbox and task completion under load against gunicorn on a scratch PostgreSQL database;
     with `rq_cases` (and Redis), then the peak RSS of an rq worker firing the timers of that many cases."""
     secret, prefix = os.urandom(24).hex(), f"benchhttp{os.getpid()}"
+    load_before = os.getloadavg()[0]  # the machine may be shared: say how busy it was
     loads: list[Load] = []
+    rated: list[Rated] = []
     rq_worker = None
     with scratch_postgres(database) as url, open(log_path, "wb") as log:
         prepare_database(url)
@@ -429,6 +475,9 @@ def run_http(database: str, redis_url: str | None, plan: LoadPlan, log_path: Pat
                 run_wrk(**run, mode="intake", duration=plan.warmup, max_requests=plan.max_requests)
                 run_wrk(**run, mode="inbox", duration=plan.warmup, max_requests=plan.max_requests, token=token)
                 loads.append(measured(mode="intake", duration=plan.duration, max_requests=plan.max_requests))
+                if plan.rate_fraction:
+                    rate = plan.rate_fraction * loads[-1].rps
+                    rated.append(rated_run(meter, port, "intake", rate, plan, [], token))
                 ids = ready_verify_ids(url)
                 inbox = measured(mode="inbox", duration=plan.duration, max_requests=plan.max_requests, token=token)
                 inbox.note = f"{len(ids)} READY verify tasks, 100 per page"
@@ -443,6 +492,10 @@ def run_http(database: str, redis_url: str | None, plan: LoadPlan, log_path: Pat
                     os.unlink(handle.name)
                 done.note = f"{len(ids)} distinct READY task ids available"
                 loads.append(done)
+                if plan.rate_fraction and done.rps:
+                    time.sleep(2)  # completions wrk left in flight finish first: their tasks are not handed out again
+                    left = ready_verify_ids(url)
+                    rated.append(rated_run(meter, port, "complete", plan.rate_fraction * done.rps, plan, left, token))
                 rss = [peak_rss_kib(pid) for pid in children(proc.pid)]
             if rq_cases and redis_url:
                 from bench.resources import rq_worker_peak_rss
@@ -456,9 +509,10 @@ def run_http(database: str, redis_url: str | None, plan: LoadPlan, log_path: Pat
     )
     setup = (
         f"gunicorn {mode}, PostgreSQL{' + Redis' if redis_url else ''}, wrk {plan.threads} threads x "
-        f"{plan.connections} connections, {plan.duration:g} s per endpoint (≤ {plan.max_requests} requests)"
+        f"{plan.connections} connections, {plan.duration:g} s per endpoint (≤ {plan.max_requests} requests); "
+        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
     )
-    return HttpReport(loads, rss, setup, rq_worker)
+    return HttpReport(loads, rss, setup, rq_worker, rated)
 
 
 def print_loads(report: HttpReport) -> None:
@@ -476,6 +530,26 @@ def print_loads(report: HttpReport) -> None:
         unexpected = {k: v for k, v in load.statuses.items() if k != str(EXPECTED[load.mode])}
         if unexpected:
             click.echo(f"{'':<28}unexpected statuses: {unexpected}")
+    if report.rated:
+        click.echo(
+            f"\nat a fixed rate ({report.rated[0].result.rate / max(1e-9, _max_rps(report, report.rated[0].mode)):.0%} "
+            "of the throughput above; open loop: latency from each request's due time, new connection per request)"
+        )
+        click.echo(
+            f"{'endpoint':<28}{'rate/s':>8}{'got/s':>8}{'p50 ms':>8}{'p90 ms':>8}{'p99 ms':>8}{'max ms':>8}{'n':>7}"
+            f"{'failed':>7}{'CPU ms/req api+db':>19}{'client':>8}"
+        )
+        for rated in report.rated:
+            r = rated.result
+            ok = r.statuses.get(EXPECTED[rated.mode], 0)
+            click.echo(
+                f"{rated.label:<28}{r.rate:>8.1f}{r.achieved:>8.1f}{r.p50:>8.1f}{r.percentile(90):>8.1f}"
+                f"{r.percentile(99):>8.1f}{max(r.latencies_ms, default=0):>8.1f}{ok:>7}{r.sent - ok:>7}"
+                f"{rated.api_cpu_ms:>11.1f} +{rated.db_cpu_ms:>5.1f}{r.client_cpu_ms:>8.2f}"
+            )
+            odd = {k: v for k, v in r.statuses.items() if k != EXPECTED[rated.mode]}
+            if odd or r.errors:
+                click.echo(f"{'':<28}unexpected statuses: {odd}, connection errors or timeouts: {r.errors}")
     if report.worker_rss_kib:
         click.echo(
             "peak RSS of the gunicorn workers: " + ", ".join(f"{k / 1024:.0f} MiB" for k in report.worker_rss_kib)
@@ -486,6 +560,10 @@ def print_loads(report: HttpReport) -> None:
             f"peak RSS of an rq worker (`aduan worker --burst`, {rq.fired} timer jobs and their notifications, "
             f"{rq.seconds:.0f} s, exit {rq.exit_code}): {rq.peak_rss_kib / 1024:.0f} MiB"
         )
+
+
+def _max_rps(report: HttpReport, mode: str) -> float:
+    return next((load.rps for load in report.loads if load.mode == mode), 0.0)
 
 
 @bench.command("http")
@@ -499,24 +577,29 @@ def print_loads(report: HttpReport) -> None:
 @click.option("--worker-threads", default=1, show_default=True, help="threads per gunicorn worker (>1: gthread)")
 @click.option("--rq-cases", default=100, show_default=True, help="timers fired by an rq worker for its peak RSS")
 @click.option("--quick", is_flag=True, help="5 s per endpoint")
+@click.option(
+    "--rate-fraction", default=0.8, show_default=True,
+    help="then intake and completion at this share of their throughput, fixed rate (0: skip)",
+)  # fmt: skip
 @click.option("--round-trips", "round_trips", default=50, show_default=True, help="requests counted in process")
 @click.option("--round-trips-only", is_flag=True, help="only count round trips and CPU in process (no wrk)")
 def http_bench(
     database: str, redis_url: str, duration: float, connections: int, threads: int, max_requests: int,
-    workers: int, worker_threads: int, rq_cases: int, quick: bool, round_trips: int, round_trips_only: bool,
+    workers: int, worker_threads: int, rq_cases: int, quick: bool, rate_fraction: float, round_trips: int,
+    round_trips_only: bool,
 ) -> None:  # fmt: skip
     """Throughput and p50/p95/p99 of intake, inbox and task completion through gunicorn on PostgreSQL."""
-    plan = LoadPlan(duration, connections, threads, max_requests, 2.0, workers, worker_threads)
+    plan = LoadPlan(duration, connections, threads, max_requests, 2.0, workers, worker_threads, rate_fraction)
     if quick:
-        plan = LoadPlan(QUICK.duration, connections, threads, QUICK.max_requests, QUICK.warmup, workers, worker_threads)
+        plan = dataclasses.replace(plan, duration=QUICK.duration, max_requests=QUICK.max_requests, warmup=QUICK.warmup)
     if redis_url and not redis_reachable(redis_url):
         raise click.ClickException(f"Redis at {redis_url} is unreachable (use --redis '' to run without)")
     if not round_trips_only:
         log = Path(tempfile.gettempdir()) / "aduan-bench-http.log"
         print_loads(run_http(database, redis_url or None, plan, log, rq_cases))
         click.echo(f"gunicorn log: {log}")
-    from bench.engine_steps import fresh_postgres
     from bench.round_trips import measure, print_round_trips
 
-    figures = measure(fresh_postgres(database), redis_url or None, round_trips)
+    with scratch_postgres(database) as url:  # dropped afterwards, like the load's database
+        figures = measure(url, redis_url or None, round_trips)
     print_round_trips(figures, round_trips, redis_url or None)

@@ -184,8 +184,9 @@ def bump(session: Session) -> None:
 
 
 def _is_config(obj: object) -> bool:
-    if isinstance(obj, User):
-        return obj.role in STAFF_ROLES  # reporters signing up change nothing a command consults
+    if isinstance(obj, User):  # reporters signing up change nothing a command consults
+        role = sa.inspect(obj).attrs.role.history  # a staff member moved to another role leaves the directory
+        return any(r in STAFF_ROLES for r in (obj.role, *role.deleted))
     return getattr(obj, "__tablename__", None) in CONFIG_TABLES
 
 

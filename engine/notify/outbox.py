@@ -124,10 +124,11 @@ def messages(
     else:
         endpoints = [(e.id, e.agency) for e in webhooks.endpoints_for(session, case)]
     rows += [_webhook_row(case, event, i, data) for i, _agency in endpoints]
+    own = [i for i, agency in endpoints if agency == case.agency]  # the endpoints of the case's own agency
     external = config.external if config is not None else None
-    handover = clients.handover_payload(session, event.data.get("changes", {}), data, external)
+    handover = clients.handover_payload(session, event.data.get("changes", {}), data, external) if own else None
     if handover is not None:  # the external agency's own systems take the case over
-        rows += [_webhook_row(case, event, i, handover) for i, agency in endpoints if agency == case.agency]
+        rows += [_webhook_row(case, event, i, handover) for i in own]
     return rows
 
 

@@ -71,3 +71,14 @@ def test_reporters_signing_up_leave_the_configuration_alone(desk: Desk) -> None:
     session.add(User(username="warga.baru", role="reporter", password_hash="x"))
     session.commit()
     assert _snapshot() is before
+
+
+def test_a_staff_member_given_a_role_outside_the_staff_directory_leaves_it(desk: Desk) -> None:
+    before = _snapshot()
+    assert [s.username for s in before.staff_for("officer", "batam.dlh")] == ["dlh"]
+    session = db.session()
+    session.get_one(User, "dlh").role = "admin"
+    session.commit()
+    after = _snapshot()
+    assert after.token != before.token
+    assert "dlh" not in [s.username for s in after.staff_for("officer", "batam.dlh")]
