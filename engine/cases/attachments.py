@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import sqlalchemy as sa
-from PIL import Image
+from PIL import Image, ImageFile
 from pypdf import PdfReader
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -62,6 +62,7 @@ def _sniff_ok(content_type: str, head: bytes) -> bool:
 
 def _decodes(content_type: str, path: Path) -> bool:
     """The whole file is a readable image of its declared format, or a PDF with at least one page."""
+    ImageFile.LOAD_TRUNCATED_IMAGES = False  # a process-wide switch that WeasyPrint turns on when it is imported
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import ImageFile
 from sqlalchemy.orm import Session
 
 from engine.cases.attachments import Attachment
@@ -168,6 +169,16 @@ def test_the_reporter_attaches_a_photo_stored_by_its_hash(app: Flask, client: Fl
 def test_refused_files_store_nothing(client: FlaskClient, session: Session, content: bytes, mime: str) -> None:
     tracking_id, headers = reporter_headers(client)
     assert_error(upload(client, tracking_id, headers, content, "x.bin", mime), 422, "file")
+    assert count(session, Attachment) == 0
+
+
+def test_a_truncated_image_is_refused_after_weasyprint_is_loaded(
+    client: FlaskClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # importing WeasyPrint (the quarterly report) turns Pillow's process-wide LOAD_TRUNCATED_IMAGES on
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    tracking_id, headers = reporter_headers(client)
+    assert_error(upload(client, tracking_id, headers, image_bytes()[:-30], "cut.png", "image/png"), 422, "file")
     assert count(session, Attachment) == 0
 
 
