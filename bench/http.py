@@ -423,6 +423,11 @@ class LoadPlan:
     workers: int = 2
     worker_threads: int = 1
     rate_fraction: float = 0.8  # fixed-rate runs at this share of the measured throughput (0: none)
+    rate: float = 0.0  # or at this many requests per second (the issue's target: 80 % of 160/s = 128/s)
+
+    def fixed_rate(self, measured_rps: float) -> float:
+        """Requests per second of the fixed-rate run after a closed-loop run that gave `measured_rps` (0: none)."""
+        return self.rate or self.rate_fraction * measured_rps
 
 
 QUICK = LoadPlan(duration=5.0, max_requests=5_000, warmup=1.0)
@@ -475,9 +480,8 @@ def run_http(database: str, redis_url: str | None, plan: LoadPlan, log_path: Pat
                 run_wrk(**run, mode="intake", duration=plan.warmup, max_requests=plan.max_requests)
                 run_wrk(**run, mode="inbox", duration=plan.warmup, max_requests=plan.max_requests, token=token)
                 loads.append(measured(mode="intake", duration=plan.duration, max_requests=plan.max_requests))
-                if plan.rate_fraction:
-                    rate = plan.rate_fraction * loads[-1].rps
-                    rated.append(rated_run(meter, port, "intake", rate, plan, [], token))
+                if plan.fixed_rate(loads[-1].rps):
+                    rated.append(rated_run(meter, port, "intake", plan.fixed_rate(loads[-1].rps), plan, [], token))
                 ids = ready_verify_ids(url)
                 inbox = measured(mode="inbox", duration=plan.duration, max_requests=plan.max_requests, token=token)
                 inbox.note = f"{len(ids)} READY verify tasks, 100 per page"
@@ -492,10 +496,10 @@ def run_http(database: str, redis_url: str | None, plan: LoadPlan, log_path: Pat
                     os.unlink(handle.name)
                 done.note = f"{len(ids)} distinct READY task ids available"
                 loads.append(done)
-                if plan.rate_fraction and done.rps:
+                if plan.fixed_rate(done.rps):
                     time.sleep(2)  # completions wrk left in flight finish first: their tasks are not handed out again
                     left = ready_verify_ids(url)
-                    rated.append(rated_run(meter, port, "complete", plan.rate_fraction * done.rps, plan, left, token))
+                    rated.append(rated_run(meter, port, "complete", plan.fixed_rate(done.rps), plan, left, token))
                 rss = [peak_rss_kib(pid) for pid in children(proc.pid)]
             if rq_cases and redis_url:
                 from bench.resources import rq_worker_peak_rss
@@ -532,7 +536,7 @@ def print_loads(report: HttpReport) -> None:
             click.echo(f"{'':<28}unexpected statuses: {unexpected}")
     if report.rated:
         click.echo(
-            f"\nat a fixed rate ({report.rated[0].result.rate / max(1e-9, _max_rps(report, report.rated[0].mode)):.0%} "
+            f"\nat a fixed rate ({' / '.join(f'{r.result.rate / max(1e-9, _max_rps(report, r.mode)):.0%}' for r in report.rated)} "
             "of the throughput above; open loop: latency from each request's due time, new connection per request)"
         )
         click.echo(
@@ -581,15 +585,16 @@ def _max_rps(report: HttpReport, mode: str) -> float:
     "--rate-fraction", default=0.8, show_default=True,
     help="then intake and completion at this share of their throughput, fixed rate (0: skip)",
 )  # fmt: skip
+@click.option("--rate", default=0.0, help="fixed-rate runs at this many requests/s instead (e.g. 128: 80 % of 160/s)")
 @click.option("--round-trips", "round_trips", default=50, show_default=True, help="requests counted in process")
 @click.option("--round-trips-only", is_flag=True, help="only count round trips and CPU in process (no wrk)")
 def http_bench(
     database: str, redis_url: str, duration: float, connections: int, threads: int, max_requests: int,
-    workers: int, worker_threads: int, rq_cases: int, quick: bool, rate_fraction: float, round_trips: int,
-    round_trips_only: bool,
+    workers: int, worker_threads: int, rq_cases: int, quick: bool, rate_fraction: float, rate: float,
+    round_trips: int, round_trips_only: bool,
 ) -> None:  # fmt: skip
     """Throughput and p50/p95/p99 of intake, inbox and task completion through gunicorn on PostgreSQL."""
-    plan = LoadPlan(duration, connections, threads, max_requests, 2.0, workers, worker_threads, rate_fraction)
+    plan = LoadPlan(duration, connections, threads, max_requests, 2.0, workers, worker_threads, rate_fraction, rate)
     if quick:
         plan = dataclasses.replace(plan, duration=QUICK.duration, max_requests=QUICK.max_requests, warmup=QUICK.warmup)
     if redis_url and not redis_reachable(redis_url):
