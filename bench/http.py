@@ -535,8 +535,9 @@ def print_loads(report: HttpReport) -> None:
         if unexpected:
             click.echo(f"{'':<28}unexpected statuses: {unexpected}")
     if report.rated:
+        shares = " / ".join(f"{r.result.rate / max(1e-9, _max_rps(report, r.mode)):.0%}" for r in report.rated)
         click.echo(
-            f"\nat a fixed rate ({' / '.join(f'{r.result.rate / max(1e-9, _max_rps(report, r.mode)):.0%}' for r in report.rated)} "
+            f"\nat a fixed rate ({shares} "
             "of the throughput above; open loop: latency from each request's due time, new connection per request)"
         )
         click.echo(
