@@ -43,13 +43,19 @@ def _verify_task(client: FlaskClient, auth: Auth) -> str:
     return next(t["id"] for t in inbox if t["complaint"]["tracking_id"] == tracking_id)  # type: ignore[union-attr]
 
 
-def test_a_completion_reads_its_user_once_without_the_password_hash(client: FlaskClient, auth: Auth) -> None:
+def _accepted(client: FlaskClient, auth: Auth) -> tuple[Any, list[str]]:
+    """The answer to accepting a new complaint's verify task, and the SQL statements that request sent."""
     task_id = _verify_task(client, auth)
     headers = auth("verifier")
     with statements() as sent:
         answer = client.post(f"{API}/tasks/{task_id}/complete", json=ACCEPT, headers=headers)
         db.session.remove()
     assert answer.status_code == 200, answer.json
+    return answer, sent
+
+
+def test_a_completion_reads_its_user_once_without_the_password_hash(client: FlaskClient, auth: Auth) -> None:
+    _answer, sent = _accepted(client, auth)
     users = [s for s in sent if "user_account" in s]
     assert len(users) == 1, sent
     assert "password_hash" not in users[0]
@@ -58,11 +64,6 @@ def test_a_completion_reads_its_user_once_without_the_password_hash(client: Flas
 def test_routing_to_an_agency_without_webhook_endpoints_does_not_look_the_agency_up(
     client: FlaskClient, auth: Auth
 ) -> None:
-    task_id = _verify_task(client, auth)
-    headers = auth("verifier")
-    with statements() as sent:
-        answer = client.post(f"{API}/tasks/{task_id}/complete", json=ACCEPT, headers=headers)
-        db.session.remove()
-    assert answer.status_code == 200, answer.json
+    answer, sent = _accepted(client, auth)
     assert [t["name"] for t in answer.json["next_tasks"]] == ["respond"]  # type: ignore[index]
     assert not [s for s in sent if "FROM agency " in s], sent
