@@ -30,11 +30,12 @@ from bench.http import scratch_postgres
 
 EVENTS_PER_CASE = 4
 OUTBOX_PER_CASE = 2
-# server-side fills: one statement per table, whatever the number of cases
+# server-side fills: one statement per table, whatever the number of cases (chain hashes are bytea, h21_storage)
 FILL_EVENTS = """
 insert into event (case_id, seq, at, type, actor, actor_role, task, data, prev_hash, hash)
 select c.id, s, c.created_at, 'bench', 'system', 'system', null, '{"bench": true}',
-       md5(c.id::text || ':' || (s - 1)) || md5((s - 1)::text), md5(c.id::text || ':' || s) || md5(s::text)
+       decode(md5(c.id::text || ':' || (s - 1)) || md5((s - 1)::text), 'hex'),
+       decode(md5(c.id::text || ':' || s) || md5(s::text), 'hex')
 from complaint c cross join generate_series(1, :per_case) s
 where c.tracking_id like 'BENCH-%'
 """

@@ -1,0 +1,49 @@
+"""The bench commands run to their end on the current schema, at the smallest sizes (exit codes and the
+lines they print, never times): a schema change that breaks a bench's bulk fill fails here, not in the
+next measurement."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from bench import bench, load_subcommands
+from tests.conftest import BASE_POSTGRES_URL, _postgres_available
+
+load_subcommands()
+
+
+@pytest.fixture
+def scratch_url() -> str:
+    """A scratch database name of this xdist worker; the bench creates and drops it."""
+    if reason := _postgres_available():
+        if os.environ.get("ADUAN_REQUIRE_POSTGRES") or os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return sa.make_url(BASE_POSTGRES_URL).set(database=f"aduan_bench_t_{worker}").render_as_string(False)
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(bench, list(args))
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.output
+
+
+def test_scale_fills_both_databases_and_compares_them(scratch_url: str) -> None:
+    out = _run("scale", "--small", "5", "--large", "20", "--cases", "2", "--runs", "1", "--postgres-url", scratch_url)
+    assert "20 cases: filled" in out
+    assert "target: commands at 20 cases within 1.1x of 5" in out
+
+
+def test_storage_counts_every_table(scratch_url: str) -> None:
+    out = _run("storage", "--cases", "3", "--postgres-url", scratch_url)
+    assert "all tables" in out and "complaint" in out and "event" in out
+
+
+def test_engine_and_history_run_on_both_backends(scratch_url: str) -> None:
+    assert "fire timers" in _run("engine", "--cases", "2", "--runs", "1", "--postgres-url", scratch_url)
+    assert "stored state" in _run("history", "--loops", "3", "--cases", "1")
