@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 import time_machine
+from aiosmtpd.controller import Controller
 from flask import Flask
 from redis import Redis
 from sqlalchemy.orm import Session
@@ -62,6 +68,35 @@ def prefix(redis_url: str) -> Iterator[str]:
         for member in redis.smembers(key):
             if name in member.decode():
                 redis.srem(key, member)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Inbox:
+    """aiosmtpd handler keeping every mail it accepts, parsed with the modern e-mail API."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(BytesParser(policy=policy.default).parsebytes(envelope.content))  # type: ignore[arg-type]
+        return "250 OK"
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[str, Inbox]]:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd): its SMTP_URL and the inbox of what it accepted."""
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield f"smtp://127.0.0.1:{port}", inbox
+    finally:
+        controller.stop()
 
 
 def make_app(url: str, **config: Any) -> Flask:

@@ -9,10 +9,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
 import threading
 from collections.abc import Iterator
-from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
@@ -28,7 +26,7 @@ from engine.cases.access import Actor
 from engine.notify import webhooks
 from engine.notify.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from tests.conftest import seeded
-from tests.workers.conftest import make_app, submit_due_case
+from tests.workers.conftest import Inbox, free_port, make_app, smtp_server, submit_due_case
 from tests.workers.test_timers import burst
 from workers import scheduler
 from workers.notifications import RetryLater, send_notification
@@ -38,32 +36,10 @@ from workers.webhooks import deliver_webhook
 REPORTER = {"name": "Siti", "email": "siti@example.id", "phone": "+628111"}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Inbox:
-    """aiosmtpd handler collecting every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[str, Inbox]]:
-    from aiosmtpd.controller import Controller
-
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield f"smtp://127.0.0.1:{port}", inbox
-    controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 class Receiver:

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Iterator
-from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from flask import Flask
 
 from api import host_of
@@ -30,8 +26,7 @@ from engine.directory.users import User
 from engine.notify.outbox import OutboxMessage
 from tests.conftest import seeded
 from tests.images import JPEG
-from tests.workers.conftest import make_app
-from tests.workers.test_delivery import free_port
+from tests.workers.conftest import Inbox, free_port, make_app, smtp_server
 from workers import mail_intake
 from workers.notifications import send_notification
 
@@ -39,25 +34,11 @@ INTAKE = "aduan@batam.go.id"
 CITIZEN = "siti@example.id"
 
 
-class Inbox:
-    """aiosmtpd handler keeping every mail it accepts, parsed with the modern e-mail API."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(BytesParser(policy=policy.default).parsebytes(envelope.content))  # type: ignore[arg-type]
-        return "250 OK"
-
-
 @pytest.fixture
 def outgoing() -> Iterator[tuple[str, Inbox]]:
     """The SMTP server Aduan sends through (SMTP_URL): it keeps every mail."""
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield f"smtp://127.0.0.1:{port}", inbox
-    controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 @pytest.fixture
