@@ -583,10 +583,15 @@ def _max_rps(report: HttpReport, mode: str) -> float:
 @click.option("--rq-cases", default=100, show_default=True, help="timers fired by an rq worker for its peak RSS")
 @click.option("--quick", is_flag=True, help="5 s per endpoint")
 @click.option(
-    "--rate-fraction", default=0.8, show_default=True,
+    "--rate-fraction", default=0.8, show_default=True, type=click.FloatRange(0, 1),
     help="then intake and completion at this share of their throughput, fixed rate (0: skip)",
 )  # fmt: skip
-@click.option("--rate", default=0.0, help="fixed-rate runs at this many requests/s instead (e.g. 128: 80 % of 160/s)")
+@click.option(
+    "--rate",
+    default=0.0,
+    type=click.FloatRange(min=0),
+    help="fixed-rate runs at this many requests/s instead (e.g. 128: 80 % of 160/s)",
+)
 @click.option("--round-trips", "round_trips", default=50, show_default=True, help="requests counted in process")
 @click.option("--round-trips-only", is_flag=True, help="only count round trips and CPU in process (no wrk)")
 def http_bench(
