@@ -23,7 +23,8 @@ ANSWER = "Di depan Pasar Tos 3000, sisi parkiran motor."
 
 def open_task(page: Page, server: Server, tracking_id: str) -> None:
     page.goto(server.url("/kotak-masuk"))
-    page.click(f"tr:has-text('{tracking_id}') a")
+    with page.expect_navigation():  # the task page, loaded, before the caller counts what is on it
+        page.click(f"tr:has-text('{tracking_id}') a")
 
 
 def test_a_question_and_its_answer_travel_through_the_pages(server: Server, new_page: NewPage, shot: Shot) -> None:
