@@ -75,6 +75,29 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _cache_long_statements() -> None:
+    """Let psycopg cache the conversion of long statements too.
+
+    psycopg turns each statement's `%(name)s` placeholders into `$n` by a pass over its text, and caches the
+    result only for statements under 4 KB and 50 parameters (so that ORM-made multi-row INSERTs of every
+    length do not flood its cache). A command's one write is past both limits (a new case alone has 48
+    columns) but comes in a few shapes only (`write_with_children`), so it was converted anew every time:
+    about 0.1 ms of client CPU per command. The limits are module constants of psycopg's `_queries`; if a
+    later psycopg has neither, nothing changes."""
+    try:
+        from psycopg import _queries
+    except ImportError:  # pragma: no cover - SQLite-only installs
+        return
+    if hasattr(_queries, "MAX_CACHED_STATEMENT_LENGTH") and hasattr(_queries, "MAX_CACHED_STATEMENT_PARAMS"):
+        _queries.MAX_CACHED_STATEMENT_LENGTH = 64 * 1024
+        _queries.MAX_CACHED_STATEMENT_PARAMS = 1000
+        if hasattr(_queries, "_query2pg_nocache") and hasattr(_queries, "_query2pg"):
+            _queries._query2pg = functools.lru_cache(maxsize=1024)(_queries._query2pg_nocache)
+
+
+_cache_long_statements()
+
+
 @sa.event.listens_for(sa.Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     """SQLite: enforce foreign keys, WAL for concurrent readers, and wait for a busy writer."""
@@ -155,13 +178,26 @@ def update_where(table: sa.Table, sql: str, params: dict[str, Any], name: str) -
 
 Shape = tuple[sa.Table, tuple[str, ...], int, str, str]
 
+HEAD = "wh"  # the head statement's CTE: a batch's `case_id` may be `(SELECT id FROM wh)`, the row it wrote
+LINKED = "case_id"  # the column of a child row that names its head row
 
-def _sql(shape: Shape) -> tuple[str, list[sa.BindParameter[Any]]]:
+
+def _sql(shape: Shape, linked: bool = False) -> tuple[str, list[sa.BindParameter[Any]]]:
+    """SQL text and typed parameters of one batch; `linked`: its `case_id` values are the head row's id."""
     table, columns, rows, name, suffix = shape
     if rows == 0:
         return suffix, [sa.bindparam(f"{name}_{c}", type_=table.c[c].type) for c in columns]
-    values = ", ".join("(" + ", ".join(f":{name}_{i}_{c}" for c in columns) + ")" for i in range(rows))
-    typed = [sa.bindparam(f"{name}_{i}_{c}", type_=table.c[c].type) for i in range(rows) for c in columns]
+
+    def value(i: int, c: str) -> str:
+        return f"(SELECT id FROM {HEAD})" if linked and c == LINKED else f":{name}_{i}_{c}"
+
+    values = ", ".join("(" + ", ".join(value(i, c) for c in columns) + ")" for i in range(rows))
+    typed = [
+        sa.bindparam(f"{name}_{i}_{c}", type_=table.c[c].type)
+        for i in range(rows)
+        for c in columns
+        if not (linked and c == LINKED)
+    ]
     return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values}{suffix}", typed
 
 
@@ -173,6 +209,21 @@ def _statement(shapes: tuple[Shape, ...], returning: bool) -> sa.TextClause:
     ctes = ", ".join(f"w{n} AS ({sql})" for n, (sql, _) in enumerate(earlier))
     text = (f"WITH {ctes} " if ctes else "") + last + (" RETURNING id" if returning else "")
     return sa.text(text).bindparams(*(p for _, typed in parts for p in typed))
+
+
+@functools.lru_cache(maxsize=512)
+def _headed(head: Shape, shapes: tuple[Shape, ...], linked: bool) -> sa.TextClause:
+    """One statement for a head row and its children (PostgreSQL): the head first, as the CTE `wh` whose id
+    the SELECT reads first, so it is written (and its row locked) before any child; the children as CTEs;
+    the answer is one row: the head's id (NULL when its UPDATE matched no row) and the ids the last child
+    inserted, in the order of its rows (ids from one sequence in one statement rise with the rows)."""
+    head_sql, head_typed = _sql(head)
+    parts = [_sql(shape, linked) for shape in shapes]
+    ctes = [f"{HEAD} AS ({head_sql} RETURNING id)"] + [f"w{n} AS ({sql})" for n, (sql, _) in enumerate(parts)]
+    ctes[-1] = ctes[-1][:-1] + " RETURNING id)"
+    last = f"w{len(parts) - 1}"
+    text = f"WITH {', '.join(ctes)} SELECT (SELECT id FROM {HEAD}), ARRAY(SELECT id FROM {last} ORDER BY id)"
+    return sa.text(text).bindparams(*head_typed, *(p for _, typed in parts for p in typed))
 
 
 def insert_together(session: Any, batches: list[Batch]) -> list[int]:
@@ -193,3 +244,38 @@ def insert_together(session: Any, batches: list[Batch]) -> list[int]:
         return list(conn.execute(_statement((last.shape,), True), last.params).scalars())
     params = {k: v for batch in batches for k, v in batch.params.items()}
     return list(conn.execute(_statement(tuple(b.shape for b in batches), True), params).scalars())
+
+
+def write_with_children(session: Any, head: Batch, batches: list[Batch], linked: bool) -> tuple[int | None, list[int]]:
+    """Write one head row (an INSERT, or an UPDATE whose SQL ends before `RETURNING`) and then its children;
+    returns the head row's id (None when the UPDATE matched no row) and the ids the last child inserted.
+
+    `linked`: the head is a new row and the children's `case_id` is its id. PostgreSQL: all of it one
+    statement, one round trip (the head first: `_headed`); SQLite: one statement each, the head first."""
+    session.flush()  # what the ORM's autoflush would write first (usually nothing: a no-op on a clean session)
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        params = {k: v for batch in (head, *batches) for k, v in batch.params.items()}
+        shapes = tuple(b.shape for b in batches)
+        head_id, ids = conn.execute(_headed(head.shape, shapes, linked), params).one()
+        return head_id, list(ids)
+    head_id = conn.execute(_returning(head.shape), head.params).scalar()
+    if head_id is None:
+        return None, []
+    if linked:
+        batches = [_linked_to(batch, head_id) for batch in batches]
+    return head_id, insert_together(session, batches)
+
+
+@functools.lru_cache(maxsize=128)
+def _returning(shape: Shape) -> sa.TextClause:
+    sql, typed = _sql(shape)
+    return sa.text(sql + " RETURNING id").bindparams(*typed)
+
+
+def _linked_to(batch: Batch, head_id: int) -> Batch:
+    """`batch` with every row's `case_id` set to `head_id` (SQLite: the head row was written first)."""
+    if batch.rows == 0 or LINKED not in batch.columns:
+        return batch
+    params = {**batch.params, **{f"{batch.name}_{i}_{LINKED}": head_id for i in range(batch.rows)}}
+    return Batch(batch.table, batch.columns, batch.rows, batch.name, batch.suffix, params)

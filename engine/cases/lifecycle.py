@@ -32,7 +32,7 @@ from engine.cases import forms, tasks, timers, writes
 from engine.cases.access import SYSTEM, Actor
 from engine.cases.case import Case, FollowUp, Status, contact_keys, new_reporter_token, new_tracking_id
 from engine.cases.tasks import TaskRecord
-from engine.db import insert_rows, insert_together, table, utcnow
+from engine.db import insert_rows, table, utcnow, write_with_children
 from engine.directory import snapshot as snapshots
 from engine.directory.agencies import in_subtree
 from engine.errors import Conflict, InvalidData
@@ -258,13 +258,7 @@ def _save(
     if run.effects.notifications:
         event_data["notifications"] = run.effects.notifications
     event = audit.link(case, event_type, actor, event_data, task=task)
-    # One INSERT (a new case) or one UPDATE of the case row (state, read models, chain head: one version
-    # bump), written before its children, so the case is locked first and a new case has its id
-    if run.new:
-        writes.insert_case(session, case)
-    else:
-        writes.update_case(session, case)
-    event.case_id = case.id
+    event.case_id = case.id  # None for a new case: its children take the id its INSERT gets
     for row in opened:
         row.case_id = case.id
     ended = run.ready_before - {str(t.id) for t in scan.ready}
@@ -274,8 +268,10 @@ def _save(
     ]
     thread = conversation.columns(case, actor, drafts, now)
     messages = outbox.messages(session, case, event, run.effects.notifications, run.config, run.followed)
-    # the children in one statement on PostgreSQL (incidents resolved, tasks, follow-ups, messages, event,
-    # outbox rows: they need only the case's id), the outbox last so that its new ids come back for the dispatcher
+    # One write: the case row (an INSERT with its state, or one UPDATE with the version check: state, read
+    # models, chain head) first, so the case is locked before its children, then the children (incidents
+    # resolved, tasks, follow-ups, messages, event, outbox rows; a new case's `case_id` is the id its INSERT
+    # got), the outbox last so that its new ids come back for the dispatcher. PostgreSQL: one statement.
     resolved = incidents.resolving_intake(run.parsed.key, now) if run.new else incidents.resolving_case(case.id, now)
     children = [
         resolved,
@@ -285,7 +281,20 @@ def _save(
         insert_rows(table(audit.Event), [_values(event)], "event"),
         insert_rows(table(outbox.OutboxMessage), [_values(m) for m in messages], "outbox") if messages else None,
     ]
-    ids = insert_together(session, [c for c in children if c is not None])
+    head = writes.inserting(case) if run.new else writes.updating(session, case)
+    case_id, ids = write_with_children(session, head, [c for c in children if c is not None], linked=run.new)
+    if run.new:
+        assert case_id is not None  # an INSERT always writes its row
+        writes.inserted(session, case, case_id)
+        event.case_id = case_id
+        for row in opened:
+            row.case_id = case_id
+        for message in messages:
+            message.case_id = case_id
+        for entry in follow_ups:
+            entry["case_id"] = case_id
+    else:
+        writes.updated(case, case_id)
     if messages:
         outbox.remember(session, [(i, m.kind) for i, m in zip(ids, messages, strict=True)])
     return Outcome(

@@ -3,8 +3,9 @@
 A command changes one case row: an INSERT for a new case, else an UPDATE of the columns it set with the
 optimistic version check the mapper's `version_id_col` would do (`WHERE id = … AND version = …`, version + 1).
 Flushing that through the unit of work cost more Python than the rest of the write; here the columns come
-from the instance's own change tracking, the statement from SQLAlchemy's compiled cache, and the instance
-is left as the ORM would leave it after a flush (clean, persistent, in the session, nothing expired).
+from the instance's own change tracking, the statement is the head of the command's one write with its
+children (`engine.db.write_with_children`: one round trip on PostgreSQL), and the instance is left as the
+ORM would leave it after a flush (clean, persistent, in the session, nothing expired).
 """
 
 from __future__ import annotations
@@ -16,35 +17,53 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.cases.case import Case
-from engine.db import table, written
+from engine.db import Batch, insert_rows, table, update_where, written
 
 CASE: sa.Table = table(Case)
 COLUMNS: frozenset[str] = frozenset(c.key for c in CASE.columns)
-_INSERT = sa.insert(CASE).returning(CASE.c.id)
-_UPDATE = sa.update(CASE).where(CASE.c.id == sa.bindparam("_id"), CASE.c.version == sa.bindparam("_version"))
+NAME = "c"  # parameter prefix of the case row's statement
 
 
-def insert_case(session: Session, case: Case) -> None:
-    """INSERT a transient case (its id from the database) and make it persistent in `session`."""
-    values = _filled(case)
-    case_id = session.connection().execute(_INSERT, values).scalar_one()
+def inserting(case: Case) -> Batch:
+    """The INSERT of a transient case (its id from the database), to run as the head of its children
+    (`engine.db.write_with_children`); `inserted` then makes the case persistent."""
+    return insert_rows(CASE, [_filled(case)], NAME)
+
+
+def inserted(session: Session, case: Case, case_id: int) -> None:
+    """The case written by `inserting` as the ORM would leave it after a flush: persistent in `session`."""
     sa.inspect(case).dict["id"] = case_id
     make_transient_to_detached(case)  # commits every value (each column is set: nothing is left expired)
     session.add(case)
 
 
-def update_case(session: Session, case: Case) -> None:
-    """UPDATE the columns of a persistent case changed since it was loaded, checking and bumping its version;
-    StaleDataError (as from a flush) when another command changed the row meanwhile."""
+def updating(session: Session, case: Case) -> Batch:
+    """The UPDATE of the columns of a persistent case changed since it was loaded, with the optimistic version
+    check (`WHERE id = … AND version = …`, version + 1), to run as the head of the command's children.
+
+    The case is marked as its row will then stand (version bumped, nothing left to flush), so that no flush
+    writes it through the unit of work meanwhile; `updated` says whether the statement found the row (if not,
+    the command's transaction is rolled back, which expires the case)."""
     state = sa.inspect(case)
-    values = {key: state.dict[key] for key in state.committed_state if key in COLUMNS and key != "version"}
-    old = case.version
-    params = {**values, "version": old + 1, "_id": case.id, "_version": old}
-    result = session.connection().execute(_UPDATE, params)
-    if result.rowcount != 1:
-        raise StaleDataError(f"complaint {case.id}: version {old} was changed by another command")
-    state.dict["version"] = old + 1
+    values = {key: state.dict[key] for key in state.committed_state if key in COLUMNS and key not in _KEYS}
+    names = sorted(values)
+    sets = "".join(f"{name} = :{NAME}_{name}, " for name in names)
+    sql = f"UPDATE {CASE.name} SET {sets}version = version + 1 WHERE id = :{NAME}_id AND version = :{NAME}_version"
+    params = {f"{NAME}_{name}": values[name] for name in names}
+    batch = update_where(CASE, sql, {**params, f"{NAME}_id": case.id, f"{NAME}_version": case.version}, NAME)
+    state.dict["version"] = case.version + 1
     written(session, case)
+    return batch
+
+
+_KEYS = frozenset({"id", "version"})
+
+
+def updated(case: Case, found: int | None) -> None:
+    """After `updating`'s statement: StaleDataError (as from a flush) when it matched no row (another command
+    changed the case meanwhile)."""
+    if found is None:
+        raise StaleDataError(f"complaint {case.id}: version {case.version - 1} was changed by another command")
 
 
 def _filled(case: Case) -> dict[str, Any]:
