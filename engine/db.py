@@ -171,7 +171,7 @@ def insert_rows(table: sa.Table, rows: list[dict[str, Any]], name: str, suffix: 
 def update_where(table: sa.Table, sql: str, params: dict[str, Any], name: str) -> Batch:
     """Another data-modifying statement (an UPDATE) to run with a command's INSERTs: `sql` names each
     parameter `:<name>_<column>`, typed as that column of `table`. It must not be the last of the batches
-    (`insert_together` returns the ids the last one inserted)."""
+    (`write_with_children` returns the ids the last one inserted)."""
     columns = tuple(sorted(key.removeprefix(f"{name}_") for key in params))
     return Batch(table, columns, 0, name, sql, params)
 
@@ -203,7 +203,8 @@ def _sql(shape: Shape, linked: bool = False) -> tuple[str, list[sa.BindParameter
 
 @functools.lru_cache(maxsize=512)
 def _statement(shapes: tuple[Shape, ...], returning: bool) -> sa.TextClause:
-    """One statement for the shapes: the last INSERT, the others as data-modifying CTEs before it."""
+    """One statement for the shapes: the last INSERT, the others as data-modifying CTEs before it (SQLite
+    gets one shape at a time)."""
     parts = [_sql(shape) for shape in shapes]
     *earlier, (last, _) = parts
     ctes = ", ".join(f"w{n} AS ({sql})" for n, (sql, _) in enumerate(earlier))
@@ -226,24 +227,15 @@ def _headed(head: Shape, shapes: tuple[Shape, ...], linked: bool) -> sa.TextClau
     return sa.text(text).bindparams(*head_typed, *(p for _, typed in parts for p in typed))
 
 
-def insert_together(session: Any, batches: list[Batch]) -> list[int]:
-    """Run independent INSERTs (upserts too); returns the `id` of each row the last one wrote, in order.
-
-    PostgreSQL: one statement (each earlier INSERT a data-modifying CTE), so a command's children cost one
-    round trip. SQLite has no data-modifying CTEs: one statement each there (in-process calls).
-    The statements must not depend on each other (in PostgreSQL they all see the same snapshot).
-    """
+def _one_by_one(conn: Any, batches: list[Batch]) -> list[int]:
+    """SQLite, which has no data-modifying CTEs: each batch its own statement (in-process calls, not round
+    trips); returns the `id` of each row the last one wrote, in order."""
     if not batches:
         return []
     *earlier, last = batches
-    session.flush()  # what the ORM's autoflush would write first (usually nothing: a no-op on a clean session)
-    conn = session.connection()  # Core: the ORM's execution around a text statement cost more than its write
-    if conn.dialect.name != "postgresql":
-        for batch in earlier:
-            conn.execute(_statement((batch.shape,), False), batch.params)
-        return list(conn.execute(_statement((last.shape,), True), last.params).scalars())
-    params = {k: v for batch in batches for k, v in batch.params.items()}
-    return list(conn.execute(_statement(tuple(b.shape for b in batches), True), params).scalars())
+    for batch in earlier:
+        conn.execute(_statement((batch.shape,), False), batch.params)
+    return list(conn.execute(_statement((last.shape,), True), last.params).scalars())
 
 
 def write_with_children(session: Any, head: Batch, batches: list[Batch], linked: bool) -> tuple[int | None, list[int]]:
@@ -252,6 +244,8 @@ def write_with_children(session: Any, head: Batch, batches: list[Batch], linked:
 
     `linked`: the head is a new row and the children's `case_id` is its id. PostgreSQL: all of it one
     statement, one round trip (the head first: `_headed`); SQLite: one statement each, the head first."""
+    if not batches or batches[-1].rows == 0:
+        raise ValueError("the last child must be an INSERT (its ids are returned)")
     session.flush()  # what the ORM's autoflush would write first (usually nothing: a no-op on a clean session)
     conn = session.connection()
     if conn.dialect.name == "postgresql":
@@ -264,7 +258,7 @@ def write_with_children(session: Any, head: Batch, batches: list[Batch], linked:
         return None, []
     if linked:
         batches = [_linked_to(batch, head_id) for batch in batches]
-    return head_id, insert_together(session, batches)
+    return head_id, _one_by_one(conn, batches)
 
 
 @functools.lru_cache(maxsize=128)

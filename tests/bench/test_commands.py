@@ -47,3 +47,9 @@ def test_storage_counts_every_table(scratch_url: str) -> None:
 def test_engine_and_history_run_on_both_backends(scratch_url: str) -> None:
     assert "fire timers" in _run("engine", "--cases", "2", "--runs", "1", "--postgres-url", scratch_url)
     assert "stored state" in _run("history", "--loops", "3", "--cases", "1")
+
+
+def test_engine_parts_names_every_part_it_wraps(scratch_url: str) -> None:
+    """The parts are wrapped by name: a renamed engine function fails here, not in someone's benchmark."""
+    out = _run("engine-parts", "--cases", "2", "--postgres-url", scratch_url)
+    assert "the write: case row and children" in out and "raw SpiffWorkflow" in out

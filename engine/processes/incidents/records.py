@@ -152,7 +152,7 @@ def resolve_case(session: Session, case_id: int, now: datetime) -> None:
 
 
 def resolving_case(case_id: int, now: datetime) -> Batch:
-    """`resolve_case` as a statement to run with the command's other writes (`engine.db.insert_together`)."""
+    """`resolve_case` as a statement to run with the command's other writes (`engine.db.write_with_children`)."""
     sql = "UPDATE incident SET resolved_at = :incident_resolved_at WHERE case_id = :incident_case_id"
     params = {"incident_resolved_at": now, "incident_case_id": case_id}
     return update_where(_TABLE, sql + " AND resolved_at IS NULL", params, "incident")
