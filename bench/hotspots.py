@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bench import city
 from engine import places
 from engine.cases.access import Actor
 from engine.cases.case import Case
@@ -42,8 +43,11 @@ def ensure_areas(session: Session) -> None:
 
 
 def shapes(session: Session, now: datetime) -> dict[str, Callable[[], Any]]:
-    """The `/stats/hotspots` shapes, each as the endpoint runs it (auditor scope)."""
+    """The `/stats/hotspots` shapes, each as the endpoint runs it (auditor scope; one officer's scope and the
+    public figures' `confidential` filter too, which only PostgreSQL's covering stats index holds)."""
     everything = stats.where(session, Actor("bench", "auditor"), stats.Query())
+    officer = stats.where(session, Actor("bench.officer", "officer", city.agencies("benchkota")[1][2]), stats.Query())
+    public = stats.public_where(stats.Query())
     month = places.Period(date(2026, 6, 1), date(2026, 6, 30))
     quarter = places.Period(date(2026, 4, 1), date(2026, 6, 30))
     year = places.Period(date(2026, 7, 3), date(2026, 12, 31))  # half a year, against the half before
@@ -58,4 +62,6 @@ def shapes(session: Session, now: datetime) -> dict[str, Callable[[], Any]]:
         "hot spots, by area, 30 days": run(everything, month, area),
         "hot spots, grid, one category, a quarter": run(one_category, quarter, grid),
         "hot spots, grid, half a year vs the half before": run(everything, year, grid),
+        "hot spots, grid, an officer's dinas, 30 days": run(officer, month, grid),
+        "hot spots, by area, public, 30 days": run(public, month, area),
     }

@@ -7,6 +7,7 @@ The engine uses plain SQLAlchemy (no Flask): the API binds the same metadata to 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -126,6 +127,21 @@ UNMODELLED_PREFIXES = ("complaint_fts", "ix_complaint_fts", "ix_complaint_stats"
 def modelled(name: str | None, type_: str, parent_names: Any) -> bool:
     """Alembic `include_name`: what the migrations create outside the models is not compared with them."""
     return not (name is not None and name.startswith(UNMODELLED_PREFIXES))
+
+
+def on_backend(dialect: str) -> Callable[..., bool]:
+    """Alembic `include_object` for a database of `dialect`: an index the models declare for other backends
+    only (`Index(…).ddl_if(dialect=…)`, e.g. SQLite's hot-spot index, which PostgreSQL's covering stats index
+    replaces) is not expected there."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        condition = getattr(obj, "_ddl_if", None) if type_ == "index" and not reflected else None
+        if condition is None or condition.dialect is None:
+            return True
+        wanted = condition.dialect
+        return dialect == wanted if isinstance(wanted, str) else dialect in wanted
+
+    return include
 
 
 def written(session: Any, obj: Any) -> None:

@@ -1,6 +1,6 @@
 import logging
 
-from engine.db import modelled
+from engine.db import modelled, on_backend
 from logging.config import fileConfig
 
 from flask import current_app
@@ -95,6 +95,7 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        conf_args.setdefault("include_object", on_backend(connection.dialect.name))  # SQLite-only indexes
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -33,7 +33,7 @@ class Event(Base):
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"))  # indexed by (case_id, seq)
     seq: Mapped[int]
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-    type: Mapped[str] = mapped_column(sa.String(40), index=True)
+    type: Mapped[str] = mapped_column(sa.String(40))  # no query selects events by type alone
     actor: Mapped[str] = mapped_column(sa.String(64))
     actor_role: Mapped[str] = mapped_column(sa.String(32))
     task: Mapped[str | None] = mapped_column(sa.String(100))

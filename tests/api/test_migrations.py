@@ -8,12 +8,14 @@ from alembic.migration import MigrationContext
 from flask import Flask
 
 from api.extensions import db
-from engine.db import Base, modelled
+from engine.db import Base, modelled, on_backend
 
 
 def test_migrated_schema_matches_the_models(app: Flask) -> None:
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": modelled})
+        include_object = on_backend(conn.dialect.name)  # SQLite-only indexes
+        options = {"compare_type": True, "include_name": modelled, "include_object": include_object}
+        context = MigrationContext.configure(conn, opts=options)
         diff = compare_metadata(context, Base.metadata)
     assert diff == []
 
@@ -36,3 +38,44 @@ def test_postgresql_storage_settings_for_dead_versions_and_the_search_index(app:
         assert sorted(tuple(row) for row in digests) == [
             ("complaint", "event_hash", "bytea"), ("event", "hash", "bytea"), ("event", "prev_hash", "bytea")
         ]  # fmt: skip
+
+
+def _indexes(conn: sa.Connection) -> dict[str, str]:
+    """Index name → its definition (PostgreSQL) or its SQL (SQLite), for the complaint and event tables."""
+    if conn.dialect.name == "postgresql":
+        query = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('complaint', 'event')"
+    else:
+        tables = "tbl_name IN ('complaint', 'event')"
+        query = f"SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'index' AND {tables}"
+    return {name: definition for name, definition in conn.execute(sa.text(query))}
+
+
+def test_h22_storage_upgrades_and_downgrades(app: Flask) -> None:
+    """Migration h22_storage: on PostgreSQL the stats index covers the hot spots, which lose their own index,
+    and created_on has no index of its own; event.type has no index anywhere. Its downgrade restores them."""
+    from flask_migrate import downgrade, upgrade
+
+    postgresql = db.engine.dialect.name == "postgresql"
+    try:
+        downgrade(revision="h21_storage")
+        db.engine.dispose()
+        with db.engine.connect() as conn:
+            before = _indexes(conn)
+        assert {"ix_complaint_hotspot", "ix_complaint_created_on", "ix_event_type"} <= set(before)
+        if postgresql:
+            assert "latitude" not in before["ix_complaint_stats"]
+    finally:
+        upgrade()
+        db.engine.dispose()
+    with db.engine.connect() as conn:
+        after = _indexes(conn)
+        include_object = on_backend(conn.dialect.name)
+        options = {"compare_type": True, "include_name": modelled, "include_object": include_object}
+        assert compare_metadata(MigrationContext.configure(conn, opts=options), Base.metadata) == []
+    assert "ix_event_type" not in after
+    if postgresql:
+        assert not {"ix_complaint_hotspot", "ix_complaint_created_on", "ix_complaint_stats_h22"} & set(after)
+        assert "INCLUDE (agency, desk, confidential" in after["ix_complaint_stats"]
+        assert after["ix_complaint_stats"].endswith("rating, id, latitude, longitude)")
+    else:  # SQLite keeps the hot-spot index, and the one on created_on
+        assert {"ix_complaint_hotspot", "ix_complaint_created_on"} <= set(after)
