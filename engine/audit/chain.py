@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, Session, load_only, mapped_column
 
 from engine.cases.access import Actor
 from engine.cases.case import Case
-from engine.db import Base, HexDigest, JSONType, UTCDateTime, utcnow
+from engine.db import Base, HexDigest, UTCDateTime, utcnow
 
 
 class Event(Base):
@@ -37,7 +37,8 @@ class Event(Base):
     actor: Mapped[str] = mapped_column(sa.String(64))
     actor_role: Mapped[str] = mapped_column(sa.String(32))
     task: Mapped[str | None] = mapped_column(sa.String(100))
-    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # written once, read whole, never queried inside: `json` (its text) on PostgreSQL, smaller than `jsonb`
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON())
     prev_hash: Mapped[str] = mapped_column(HexDigest())
     hash: Mapped[str] = mapped_column(HexDigest())
 
