@@ -73,6 +73,21 @@ def test_every_shipped_dictionary_is_unchanged() -> None:
     assert STATE_1 in serialization.ZDICTS
 
 
+def test_dump_copies_a_primed_compressor_and_writes_what_a_new_one_writes(desk: Desk, clock: object) -> None:
+    """`dump` compresses with a copy of one compressor that has the dictionary set: the same bytes as a fresh
+    `compressobj(1, zdict=ZDICT)` for every state, however many states went through copies before."""
+    desk.submit()
+    wf = restore(desk)
+    for _ in range(3):
+        fresh = zlib.compressobj(1, zdict=serialization.ZDICT)
+        assert serialization.dump(wf) == fresh.compress(serialization.state_text(wf)) + fresh.flush()
+    desk.do(VERIFIER, "verify", decision="accept", agency="batam.dlh")
+    wf = restore(desk)
+    fresh = zlib.compressobj(1, zdict=serialization.ZDICT)
+    assert serialization.dump(wf) == fresh.compress(serialization.state_text(wf)) + fresh.flush()
+    assert serialization.dump(wf) == desk.case.state
+
+
 def _not_satisfied_loop(desk: Desk) -> None:
     desk.do(DLH, "respond", decision="respond", message="Sudah diangkut.", final=True)
     desk.reply(message="Belum beres", satisfied=False)
