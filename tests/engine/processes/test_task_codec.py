@@ -23,6 +23,7 @@ from engine.processes import registry as processes
 from engine.processes import serialization
 from engine.processes.scripting import CaseEffects, script_engine
 from engine.processes.serialization import _CONVERTER, REGISTRY
+from engine.processes.task_codec import _uuid
 
 START = {"kind": "complaint", "category": "kebersihan", "agency": None, "desk": "batam.diskominfo",
          "channel": "web", "anonymous": False, "confidential": False}  # fmt: skip
@@ -242,3 +243,31 @@ def test_a_value_unequal_to_itself_is_left_out_of_a_delta_and_restores_alike() -
     text = orjson.dumps(theirs, option=orjson.OPT_NON_STR_KEYS)
     slow = reference_load(orjson.loads(text), parsed, engine)
     assert _tasks(fast) == _tasks(slow), name
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "7e8d6417-a4b7-4532-bb44-b3c64cd8c64b",
+        "7E8D6417-A4B7-4532-BB44-B3C64CD8C64B",
+        "7e8d6417a4b74532bb44b3c64cd8c64b",
+        "{7e8d6417-a4b7-4532-bb44-b3c64cd8c64b}",
+        "urn:uuid:7e8d6417-a4b7-4532-bb44-b3c64cd8c64b",
+        "7e8d6417_a4b7-4532-bb44-b3c64cd8c64",
+        "+e8d6417-a4b7-4532-bb44-b3c64cd8c64b",
+        "00000000-0000-0000-0000-000000000000",
+        "ffffffff-ffff-ffff-ffff-ffffffffffff",
+    ],
+)
+def test_the_codec_parses_a_uuid_as_uuid_does(text: str) -> None:
+    parsed = _uuid(text, {})
+    assert type(parsed) is UUID and parsed == UUID(text) and str(parsed) == str(UUID(text))
+    assert (parsed.int, parsed.is_safe, hash(parsed)) == (UUID(text).int, UUID(text).is_safe, hash(UUID(text)))
+
+
+@pytest.mark.parametrize("text", ["", "7e8d6417-a4b7-4532-bb44-b3c64cd8c64", "7e8d6417-a4b7-4532-bb44-b3c64cd8c64g"])
+def test_the_codec_refuses_what_uuid_refuses(text: str) -> None:
+    with pytest.raises(ValueError):
+        UUID(text)
+    with pytest.raises(ValueError):
+        _uuid(text, {})
