@@ -109,6 +109,7 @@ class Codec:
                     "updates": {k: v for k, v in mine.items() if k not in theirs or v != theirs[k]},
                     "deletions": [k for k in theirs if k not in mine],
                 }
+        internal = task.internal_data
         return {
             "id": names[id(task.id)] if id(task.id) in names else str(task.id),
             "parent": (names.get(id(parent_id)) or str(parent_id)) if parent is not None else None,
@@ -117,7 +118,7 @@ class Codec:
             "state": task._state,
             "task_spec": task.task_spec.name,
             "triggered": task.triggered,
-            "internal_data": self.convert(task.internal_data),
+            "internal_data": {} if type(internal) is dict and not internal else self.convert(internal),
             "data": data,
             "delta": delta,
             "typename": self.task_typename,
