@@ -13,6 +13,7 @@ import copy
 import json
 import zlib
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -58,20 +59,19 @@ def prune(wf: BpmnWorkflow) -> int:
     (`ran_before_pruning`) and the last run of each decision and script (`recorded_runs`), so a decision
     whose table alone changed is evaluated again. A finished workflow is left whole.
     """
-    live = [t for t in wf.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+    tasks = wf.tasks
+    live = [t for t in tasks.values() if not t._state & _FINISHED]
     if not live:
         return 0
-    path = _ancestors(live[0])
-    common = {t.id for t in path}
-    for task in live[1:]:
-        common &= {t.id for t in _ancestors(task)}
-    lowest = next(t for t in path if t.id in common)
+    lowest = _lowest_common_ancestor(live, tasks)
     root = lowest.parent or lowest  # a finished task above every live one: live tasks read their parent's data
     if root is wf.task_tree:
-        return 0
-    keep = {t.id: t for t in _descendants(root)}
+        return 0  # nothing above the live part: the common case of a command that did not finish a loop
+    kept = _descendants(root)
+    keep = {t.id: t for t in kept}
     history, runs = ran_before_pruning(wf), recorded_runs(wf)
-    gone = [t for t in wf.tasks.values() if t.id not in keep]
+    within = set(kept)  # by identity: no UUID.__hash__ (Python) per task
+    gone = [t for t in tasks.values() if t not in within]
     _note(history, wf.spec.name, gone)
     _record(runs, wf.spec.name, gone)  # before the tree is cut: a script's context is its parent's data
     dropped = len(wf.tasks) - len(keep)
@@ -86,6 +86,31 @@ def prune(wf: BpmnWorkflow) -> int:
     if runs:
         root.internal_data[RUNS] = runs
     return dropped
+
+
+_FINISHED = TaskState.FINISHED_MASK
+
+
+def _lowest_common_ancestor(live: list[Task], tasks: dict[UUID, Task]) -> Task:
+    """The deepest task that is `live[0]` or an ancestor of it and an ancestor (or self) of every live task.
+
+    One walk from the first up to the root; every other walks up only until it meets that path (tasks are
+    compared by identity, a C-level hash, not by their UUIDs). Should a task's ancestors never meet it (no
+    common root: not a tree SpiffWorkflow builds) the root of the first is the answer, so nothing is cut."""
+    path = _ancestors(live[0])
+    depth = {task: i for i, task in enumerate(path)}  # 0: the first live task itself, up to its root
+    highest = 0
+    for task in live[1:]:
+        found: Task | None = task
+        while found is not None:
+            i = depth.get(found)
+            if i is not None:
+                highest = max(highest, i)
+                break
+            found = tasks.get(found._parent) if found._parent is not None else None
+        else:
+            return path[-1]
+    return path[highest]
 
 
 PRUNED = "aduan.pruned"  # root task's internal data: {process or subprocess spec name: [task specs that ran]}
@@ -137,15 +162,17 @@ def _run_of(task: Task) -> dict[str, Any] | None:
     return None
 
 
-def script_names(script: str) -> tuple[set[str], set[str]]:
-    """The names a script reads and the names it assigns (both empty when it does not parse)."""
+@lru_cache(maxsize=4096)
+def script_names(script: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The names a script reads and the names it assigns (both empty when it does not parse); parsed once
+    per text (a diagram's scripts are few, `prune` asks for them on every cut)."""
     try:
         tree = ast.parse(script)
     except SyntaxError:
-        return set(), set()
+        return frozenset(), frozenset()
     names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
-    reads = {n.id for n in names if isinstance(n.ctx, ast.Load)}
-    return reads, {n.id for n in names if isinstance(n.ctx, ast.Store)}
+    reads = frozenset(n.id for n in names if isinstance(n.ctx, ast.Load))
+    return reads, frozenset(n.id for n in names if isinstance(n.ctx, ast.Store))
 
 
 def _note(history: dict[str, set[str]], process: str, tasks: Any) -> None:
@@ -156,9 +183,9 @@ def _note(history: dict[str, set[str]], process: str, tasks: Any) -> None:
 
 def _ancestors(task: Task) -> list[Task]:
     """`task`, its parent, …, up to the root (deepest first)."""
-    out = [task]
-    while task.parent is not None:
-        task = task.parent
+    out, tasks = [task], task.workflow.tasks
+    while task._parent is not None and (parent := tasks.get(task._parent)) is not None:
+        task = parent
         out.append(task)
     return out
 
@@ -177,10 +204,8 @@ def _drop_orphan_subprocesses(wf: BpmnWorkflow) -> list[Any]:
     returns them."""
     dropped: list[Any] = []
     while True:
-        present = set(wf.tasks)
-        for sp in wf.subprocesses.values():
-            present.update(sp.tasks)
-        orphans = [key for key in wf.subprocesses if key not in present]
+        flocks = [wf.tasks, *(sp.tasks for sp in wf.subprocesses.values())]
+        orphans = [key for key in wf.subprocesses if not any(key in flock for flock in flocks)]
         if not orphans:
             return dropped
         dropped.extend(wf.subprocesses.pop(key) for key in orphans)
@@ -199,8 +224,9 @@ def state_text(wf: BpmnWorkflow) -> bytes:
 def dump(wf: BpmnWorkflow) -> bytes:
     """Compressed JSON of `state_dict(wf)`; what a case row stores."""
     # level 1: a third of level 6's CPU for about 10 % more bytes (docs/performance.md); the preset
-    # dictionary (states of the default lifecycle) takes a closed case's state from 1.5 KB to about 0.6 KB
-    compressor = zlib.compressobj(1, zdict=ZDICT)
+    # dictionary (states of the default lifecycle) takes a closed case's state from 1.5 KB to about 0.6 KB;
+    # a copy of the primed compressor gives the same bytes as a new one without setting the dictionary again
+    compressor = _PRIMED.copy()
     return compressor.compress(state_text(wf)) + compressor.flush()
 
 
@@ -225,6 +251,7 @@ def _dictionaries() -> dict[int, bytes]:
 
 ZDICTS = _dictionaries()
 ZDICT = (Path(__file__).parent / "zdict" / "state-1.bin").read_bytes()  # what new state is compressed with
+_PRIMED = zlib.compressobj(1, zdict=ZDICT)  # never used itself: `dump` compresses with a copy (~30 µs less)
 
 
 def load(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import random
 import zlib
+from typing import Any
+from uuid import UUID
 
 import pytest
 from SpiffWorkflow.util.task import TaskState
@@ -13,6 +16,7 @@ from engine.processes import registry as processes
 from engine.processes import serialization
 from engine.processes.scripting import CaseEffects, script_engine
 from tests.engine.conftest import DLH, VERIFIER, Desk
+from tests.engine.processes.test_task_codec import stages
 
 
 def restore(desk: Desk):  # type: ignore[no-untyped-def]
@@ -73,6 +77,21 @@ def test_every_shipped_dictionary_is_unchanged() -> None:
     assert STATE_1 in serialization.ZDICTS
 
 
+def test_dump_copies_a_primed_compressor_and_writes_what_a_new_one_writes(desk: Desk, clock: object) -> None:
+    """`dump` compresses with a copy of one compressor that has the dictionary set: the same bytes as a fresh
+    `compressobj(1, zdict=ZDICT)` for every state, however many states went through copies before."""
+    desk.submit()
+    wf = restore(desk)
+    for _ in range(3):
+        fresh = zlib.compressobj(1, zdict=serialization.ZDICT)
+        assert serialization.dump(wf) == fresh.compress(serialization.state_text(wf)) + fresh.flush()
+    desk.do(VERIFIER, "verify", decision="accept", agency="batam.dlh")
+    wf = restore(desk)
+    fresh = zlib.compressobj(1, zdict=serialization.ZDICT)
+    assert serialization.dump(wf) == fresh.compress(serialization.state_text(wf)) + fresh.flush()
+    assert serialization.dump(wf) == desk.case.state
+
+
 def _not_satisfied_loop(desk: Desk) -> None:
     desk.do(DLH, "respond", decision="respond", message="Sudah diangkut.", final=True)
     desk.reply(message="Belum beres", satisfied=False)
@@ -103,3 +122,76 @@ def test_pruning_keeps_the_live_part_and_notes_what_ran(desk: Desk, clock: objec
     ran = serialization.ran_before_pruning(wf)
     assert "set_deadlines" in ran[wf.spec.name]  # dropped from the tree, still known to have run
     assert [t.task_spec.name for t in wf.get_tasks(manual=True, state=TaskState.READY)] == ["verify"]
+
+
+def _reference_lowest(live: list[Any]) -> Any:
+    paths = []
+    for task in live:
+        path = [task]
+        while path[-1].parent is not None:
+            path.append(path[-1].parent)
+        paths.append(path)
+    common = set.intersection(*({t.id for t in path} for path in paths))
+    return next(t for t in paths[0] if t.id in common)
+
+
+def _reference_cut(wf: Any) -> tuple[Any, set[UUID]]:
+    """Where prune cuts, as it found it before (every live task's whole path to the root, intersected by
+    id), and the ids of the tasks it keeps."""
+    root = _reference_lowest([t for t in wf.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)])
+    root = root.parent or root
+    keep, stack = set(), [root]
+    while stack:
+        task = stack.pop()
+        keep.add(task.id)
+        stack.extend(task.children)
+    return root, keep
+
+
+def test_prune_cuts_where_the_whole_path_intersection_does_at_every_stage() -> None:
+    """`prune` walks up from each live task only until it meets the first one's path, and returns at once
+    when the cut would be at the root: the same cut as intersecting every live task's whole path."""
+    cut = 0
+    for name, wf, parsed in stages():
+        engine = script_engine(WorkingCalendar(), CaseEffects())
+        blob = serialization.dump(wf)
+        for _ in range(2):  # as the command left it, then once more (nothing left to cut)
+            copy = serialization.load(
+                blob, serialization.SERIALIZER_VERSION, parsed.spec, parsed.subprocess_specs, engine
+            )
+            if not any(not t.has_state(TaskState.FINISHED_MASK) for t in copy.tasks.values()):
+                assert serialization.prune(copy) == 0, name  # a finished workflow is left whole
+                break
+            root, keep = _reference_cut(copy)
+            whole, cuts = set(copy.tasks), root is not copy.task_tree
+            dropped = serialization.prune(copy)
+            assert set(copy.tasks) == (keep if cuts else whole), name
+            assert dropped == (len(whole) - len(keep) if cuts else 0), name
+            assert copy.task_tree.parent is None
+            cut += dropped > 0
+            blob = serialization.dump(copy)
+    assert cut >= 2  # the stages do cut
+
+
+def test_the_lowest_common_ancestor_does_not_depend_on_which_live_task_comes_first() -> None:
+    """Whichever live task the walk starts from (a leaf, the subprocess task above the others, …) and in
+    whatever order the others meet its path, the meeting point is the intersection's lowest task."""
+    shuffles = random.Random(14)
+    for name, wf, _parsed in stages():
+        live = [t for t in wf.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+        if len(live) < 2:
+            continue
+        lowest = _reference_lowest(live)
+        deepest = max(live, key=lambda t: t.depth)
+        assert deepest is not lowest, name  # so starting from it, the walk has to climb
+        for order in [[deepest, *live], *(shuffles.sample(live, len(live)) for _ in range(20))]:
+            assert serialization._lowest_common_ancestor(order, wf.tasks) is lowest, name
+
+
+def test_script_names_are_parsed_once_per_text() -> None:
+    serialization.script_names.cache_clear()
+    reads, assigns = serialization.script_names("due = working_days(verify_days)")
+    assert (reads, assigns) == ({"working_days", "verify_days"}, {"due"})
+    assert serialization.script_names("due = working_days(verify_days)")[0] is reads
+    assert serialization.script_names.cache_info().hits == 1
+    assert serialization.script_names("due = (") == (frozenset(), frozenset())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from engine.processes import registry as processes
 from engine.processes import serialization
 from engine.processes.scripting import CaseEffects, script_engine
 from engine.processes.serialization import _CONVERTER, REGISTRY
+from engine.processes.task_codec import _uuid
 
 START = {"kind": "complaint", "category": "kebersihan", "agency": None, "desk": "batam.diskominfo",
          "channel": "web", "anonymous": False, "confidential": False}  # fmt: skip
@@ -148,3 +150,124 @@ def test_the_flat_pass_over_a_restored_workflow_finds_what_the_tree_walk_finds()
         completed = {t.id for t in walked if t.state == TaskState.COMPLETED}
         ready = {str(t.id) for t in walked if t.state == TaskState.READY and t.task_spec.manual}
         assert lifecycle._task_ids(restored) == (completed, ready), name
+
+
+def _share(wf: BpmnWorkflow) -> list[tuple[str, bool]]:
+    """For each task below a parent, which of its data values are the parent's very objects (a one-level copy
+    shares what is nested in a dict or list, never a top-level dict or list)."""
+    out = []
+    for flock in (wf.tasks, *(sp.tasks for sp in wf.subprocesses.values())):
+        for task in flock.values():
+            parent = flock.get(task._parent) if task._parent is not None else None
+            if parent is None:
+                continue
+            for key, value in task.data.items():
+                out.append((key, value is parent.data.get(key)))
+                if isinstance(value, dict):
+                    out.extend(
+                        (f"{key}.{k}", v is parent.data[key].get(k)) for k, v in value.items() if key in parent.data
+                    )
+    return out
+
+
+def test_restored_tasks_copy_their_parents_data_as_the_converters_do() -> None:
+    """Dicts and lists at the top of a task's data are copies of its parent's (which keys hold one is
+    carried down the tree instead of looked at per key); whatever they hold is shared, as DeepMerge shares it."""
+    for name, wf, parsed in stages():
+        every = [*wf.tasks.values(), *(t for sp in wf.subprocesses.values() for t in sp.tasks.values())]
+        for i, task in enumerate(every):  # equal values in every task (deltas with no updates), one changed
+            task.data.update(tags=["a"], place={"area": "Batam", "points": [1, 2]}, plain="text")
+            if i == len(every) // 2:
+                task.data["place"] = {"area": "Batam", "points": [1, 2, 3]}
+        blob = serialization.dump(wf)
+        engine = script_engine(WorkingCalendar(), CaseEffects())
+        fast = serialization.load(blob, serialization.SERIALIZER_VERSION, parsed.spec, parsed.subprocess_specs, engine)
+        slow = reference_load(orjson.loads(serialization.inflate(blob)), parsed, engine)
+        assert _share(fast) == _share(slow), name
+        assert ("place.points", True) in _share(fast) and ("tags", False) in _share(fast), name
+        for task in every:
+            for key in ("tags", "place", "plain"):
+                del task.data[key]
+
+
+def test_a_restored_task_has_the_attributes_task_init_gives_in_its_order() -> None:
+    """The codec builds a Task without calling Task.__init__: the same attribute names, in the same order."""
+    for name, wf, parsed in stages():
+        engine = script_engine(WorkingCalendar(), CaseEffects())
+        blob = serialization.dump(wf)
+        fast = serialization.load(blob, serialization.SERIALIZER_VERSION, parsed.spec, parsed.subprocess_specs, engine)
+        slow = reference_load(orjson.loads(serialization.inflate(blob)), parsed, engine)
+        for mine, theirs in zip(fast.get_tasks(), slow.get_tasks(), strict=True):
+            assert list(vars(mine)) == list(vars(theirs)), name
+            assert _attributes(mine) == _attributes(theirs), name
+        assert fast.tasks is not None and list(fast.tasks) == list(slow.tasks), name
+
+
+def _attributes(task: Any) -> dict[str, Any]:
+    found = {k: v for k, v in vars(task).items() if k != "workflow"}
+    return {**found, "internal_data": REGISTRY.convert(found["internal_data"])}
+
+
+def test_a_task_stored_under_another_key_is_restored_under_that_key() -> None:
+    """A mapping whose key is not its task's id (not what SpiffWorkflow writes, but what `mapping_from_dict`
+    reads as it is): the codec gives the converters' mapping, not the tasks' own registry of themselves."""
+    name, wf, parsed = next(iter(stages()))
+    dct = orjson.loads(serialization.state_text(wf))
+    key = next(k for k, t in dct["tasks"].items() if t["parent"] is not None)
+    moved = str(uuid4())
+    dct["tasks"] = {moved if k == key else k: t for k, t in dct["tasks"].items()}
+    engine = script_engine(WorkingCalendar(), CaseEffects())
+    blob = zlib.compress(orjson.dumps(dct))
+    fast = serialization.load(blob, serialization.SERIALIZER_VERSION, parsed.spec, parsed.subprocess_specs, engine)
+    slow = reference_load(orjson.loads(orjson.dumps(dct)), parsed, engine)
+    assert list(fast.tasks) == list(slow.tasks) and UUID(moved) in fast.tasks, name
+    assert [t.id for t in fast.tasks.values()] == [t.id for t in slow.tasks.values()]
+
+
+def test_a_value_unequal_to_itself_is_left_out_of_a_delta_and_restores_alike() -> None:
+    """The one place the dump differs from the converters: a child whose data equal its parent's (==, which
+    takes an object as equal to itself) stores no updates, where the converters would repeat a NaN the two
+    share (NaN != NaN). The restored data are the same: the child's copy of the parent's (orjson writes
+    NaN as null)."""
+    name, wf, parsed = next(iter(stages()))
+    wf.task_tree.data["score"] = float("nan")
+    for task in wf.get_tasks():
+        if task is not wf.task_tree:
+            task.data["score"] = wf.task_tree.data["score"]
+    ours, theirs = serialization.state_dict(wf), reference_state_dict(wf)
+    assert ours != theirs
+    engine = script_engine(WorkingCalendar(), CaseEffects())
+    fast = serialization.load(
+        serialization.dump(wf), serialization.SERIALIZER_VERSION, parsed.spec, parsed.subprocess_specs, engine
+    )
+    text = orjson.dumps(theirs, option=orjson.OPT_NON_STR_KEYS)
+    slow = reference_load(orjson.loads(text), parsed, engine)
+    assert _tasks(fast) == _tasks(slow), name
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "7e8d6417-a4b7-4532-bb44-b3c64cd8c64b",
+        "7E8D6417-A4B7-4532-BB44-B3C64CD8C64B",
+        "7e8d6417a4b74532bb44b3c64cd8c64b",
+        "{7e8d6417-a4b7-4532-bb44-b3c64cd8c64b}",
+        "urn:uuid:7e8d6417-a4b7-4532-bb44-b3c64cd8c64b",
+        "7e8d6417_a4b7-4532-bb44-b3c64cd8c64",
+        "+e8d6417-a4b7-4532-bb44-b3c64cd8c64b",
+        "00000000-0000-0000-0000-000000000000",
+        "ffffffff-ffff-ffff-ffff-ffffffffffff",
+    ],
+)
+def test_the_codec_parses_a_uuid_as_uuid_does(text: str) -> None:
+    parsed = _uuid(text, {})
+    assert type(parsed) is UUID and parsed == UUID(text) and str(parsed) == str(UUID(text))
+    assert (parsed.int, parsed.is_safe, hash(parsed)) == (UUID(text).int, UUID(text).is_safe, hash(UUID(text)))
+
+
+@pytest.mark.parametrize("text", ["", "7e8d6417-a4b7-4532-bb44-b3c64cd8c64", "7e8d6417-a4b7-4532-bb44-b3c64cd8c64g"])
+def test_the_codec_refuses_what_uuid_refuses(text: str) -> None:
+    with pytest.raises(ValueError):
+        UUID(text)
+    with pytest.raises(ValueError):
+        _uuid(text, {})
