@@ -40,7 +40,6 @@ def test_postgresql_storage_settings_for_dead_versions_and_the_search_index(app:
         ]  # fmt: skip
 
 
-
 def test_an_events_data_is_stored_as_its_json_text_on_postgresql(app: Flask) -> None:
     """Migration h22_event_json: `json`, not `jsonb` (read whole, never queried inside; smaller); the chain
     still verifies, since it hashes the canonical JSON Python builds."""
@@ -50,6 +49,7 @@ def test_an_events_data_is_stored_as_its_json_text_on_postgresql(app: Flask) -> 
         query = "SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() AND "
         kind = conn.execute(sa.text(query + "table_name = 'event' AND column_name = 'data'")).scalar_one()
     assert kind == "json"
+
 
 def _indexes(conn: sa.Connection) -> dict[str, str]:
     """Index name → its definition (PostgreSQL) or its SQL (SQLite), for the complaint and event tables."""
