@@ -14,6 +14,8 @@ Others may import:
 
 from __future__ import annotations
 
+import ast
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,9 +28,28 @@ from engine.processes.sandbox.isolation import IsolationFailed, TimedOut, run_is
 from engine.processes.sandbox.limits import Limits, configure, current
 
 
+class RestrictedScriptEngine(PythonScriptEngine):  # type: ignore[misc]
+    """SpiffWorkflow's script engine on the restricted environment; `validate` (whether a text parses, which
+    the decision engine asks of every rule entry at every evaluation) answered once per text."""
+
+    def validate(self, expression: str) -> None:
+        error = _syntax_error(expression)
+        if error is not None:
+            raise SyntaxError(*error.args)  # a fresh exception: a shared one would gather every traceback
+
+
+@functools.lru_cache(maxsize=4096)
+def _syntax_error(text: str) -> SyntaxError | None:
+    try:
+        ast.parse(text)
+    except SyntaxError as exc:
+        return exc
+    return None
+
+
 def restricted_engine(helpers: Mapping[str, Any]) -> PythonScriptEngine:
     """The script engine every case, dry run and validation uses."""
-    return PythonScriptEngine(environment=RestrictedEnvironment(helpers))
+    return RestrictedScriptEngine(environment=RestrictedEnvironment(helpers))
 
 
 def unrestricted_engine(helpers: Mapping[str, Any]) -> PythonScriptEngine:

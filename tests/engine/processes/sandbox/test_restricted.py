@@ -143,3 +143,24 @@ def test_an_isolated_check_is_killed_after_its_timeout_and_bounded_in_memory() -
     assert time.monotonic() - began < 5
     with pytest.raises(sandbox.IsolationFailed, match="ran out of memory"):
         sandbox.run_isolated(_allocate, limits=limits)
+
+
+def test_the_engine_parses_a_text_once_to_tell_whether_it_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decision engine asks `validate` of every rule entry at every evaluation; the answer, a fresh
+    SyntaxError each time for a text that does not parse, is the same as SpiffWorkflow's own."""
+    import ast
+
+    parsed: list[str] = []
+    real_parse = ast.parse
+    monkeypatch.setattr(ast, "parse", lambda text, *a, **k: parsed.append(text) or real_parse(text, *a, **k))
+    sandbox._syntax_error.cache_clear()  # texts another test validated would be answered from the cache
+    engine = sandbox.restricted_engine({})
+    for _ in range(3):
+        engine.validate("amount > 5 and zone == 'north'")
+    errors = []
+    for _ in range(2):
+        with pytest.raises(SyntaxError) as error:
+            engine.validate("v >= ")
+        errors.append(error.value)
+    assert parsed == ["amount > 5 and zone == 'north'", "v >= "]
+    assert errors[0] is not errors[1] and errors[0].args == errors[1].args
