@@ -194,33 +194,22 @@ def update_where(table: sa.Table, sql: str, params: dict[str, Any], name: str) -
 
 Shape = tuple[sa.Table, tuple[str, ...], int, str, str]
 
-HEAD = "wh"  # the head statement's CTE: a batch's `case_id` may be `(SELECT id FROM wh)`, the row it wrote
-LINKED = "case_id"  # the column of a child row that names its head row
+LINKED = "case_id"  # the column of a child row that names its head row (`write_with_children`, `linked`)
 
 
-def _sql(shape: Shape, linked: bool = False) -> tuple[str, list[sa.BindParameter[Any]]]:
-    """SQL text and typed parameters of one batch; `linked`: its `case_id` values are the head row's id."""
+def _sql(shape: Shape) -> tuple[str, list[sa.BindParameter[Any]]]:
     table, columns, rows, name, suffix = shape
     if rows == 0:
         return suffix, [sa.bindparam(f"{name}_{c}", type_=table.c[c].type) for c in columns]
-
-    def value(i: int, c: str) -> str:
-        return f"(SELECT id FROM {HEAD})" if linked and c == LINKED else f":{name}_{i}_{c}"
-
-    values = ", ".join("(" + ", ".join(value(i, c) for c in columns) + ")" for i in range(rows))
-    typed = [
-        sa.bindparam(f"{name}_{i}_{c}", type_=table.c[c].type)
-        for i in range(rows)
-        for c in columns
-        if not (linked and c == LINKED)
-    ]
+    values = ", ".join("(" + ", ".join(f":{name}_{i}_{c}" for c in columns) + ")" for i in range(rows))
+    typed = [sa.bindparam(f"{name}_{i}_{c}", type_=table.c[c].type) for i in range(rows) for c in columns]
     return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values}{suffix}", typed
 
 
 @functools.lru_cache(maxsize=512)
 def _statement(shapes: tuple[Shape, ...], returning: bool) -> sa.TextClause:
     """One statement for the shapes: the last INSERT, the others as data-modifying CTEs before it (SQLite
-    gets one shape at a time)."""
+    gets one shape at a time). The statements must not depend on each other (they see the same snapshot)."""
     parts = [_sql(shape) for shape in shapes]
     *earlier, (last, _) = parts
     ctes = ", ".join(f"w{n} AS ({sql})" for n, (sql, _) in enumerate(earlier))
@@ -228,24 +217,8 @@ def _statement(shapes: tuple[Shape, ...], returning: bool) -> sa.TextClause:
     return sa.text(text).bindparams(*(p for _, typed in parts for p in typed))
 
 
-@functools.lru_cache(maxsize=512)
-def _headed(head: Shape, shapes: tuple[Shape, ...], linked: bool) -> sa.TextClause:
-    """One statement for a head row and its children (PostgreSQL): the head first, as the CTE `wh` whose id
-    the SELECT reads first, so it is written (and its row locked) before any child; the children as CTEs;
-    the answer is one row: the head's id (NULL when its UPDATE matched no row) and the ids the last child
-    inserted, in the order of its rows (ids from one sequence in one statement rise with the rows)."""
-    head_sql, head_typed = _sql(head)
-    parts = [_sql(shape, linked) for shape in shapes]
-    ctes = [f"{HEAD} AS ({head_sql} RETURNING id)"] + [f"w{n} AS ({sql})" for n, (sql, _) in enumerate(parts)]
-    ctes[-1] = ctes[-1][:-1] + " RETURNING id)"
-    last = f"w{len(parts) - 1}"
-    text = f"WITH {', '.join(ctes)} SELECT (SELECT id FROM {HEAD}), ARRAY(SELECT id FROM {last} ORDER BY id)"
-    return sa.text(text).bindparams(*head_typed, *(p for _, typed in parts for p in typed))
-
-
 def _one_by_one(conn: Any, batches: list[Batch]) -> list[int]:
-    """SQLite, which has no data-modifying CTEs: each batch its own statement (in-process calls, not round
-    trips); returns the `id` of each row the last one wrote, in order."""
+    """SQLite: each batch its own statement; returns the `id` of each row the last one wrote, in order."""
     if not batches:
         return []
     *earlier, last = batches
@@ -255,26 +228,30 @@ def _one_by_one(conn: Any, batches: list[Batch]) -> list[int]:
 
 
 def write_with_children(session: Any, head: Batch, batches: list[Batch], linked: bool) -> tuple[int | None, list[int]]:
-    """Write one head row (an INSERT, or an UPDATE whose SQL ends before `RETURNING`) and then its children;
-    returns the head row's id (None when the UPDATE matched no row) and the ids the last child inserted.
+    """Write one head row (an INSERT, or an UPDATE whose SQL ends before `RETURNING`), then its children;
+    returns the head row's id (None when the UPDATE matched no row: nothing else is written) and the ids the
+    last child inserted. `linked`: the head is a new row and the children's `case_id` is its id.
 
-    `linked`: the head is a new row and the children's `case_id` is its id. PostgreSQL: all of it one
-    statement, one round trip (the head first: `_headed`); SQLite: one statement each, the head first."""
+    The head is a statement of its own, first, so the case row is locked before any child. PostgreSQL: the
+    children in one statement (each earlier one a data-modifying CTE), two round trips in all; SQLite has
+    no data-modifying CTEs: one statement each (in-process calls). The head is deliberately not a CTE of the
+    children's statement (one round trip less): the case's page then stays pinned by that statement until it
+    ends, so PostgreSQL cannot prune the case's dead row versions when the foreign-key checks read the page
+    again, and the next new case finds no room there: the complaint heap as written doubled (docs/performance.md,
+    issue 14, fourth pass)."""
     if not batches or batches[-1].rows == 0:
         raise ValueError("the last child must be an INSERT (its ids are returned)")
     session.flush()  # what the ORM's autoflush would write first (usually nothing: a no-op on a clean session)
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        params = {k: v for batch in (head, *batches) for k, v in batch.params.items()}
-        shapes = tuple(b.shape for b in batches)
-        head_id, ids = conn.execute(_headed(head.shape, shapes, linked), params).one()
-        return head_id, list(ids)
+    conn = session.connection()  # Core: the ORM's execution around a text statement cost more than its write
     head_id = conn.execute(_returning(head.shape), head.params).scalar()
     if head_id is None:
         return None, []
     if linked:
         batches = [_linked_to(batch, head_id) for batch in batches]
-    return head_id, _one_by_one(conn, batches)
+    if conn.dialect.name != "postgresql":
+        return head_id, _one_by_one(conn, batches)
+    params = {k: v for batch in batches for k, v in batch.params.items()}
+    return head_id, list(conn.execute(_statement(tuple(b.shape for b in batches), True), params).scalars())
 
 
 @functools.lru_cache(maxsize=128)
@@ -284,7 +261,7 @@ def _returning(shape: Shape) -> sa.TextClause:
 
 
 def _linked_to(batch: Batch, head_id: int) -> Batch:
-    """`batch` with every row's `case_id` set to `head_id` (SQLite: the head row was written first)."""
+    """`batch` with every row's `case_id` set to `head_id` (the head row, written first, got it)."""
     if batch.rows == 0 or LINKED not in batch.columns:
         return batch
     params = {**batch.params, **{f"{batch.name}_{i}_{LINKED}": head_id for i in range(batch.rows)}}

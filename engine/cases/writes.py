@@ -3,9 +3,9 @@
 A command changes one case row: an INSERT for a new case, else an UPDATE of the columns it set with the
 optimistic version check the mapper's `version_id_col` would do (`WHERE id = … AND version = …`, version + 1).
 Flushing that through the unit of work cost more Python than the rest of the write; here the columns come
-from the instance's own change tracking, the statement is the head of the command's one write with its
-children (`engine.db.write_with_children`: one round trip on PostgreSQL), and the instance is left as the
-ORM would leave it after a flush (clean, persistent, in the session, nothing expired).
+from the instance's own change tracking, the statement is the head of the command's write with its children
+(`engine.db.write_with_children`), and the instance is left as the ORM would leave it after a flush (clean,
+persistent, in the session, nothing expired).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Every lifecycle command is a handful of SQL round trips: a count, never a time.
 
-The budget is 5 round trips per command on PostgreSQL, BEGIN and COMMIT included (the issue's target is 6):
-BEGIN, the case (with the configuration token), the case's INSERT or UPDATE with its children in one
-statement, COMMIT — and one write statement, whatever the command (the reporter's reply reads the case by
-its tracking id first, as its request does).
+The budget is 6 round trips per command on PostgreSQL, BEGIN and COMMIT included (the issue's target):
+BEGIN, the case (with the configuration token), the case's INSERT or UPDATE, its children in one
+statement, COMMIT — two write statements, whatever the command (the reporter's reply reads the case by its
+tracking id first, as its request does).
 SQLite has no data-modifying CTEs, so there each child table (tasks, follow-ups, event, outbox) is its own
 statement, an in-process call rather than a round trip: 11 at most there, since main's features added two
 children (the resolution of the case's incidents, an UPDATE, and the command's messages: CTEs of the one
@@ -26,7 +26,7 @@ from engine.cases.case import get_case
 from tests.engine.cases.test_lifecycle import wib
 from tests.engine.conftest import DLH, VERIFIER, Desk
 
-BUDGET = {"postgresql": 5, "sqlite": 11}  # statements per command, BEGIN and COMMIT included
+BUDGET = {"postgresql": 6, "sqlite": 11}  # statements per command, BEGIN and COMMIT included
 
 
 class Counter:
@@ -73,7 +73,7 @@ def within_budget(counter: Counter) -> None:
     assert len(counter.statements) <= budget, f"{len(counter.statements)} round trips:\n  {listing}"
     if db.engine.dialect.name == "postgresql":
         written = [s for s in counter.statements if not s.startswith(("BEGIN", "SELECT", "COMMIT"))]
-        assert len(written) == 1, f"{len(written)} write statements:\n  {listing}"
+        assert len(written) <= 2, f"{len(written)} write statements:\n  {listing}"
 
 
 def _warm(desk: Desk) -> None:
