@@ -8,6 +8,8 @@ vacuumed by the bench (autovacuum may run, as it would in service). Target: ≤ 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -46,7 +48,9 @@ def close_one(session: Any) -> None:
     session.expunge_all()
 
 
-def run_storage(url: str, cases: int) -> dict[str, float]:
+@contextmanager
+def seeded(url: str) -> Iterator[Any]:
+    """A session on `url` migrated and seeded with the demo directory, the clock frozen at the bench's T0."""
     from flask_migrate import upgrade
 
     from api import create_app
@@ -59,15 +63,21 @@ def run_storage(url: str, cases: int) -> dict[str, float]:
         session = db.session()
         demo.seed(session, "bench-password")
         session.commit()
+        try:
+            yield session
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def run_storage(url: str, cases: int) -> dict[str, float]:
+    with seeded(url) as session:
         empty = _sizes(session)
         for _ in range(cases):
             close_one(session)
         closed = session.scalar(sa.select(sa.func.count()).select_from(Case).where(Case.status == "closed"))
         assert closed == cases, f"{closed} of {cases} cases closed"
-        sizes = {name: (size - empty.get(name, 0)) / cases for name, size in _sizes(session).items()}
-        db.session.remove()
-        db.engine.dispose()
-    return sizes
+        return {name: (size - empty.get(name, 0)) / cases for name, size in _sizes(session).items()}
 
 
 def _sizes(session: Any) -> dict[str, int]:

@@ -60,25 +60,11 @@ def test_closed_cases_share_heap_pages_as_written(scratch_url: str) -> None:
     backend, no VACUUM, as the bench writes them) leaves its page with room for the next case, because the
     case's dead versions are pruned when its children's statement reads the row again. Writing the case row
     inside the children's statement kept the page pinned and left one case per page (twice the heap)."""
-    from bench.engine_steps import T0, fresh_postgres, frozen
-    from bench.storage import close_one
+    from bench.engine_steps import fresh_postgres
+    from bench.storage import close_one, seeded
 
-    url = fresh_postgres(scratch_url)
-    from flask_migrate import upgrade
-
-    from api import create_app
-    from api.extensions import db
-    from engine.directory import demo
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context(), frozen(T0):
-        upgrade()
-        session = db.session()
-        demo.seed(session, "bench-password")
-        session.commit()
+    with seeded(fresh_postgres(scratch_url)) as session:
         for _ in range(10):
             close_one(session)
         pages = session.scalar(sa.text("SELECT pg_relation_size('complaint') / 8192"))
-        db.session.remove()
-        db.engine.dispose()
     assert pages <= 6, f"{pages} heap pages for 10 closed cases"
