@@ -128,9 +128,33 @@ def append_only_suspended(session: Session) -> Iterator[None]:
 
 
 def _truncate(session: Session) -> None:
+    """Empty every table of this worker's database before a test.
+
+    PostgreSQL: a test that failed can leave a session with an open transaction behind (its traceback keeps
+    the session alive), whose locks would hold this TRUNCATE, and every later test of the worker, for ever.
+    So the TRUNCATE waits 10 s at most; then such leftover transactions of this database (this worker's
+    own) are ended and it runs again."""
+    try:
+        _truncate_once(session, lock_timeout="10s")
+    except sa.exc.OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        session.rollback()
+        session.execute(sa.text(LEFTOVERS))
+        session.commit()
+        _truncate_once(session)
+
+
+LEFTOVERS = """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"""
+
+
+def _truncate_once(session: Session, lock_timeout: str | None = None) -> None:
     tables = list(reversed(Base.metadata.sorted_tables))
     with append_only_suspended(session):
         if session.get_bind().dialect.name == "postgresql":
+            if lock_timeout:
+                session.execute(sa.text(f"SET LOCAL lock_timeout = '{lock_timeout}'"))
             names = ", ".join(t.name for t in tables)
             session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
