@@ -81,10 +81,10 @@ def _cache_long_statements() -> None:
 
     psycopg turns each statement's `%(name)s` placeholders into `$n` by a pass over its text, and caches the
     result only for statements under 4 KB and 50 parameters (so that ORM-made multi-row INSERTs of every
-    length do not flood its cache). A command's one write is past both limits (a new case alone has 48
-    columns) but comes in a few shapes only (`write_with_children`), so it was converted anew every time:
-    about 0.1 ms of client CPU per command. The limits are module constants of psycopg's `_queries`; if a
-    later psycopg has neither, nothing changes."""
+    length do not flood its cache). A command's writes are past them (a new case's INSERT alone has 48
+    parameters; the children's statement often more) but come in a few shapes only (`write_with_children`),
+    so they were converted anew every time: about 0.1 ms of client CPU per command. The limits are module
+    constants of psycopg's `_queries`; if a later psycopg has neither, nothing changes."""
     try:
         from psycopg import _queries
     except ImportError:  # pragma: no cover - SQLite-only installs
