@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 HOST = "127.0.0.1"
 
@@ -116,6 +118,17 @@ async def _run(
     return result
 
 
+def _in_own_loop(coroutine: Callable[[], Coroutine[Any, Any, RateResult]]) -> RateResult:
+    """Run the client's event loop; in a thread of its own when this thread already runs one (a caller inside
+    an async framework, or Playwright's sync API in the same test process), where `asyncio.run` refuses."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(coroutine())).result()
+
+
 def fixed_rate(
     port: int, request_of: Callable[[int], bytes], rate: float, requests: int, duration: float,
     in_flight: int = 64, timeout: float = 10.0,
@@ -123,6 +136,6 @@ def fixed_rate(
     """`request_of(i)` sent at `rate` per second to 127.0.0.1:`port`, at most `requests` of them within
     `duration` seconds; latency from each request's due time."""
     cpu = time.process_time()
-    result = asyncio.run(_run(port, request_of, rate, requests, duration, in_flight, timeout))
+    result = _in_own_loop(lambda: _run(port, request_of, rate, requests, duration, in_flight, timeout))
     result.client_cpu_ms = (time.process_time() - cpu) * 1000 / max(1, result.sent)
     return result
