@@ -22,6 +22,7 @@ from engine.db import Batch, insert_rows, table, update_where, written
 CASE: sa.Table = table(Case)
 COLUMNS: frozenset[str] = frozenset(c.key for c in CASE.columns)
 NAME = "c"  # parameter prefix of the case row's statement
+_KEYS = frozenset({"id", "version"})  # set by the statement itself, never from the instance
 
 
 def inserting(case: Case) -> Batch:
@@ -54,9 +55,6 @@ def updating(session: Session, case: Case) -> Batch:
     state.dict["version"] = case.version + 1
     written(session, case)
     return batch
-
-
-_KEYS = frozenset({"id", "version"})
 
 
 def updated(case: Case, found: int | None) -> None:

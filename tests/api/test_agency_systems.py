@@ -8,10 +8,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 
 import pytest
@@ -29,7 +28,7 @@ from engine.channels.clients import ServiceClient
 from engine.db import utcnow
 from engine.notify.outbox import OutboxMessage
 from tests.api.conftest import Auth
-from tests.api.live_server import serving
+from tests.api.live_server import serving, serving_handler
 from tests.images import PNG
 
 API = "/api/v1"
@@ -317,12 +316,8 @@ class WebhookReceiver(BaseHTTPRequestHandler):
 @pytest.fixture
 def receiver() -> Iterator[str]:
     WebhookReceiver.received = []
-    server = HTTPServer(("127.0.0.1", 0), WebhookReceiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/aduan"
-    server.shutdown()
-    thread.join(10)
+    with serving_handler(WebhookReceiver) as port:
+        yield f"http://127.0.0.1:{port}/aduan"
 
 
 def test_an_external_agencys_system_is_handed_the_case_by_a_signed_webhook_and_answers_it(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,11 +17,11 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 
 from api import create_app
 from engine.processes import sandbox
 from tests.api.conftest import API, Auth
+from tests.api.live_server import serving
 from tests.conftest import DEMO_PASSWORD
 from tests.data import shipped_bundle
 
@@ -141,12 +140,8 @@ def live(app: Flask, client: FlaskClient) -> Iterator[str]:
         "SCRIPT_MAX_STEPS": 10**15, "SCRIPT_MAX_SECONDS": 10**6, "SCRIPT_CHECK_TIMEOUT": 3,
         "LOGIN_RATE_LIMIT": "1000/minute",
     })  # fmt: skip
-    http = make_server("127.0.0.1", 0, served, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    thread.join(10)
+    with serving(served) as url:
+        yield url
     sandbox.configure(**vars(sandbox.Limits()))
 
 

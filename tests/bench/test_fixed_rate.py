@@ -5,13 +5,13 @@ Counts only (never times): a small threaded HTTP server on 127.0.0.1 records the
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from bench.fixed_rate import fixed_rate, http_request
+from tests.api.live_server import serving_handler
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -36,14 +36,8 @@ class Recorder(BaseHTTPRequestHandler):
 @pytest.fixture
 def port() -> Iterator[int]:
     Recorder.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving_handler(Recorder) as port:
+        yield port
 
 
 def test_every_request_is_sent_once_and_its_status_counted(port: int) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +18,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from api import create_app
 from api.extensions import db
 from engine.directory import demo
+from tests.api.live_server import serving
 from tests.conftest import DEMO_PASSWORD
 
 CHROMIUM = os.environ.get("ADUAN_CHROMIUM", "/usr/bin/chromium")
@@ -92,12 +91,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[S
         upgrade()
         demo.seed(db.session(), DEMO_PASSWORD)
         db.session.commit()
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield Server(app, f"http://127.0.0.1:{http.server_port}")
-    http.shutdown()
-    thread.join(10)
+    with serving(app) as url:
+        yield Server(app, url)
 
 
 @pytest.fixture(scope="session")
