@@ -8,6 +8,7 @@ vacuumed by the bench (autovacuum may run, as it would in service). Target: ≤ 
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,7 +26,35 @@ VERIFIER = Actor("verifier", "verifier", "batam.diskominfo")
 DLH = Actor("dlh", "officer", "batam.dlh")
 
 
-def close_one(session: Any) -> None:
+SHORT_BODY = "Sampah di depan pasar belum diangkut lima hari, baunya sampai ke rumah warga."
+SENTENCES = (
+    "Sampah di depan pasar belum diangkut lima hari, baunya sampai ke rumah warga.",
+    "Truk pengangkut terakhir lewat hari Senin dan sejak itu tidak ada petugas yang datang.",
+    "Anak-anak kami bermain di dekat tumpukan itu dan sudah ada yang terkena gatal-gatal.",
+    "Kami sudah melapor ke ketua RT dua kali, tetapi jawabannya menunggu jadwal dari dinas.",
+    "Saat hujan air comberan meluap ke jalan dan pengendara motor hampir tergelincir.",
+    "Lalat dan tikus makin banyak, pedagang sayur mengeluh pembeli enggan mampir.",
+    "Mohon dinas terkait segera mengirim armada dan menambah tong sampah di ujung gang.",
+    "Lokasinya persis di samping halte bus, di seberang masjid yang bercat hijau.",
+    "Warga bersedia gotong royong membersihkan saluran jika ada alat dan kantong sampah.",
+    "Foto kondisi terakhir kami ambil tadi pagi sekitar pukul tujuh.",
+)
+
+
+def body_of(chars: int, seed: int) -> str:
+    """A complaint body of about `chars` characters (at least one sentence): sentences in a seeded order,
+    as a citizen writes them (prose, not one phrase repeated, which compresses far better than real text)."""
+    if chars <= len(SHORT_BODY):
+        return SHORT_BODY
+    rng, parts, length = random.Random(seed), [], 0
+    while length < chars:
+        sentence = rng.choice(SENTENCES)
+        parts.append(sentence)
+        length += len(sentence) + 1
+    return " ".join(parts)[:chars]
+
+
+def close_one(session: Any, body: str = SHORT_BODY) -> None:
     """One complaint the common way: 4 commands (start, verify, respond, the reporter's satisfied reply)."""
     from engine.cases.tasks import TaskRecord, TaskStatus
 
@@ -35,7 +64,7 @@ def close_one(session: Any) -> None:
 
     sub = lifecycle.Submission(
         title="Sampah menumpuk di Jl. Ahmad Yani",
-        body="Sampah di depan pasar belum diangkut lima hari, baunya sampai ke rumah warga.",
+        body=body,
         category="kebersihan",
         reporter={"name": "Warga", "email": "warga@example.org"},
     )
@@ -70,11 +99,11 @@ def seeded(url: str) -> Iterator[Any]:
             db.engine.dispose()
 
 
-def run_storage(url: str, cases: int) -> dict[str, float]:
+def run_storage(url: str, cases: int, body_chars: int = 0) -> dict[str, float]:
     with seeded(url) as session:
         empty = _sizes(session)
-        for _ in range(cases):
-            close_one(session)
+        for n in range(cases):
+            close_one(session, body_of(body_chars, n))
         closed = session.scalar(sa.select(sa.func.count()).select_from(Case).where(Case.status == "closed"))
         assert closed == cases, f"{closed} of {cases} cases closed"
         return {name: (size - empty.get(name, 0)) / cases for name, size in _sizes(session).items()}
@@ -97,11 +126,20 @@ def _sizes(session: Any) -> dict[str, int]:
     show_default=True,
     help="a scratch database: it is dropped and re-created",
 )
-def storage_bench(cases: int, postgres_url: str) -> None:
+@click.option(
+    "--body-chars",
+    default=0,
+    show_default=True,
+    help=f"length of each complaint's body (0: one sentence, {len(SHORT_BODY)} characters)",
+)
+def storage_bench(cases: int, postgres_url: str, body_chars: int) -> None:
     """Bytes per closed case on PostgreSQL as written: every table with its TOAST and indexes."""
-    sizes = run_storage(fresh_postgres(postgres_url), cases)
+    sizes = run_storage(fresh_postgres(postgres_url), cases, body_chars)
     total = sum(sizes.values())
-    click.echo(f"{cases} closed cases on PostgreSQL, as written (no VACUUM); bytes per case")
+    body = len(body_of(body_chars, 0))
+    click.echo(
+        f"{cases} closed cases on PostgreSQL, as written (no VACUUM), bodies of {body} characters; bytes per case"
+    )
     for name, size in sorted(sizes.items(), key=lambda item: -item[1]):
         if size:
             click.echo(f"  {name:<20}{size:>10,.0f}")

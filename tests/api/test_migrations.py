@@ -21,7 +21,8 @@ def test_migrated_schema_matches_the_models(app: Flask) -> None:
 
 
 def test_postgresql_storage_settings_for_dead_versions_and_the_search_index(app: Flask) -> None:
-    """Migration h21_storage: room on a case's page for its later versions; no GIN pending list."""
+    """Migration h21_storage: room on a case's page for its later versions; no GIN pending list (h23_storage
+    lowered its toast_tuple_target)."""
     if db.engine.dialect.name != "postgresql":
         return  # SQLite has neither setting
     with db.engine.connect() as conn:
@@ -33,7 +34,7 @@ def test_postgresql_storage_settings_for_dead_versions_and_the_search_index(app:
                 "current_schema() AND column_name IN ('prev_hash', 'hash', 'event_hash') AND data_type = 'bytea'"
             )
         )
-        assert {"fillfactor=70", "toast_tuple_target=4080"} <= set(options.scalar_one())
+        assert {"fillfactor=70", "toast_tuple_target=128"} <= set(options.scalar_one())
         assert fts.scalar_one() == ["fastupdate=off"]
         assert sorted(tuple(row) for row in digests) == [
             ("complaint", "event_hash", "bytea"), ("event", "hash", "bytea"), ("event", "prev_hash", "bytea")
@@ -90,3 +91,39 @@ def test_h22_storage_upgrades_and_downgrades(app: Flask) -> None:
         assert after["ix_complaint_stats"].endswith("rating, id, latitude, longitude)")
     else:  # SQLite keeps the hot-spot index, and the one on created_on
         assert {"ix_complaint_hotspot", "ix_complaint_created_on"} <= set(after)
+
+
+def _storage(conn: sa.Connection) -> dict[str, str]:
+    """Column → its storage (PostgreSQL's attstorage) for the variable-length columns of `complaint`."""
+    query = (
+        "SELECT attname, attstorage FROM pg_attribute WHERE attrelid = 'complaint'::regclass AND attnum > 0 "
+        "AND NOT attisdropped AND attlen = -1"
+    )
+    return {name: storage for name, storage in conn.execute(sa.text(query))}
+
+
+def test_only_the_body_of_a_complaint_may_leave_its_row(app: Flask) -> None:
+    """Migration h23_storage: the body is the one column PostgreSQL may move out of line (EXTENDED, 'x'); every
+    other one stays in the row (MAIN, 'm'), so that a column added later is not moved out and rewritten into
+    TOAST by every command without anyone deciding it. Its downgrade restores h22's layout."""
+    from flask_migrate import downgrade, upgrade
+
+    if db.engine.dialect.name != "postgresql":
+        return  # SQLite has no TOAST
+    with db.engine.connect() as conn:
+        storage = _storage(conn)
+    assert {name for name, kind in storage.items() if kind != "m"} == {"body"}
+    assert storage["body"] == "x"
+    try:
+        downgrade(revision="h22_event_json")
+        db.engine.dispose()
+        with db.engine.connect() as conn:
+            before = _storage(conn)
+            options = conn.execute(sa.text("SELECT reloptions FROM pg_class WHERE relname = 'complaint'"))
+            assert "toast_tuple_target=4080" in options.scalar_one()
+        assert {name for name, kind in before.items() if kind == "m"} == {"state"}
+    finally:
+        upgrade()
+        db.engine.dispose()
+    with db.engine.connect() as conn:
+        assert _storage(conn) == storage

@@ -68,3 +68,21 @@ def test_closed_cases_share_heap_pages_as_written(scratch_url: str) -> None:
             close_one(session)
         pages = session.scalar(sa.text("SELECT pg_relation_size('complaint') / 8192"))
     assert pages <= 6, f"{pages} heap pages for 10 closed cases"
+
+
+def test_a_long_body_is_written_once(scratch_url: str) -> None:
+    """Migration h23_storage, as `aduan bench storage --body-chars 600` writes cases: each body is one value
+    in the table's TOAST, which the case's three later versions point to instead of copying it. Kept in every
+    version (h22's layout) there is no TOAST value at all; moved out by every command, four per case. (The
+    heap pages this saves are the bench's to show: their count depends on the other sessions of the server,
+    whose snapshots keep dead versions from being pruned.)"""
+    from bench.engine_steps import fresh_postgres
+    from bench.storage import body_of, close_one, seeded
+
+    with seeded(fresh_postgres(scratch_url)) as session:
+        for n in range(10):
+            close_one(session, body_of(600, n))
+        toast = session.scalar(sa.text("SELECT reltoastrelid::regclass FROM pg_class WHERE relname = 'complaint'"))
+        values = session.scalar(sa.text(f"SELECT count(DISTINCT chunk_id) FROM {toast}"))
+        closed = session.scalar(sa.text("SELECT count(*) FROM complaint WHERE status = 'closed'"))
+    assert (values, closed) == (10, 10), f"{values} TOAST values for {closed} closed cases"
