@@ -1,4 +1,4 @@
-"""storage: a complaint's write-once text kept once (out of line), not copied into every version of its row
+"""storage: a complaint's body written once (out of line), not copied into every version of its row
 
 Revision ID: h23_storage
 Revises: h22_event_json
