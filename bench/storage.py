@@ -26,7 +26,6 @@ VERIFIER = Actor("verifier", "verifier", "batam.diskominfo")
 DLH = Actor("dlh", "officer", "batam.dlh")
 
 
-SHORT_BODY = "Sampah di depan pasar belum diangkut lima hari, baunya sampai ke rumah warga."
 SENTENCES = (
     "Sampah di depan pasar belum diangkut lima hari, baunya sampai ke rumah warga.",
     "Truk pengangkut terakhir lewat hari Senin dan sejak itu tidak ada petugas yang datang.",
@@ -39,6 +38,7 @@ SENTENCES = (
     "Warga bersedia gotong royong membersihkan saluran jika ada alat dan kantong sampah.",
     "Foto kondisi terakhir kami ambil tadi pagi sekitar pukul tujuh.",
 )
+SHORT_BODY = SENTENCES[0]  # the default: one sentence
 
 
 def body_of(chars: int, seed: int) -> str:
