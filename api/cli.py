@@ -574,6 +574,26 @@ def report_quarterly(quarter_text: str, agency: str | None, out: Path) -> None:
     click.echo(f"{out}: quarterly report {quarter}{' for ' + agency if agency else ''}")
 
 
+@click.group("stats")
+def stats_group() -> None:
+    """The figures' snapshot (PostgreSQL): `/stats` for everything and the public figures read it."""
+
+
+@stats_group.command("refresh")
+@with_appcontext
+def stats_refresh() -> None:
+    """Rebuild the snapshot now (the scheduler does it every STATS_REFRESH_INTERVAL seconds)."""
+    from engine.stats import rollup
+
+    if db.engine.dialect.name != "postgresql":
+        raise click.ClickException("the figures' snapshot is kept on PostgreSQL only (SQLite computes them live)")
+    snapshot = rollup.refresh(db.engine)
+    if snapshot is None:
+        raise click.ClickException("another refresh is running; try again when it ends")
+    seconds = db.session.get(rollup.StatsSnapshot, snapshot)
+    click.echo(f"snapshot {snapshot} in {seconds.seconds:.1f} s" if seconds else f"snapshot {snapshot}")
+
+
 def register(app: Flask) -> None:
     from bench import bench, load_subcommands
 
@@ -588,6 +608,7 @@ def register(app: Flask) -> None:
         clients_group,
         open311_group,
         report_group,
+        stats_group,
     ):
         app.cli.add_command(command)
 

@@ -34,6 +34,7 @@ from engine.cases.case import Case
 from engine.cases.tasks import TaskRecord
 from engine.processes import registry as processes
 from engine.stats import figures as stats
+from engine.stats import rollup
 
 PREFIX = "BENCH-"
 ROOT = "benchkota"
@@ -192,6 +193,10 @@ def shapes(session: Session, now: datetime) -> dict[str, Callable[[], Any]]:
         finally:
             savepoint.rollback()
 
+    def kept(scope: str, condition: sa.ColumnElement[bool]) -> dict[str, Any]:
+        """From the snapshot and the changes since (`engine.stats.rollup`), as the endpoints ask for it."""
+        return stats.stats(session, condition, now, scope)
+
     def both(name: str, condition: sa.ColumnElement[bool]) -> dict[str, Callable[[], Any]]:
         return {f"{name} (before)": lambda: before(condition), name: lambda: after(condition)}
 
@@ -202,12 +207,38 @@ def shapes(session: Session, now: datetime) -> dict[str, Callable[[], Any]]:
         "by kind": lambda: stats.figures(session, everything, now, "kind"),
         "by month": lambda: stats.figures(session, everything, now, "month"),
         **both("whole /stats, auditor", everything),
+        "whole /stats, auditor (snapshot + changes)": lambda: kept("all", everything),
         **both("whole /stats, one quarter", a_quarter),
         **both(f"whole /stats, officer of {DINAS[2]}", one_agency),
         "public figures (/public/stats) (before)": public_figures(before),
         "public figures (/public/stats)": public_figures(after),
+        "public figures (/public/stats) (snapshot + changes)": public_figures(lambda c: kept("public", c)),
         **hotspots.shapes(session, now),
     }
+
+
+def snapshot(session: Session, now: datetime, changes: int, seed: int) -> None:
+    """Refresh the figures' snapshot (timed), then write `changes` random bench cases as commands would (each
+    write logged by the trigger), and check that the kept answer equals the live one."""
+    session.commit()
+    began = time.perf_counter()
+    rollup.refresh(db.engine, now=now)
+    click.echo(f"figures' snapshot refreshed in {time.perf_counter() - began:.1f} s (engine.stats.rollup)")
+    low, high = session.execute(sa.select(sa.func.min(Case.id), sa.func.max(Case.id))).one()
+    picked = random.Random(seed).sample(range(low, high + 1), min(changes, high - low + 1)) if low else []
+    ids = session.scalars(sa.text(CHANGE), {"ids": picked, "now": now}).all()
+    session.commit()
+    everything = stats.where(session, Actor("bench", "auditor"), stats.Query())
+    same = stats.stats(session, everything, now, "all") == stats.stats(session, everything, now)
+    click.echo(f"{len(ids)} cases written after it; the kept answer equals the live one: {'yes' if same else 'NO'}")
+    session.rollback()
+
+
+CHANGE = """UPDATE complaint SET version = version + 1, status = 'closed', closed_at = :now,
+    first_follow_up_at = coalesce(first_follow_up_at, :now),
+    followup_working_days = coalesce(followup_working_days, round((random() * 6.5)::numeric, 6)::float8),
+    rating = (1 + floor(random() * 5))::int
+WHERE id = ANY(:ids) RETURNING id"""
 
 
 def backend_cpu(session: Session) -> Callable[[], float] | None:
@@ -262,8 +293,11 @@ def interleaved(
 @click.option("--seed", default=2026, show_default=True, help="random seed of the synthetic cases")
 @click.option("--drop", is_flag=True, help="delete the bench cases afterwards")
 @click.option("--only", multiple=True, help="time only the shapes whose name contains this (repeatable)")
+@click.option(
+    "--changes", default=1000, show_default=True, help="cases written after the figures' snapshot (PostgreSQL)"
+)
 @with_appcontext
-def stats_bench(cases: int, repeat: int, seed: int, drop: bool, only: tuple[str, ...]) -> None:
+def stats_bench(cases: int, repeat: int, seed: int, drop: bool, only: tuple[str, ...], changes: int) -> None:
     """Time each `/stats` query shape on --cases synthetic cases in the configured database (DATABASE_URL)."""
     from flask_migrate import upgrade
 
@@ -278,6 +312,8 @@ def stats_bench(cases: int, repeat: int, seed: int, drop: bool, only: tuple[str,
         f"workflow: random bytes for state, no events or follow-ups); {total} cases in the database"
     )
     now = datetime(2027, 1, 15, 3, 0, tzinfo=UTC)
+    if db.engine.dialect.name == "postgresql":
+        snapshot(session, now, changes, seed)
     chosen = {name: fn for name, fn in shapes(session, now).items() if not only or any(p in name for p in only)}
     click.echo(f"{'query shape':<52}{'median ms':>11}{'p95 ms':>10}{'PG CPU ms':>11}")
     for name, (median, p95, cpu) in interleaved(session, chosen, repeat).items():

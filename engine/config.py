@@ -38,6 +38,8 @@ ENV_KEYS = {
     "ADUAN_NODE_MODULES": "NODE_MODULES_DIR",
     "MAP_TILE_URL": "MAP_TILE_URL",
     "PUBLIC_STATS_TTL": "PUBLIC_STATS_TTL",
+    "ADUAN_STATS_REFRESH_INTERVAL": "STATS_REFRESH_INTERVAL",
+    "ADUAN_STATS_REFRESH_CHANGES": "STATS_REFRESH_CHANGES",
     "ADUAN_PUBLIC_URL": "PUBLIC_URL",
     "ADUAN_SCRIPT_CHECK_TIMEOUT": "SCRIPT_CHECK_TIMEOUT",
     "ADUAN_SCRIPT_MAX_STEPS": "SCRIPT_MAX_STEPS",
@@ -115,6 +117,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # maps (Leaflet): an XYZ tile server; the pages still work (typed coordinates) when it cannot be reached
         "MAP_TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         "PUBLIC_STATS_TTL": 300,  # seconds between recomputations of the city's public figures
+        # the figures' snapshot (engine.stats.rollup, PostgreSQL): rebuilt by the scheduler when older than this
+        # many seconds (0: never) or when this many case writes were logged since
+        "STATS_REFRESH_INTERVAL": 300,
+        "STATS_REFRESH_CHANGES": 5000,
         # diagram code (engine.processes.sandbox): an upload's checks run in a child process killed after this many
         # seconds, within this much memory; at run time an evaluation has a step and time budget
         "SCRIPT_CHECK_TIMEOUT": 10.0,

@@ -20,6 +20,7 @@ from engine.notify.webhooks import WebhookEndpoint
 from engine.places import Area, Follower
 from engine.processes.incidents import Incident
 from engine.processes.registry import ProcessVersion
+from engine.stats.rollup import StatsCell, StatsDelta, StatsSnapshot
 
 __all__ = [
     "AccountEvent",
@@ -42,6 +43,9 @@ __all__ = [
     "OutboxMessage",
     "ProcessVersion",
     "ServiceClient",
+    "StatsCell",
+    "StatsDelta",
+    "StatsSnapshot",
     "TaskRecord",
     "User",
     "WebSession",

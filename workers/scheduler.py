@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from engine.cases.case import Case
 from engine.db import utcnow
 from engine.notify import outbox
-from workers import housekeeping
+from workers import figures, housekeeping
 from workers.host import Host
 from workers.queue import Dispatcher, InlineDispatcher, dispatcher_for, wake_event
 
@@ -98,8 +98,10 @@ def run_once(host: Host, now: datetime | None = None) -> SweepResult:
 
 def run(host: Host, interval: float, stop: threading.Event) -> None:
     """Sweep every `interval` seconds (sooner when a command leaves outbox rows) until `stop` is set;
-    housekeeping on the first pass and every HOUSEKEEPING_INTERVAL seconds after."""
+    housekeeping on the first pass and every HOUSEKEEPING_INTERVAL seconds after; the figures' snapshot kept
+    current beside it (`workers.figures`)."""
     wake = wake_event(host)
+    figures.start(host, stop)
     every, last_kept = float(host.config.get("HOUSEKEEPING_INTERVAL", 3600)), float("-inf")
     while not stop.is_set():
         try:

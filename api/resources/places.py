@@ -173,8 +173,8 @@ class PublicStats(MethodView):
 
 def public_figures(query: dict[str, Any]) -> dict[str, Any]:
     session, now = db.session(), utcnow()
-    condition = stats.public_where(stats.Query(query.get("agency"), query.get("from_"), query.get("to")))
-    figures = stats.stats(session, condition, now)
+    asked = stats.Query(query.get("agency"), query.get("from_"), query.get("to"))
+    figures = stats.stats(session, stats.public_where(asked), now, stats.rollup_scope(None, asked))
     period = places.Period.around(query.get("from_"), query.get("to"))
     located = stats.public_where(stats.Query(query.get("agency")))
     figures["hotspots"] = places.hotspots(session, located, period, now, places.Clustering.AREA)

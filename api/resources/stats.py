@@ -32,5 +32,6 @@ class Stats(MethodView):
         if agency is not None and db.session.get(Agency, agency) is None:
             raise InvalidData("invalid agency", {"agency": [f"no agency {agency!r}"]})
         session = db.session()
-        condition = stats.where(session, staff(), stats.Query(agency, query.get("from_"), query.get("to")))
-        return stats.stats(session, condition, utcnow())
+        actor, asked = staff(), stats.Query(agency, query.get("from_"), query.get("to"))
+        condition = stats.where(session, actor, asked)
+        return stats.stats(session, condition, utcnow(), stats.rollup_scope(actor, asked))

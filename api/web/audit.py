@@ -96,7 +96,8 @@ def condition_of(query: dict[str, Any], rows: bool = False) -> sa.ColumnElement[
 def dashboard() -> ResponseReturnValue:
     """KPIs of the cases in the caller's scope: follow-up speed and completion rate by agency and month."""
     query, errors = stats_query()
-    figures = stats.stats(db.session(), condition_of(query), utcnow())
+    asked = stats.Query(query.get("agency"), query.get("from_"), query.get("to"))
+    figures = stats.stats(db.session(), condition_of(query), utcnow(), stats.rollup_scope(staff(), asked))
     names = {a.code: a.name for a in agencies()}
     charts = {
         "agencies": [names.get(r["agency"], r["agency"] or "—") for r in figures["by_agency"]],

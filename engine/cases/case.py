@@ -38,6 +38,10 @@ leave the empty rows out. Every command writes an entry into each index of the c
 indexed cost about 20 bytes a closed case per column (migration h23_sparse_indexes)."""
 
 
+WAITING = sa.text("first_follow_up_at IS NULL AND first_follow_up_due_at IS NOT NULL")
+"""Cases waiting for a first follow-up with a deadline: their "decided" count changes when it passes."""
+
+
 def _when_set(column: str) -> sa.Index:
     """An index of `column` over the rows where it is set (a lookup by value or range implies that)."""
     where = sa.text(f"{column} IS NOT NULL")
@@ -114,6 +118,7 @@ class Case(Base):
     # on created_on and includes every column the hot spots read, so it serves both (index-only scans).
     __table_args__ = (
         *(_when_set(column) for column in SPARSE),
+        sa.Index("ix_complaint_followup_due", "first_follow_up_due_at", postgresql_where=WAITING, sqlite_where=WAITING),
         sa.Index("ix_complaint_created_on", "created_on").ddl_if(dialect="sqlite"),
         sa.Index(
             "ix_complaint_hotspot", "created_on", "latitude", "longitude", "area", "category", "status", "id"

@@ -20,7 +20,7 @@ from sqlalchemy.orm import QueryableAttribute, Session
 from engine.cases.access import Actor
 from engine.cases.case import Case, Status
 from engine.cases.tasks import TaskRecord, TaskStatus
-from engine.cases.visibility import figures_scope, staff_scope
+from engine.cases.visibility import EVERYTHING, figures_scope, staff_scope
 from engine.directory.agencies import subtree_clause
 
 GROUPS = ("agency", "category", "kind", "channel", "month", "area")
@@ -45,6 +45,16 @@ def where(session: Session, actor: Actor, query: Query, rows: bool = False) -> s
     return sa.and_(staff_scope(session, actor) if rows else figures_scope(session, actor), _narrowed(query))
 
 
+def rollup_scope(actor: Actor | None, query: Query) -> str | None:
+    """The kept scope whose figures `where(…, actor, query)` (None: `public_where(query)`) asks for: "all"
+    for an auditor's or admin's whole figures, "public" for the whole public figures; None for any other."""
+    if query != Query():
+        return None
+    if actor is None:
+        return "public"
+    return "all" if actor.role in EVERYTHING else None
+
+
 def public_where(query: Query) -> sa.ColumnElement[bool]:
     """The cases the city's public figures count for `query`: every non-confidential one (Perpres 76/2013).
 
@@ -64,12 +74,23 @@ def _narrowed(query: Query) -> sa.ColumnElement[bool]:
     return sa.and_(*conditions)
 
 
-def stats(session: Session, condition: sa.ColumnElement[bool], now: datetime) -> dict[str, Any]:
+def stats(
+    session: Session, condition: sa.ColumnElement[bool], now: datetime, rollup: str | None = None
+) -> dict[str, Any]:
     """The whole `/stats` answer for the cases matching `condition`, with overdue judged at `now`.
 
-    PostgreSQL answers it in one query (one scan of the cases, `GROUPING SETS`); SQLite in one query per
-    grouping. The figures are the same (tests/engine/stats/test_one_pass.py compares them)."""
-    if session.get_bind().dialect.name == "postgresql":
+    `rollup` ("all" or "public", see `rollup_scope`): `condition` selects that scope's cases, whose figures
+    PostgreSQL reads from the newest snapshot and the changes since (`engine.stats.rollup`) when it can.
+    Otherwise PostgreSQL answers in one query (one scan of the cases, `GROUPING SETS`); SQLite in one query
+    per grouping. The figures are the same (tests/engine/stats/test_one_pass.py, test_rollup.py)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if rollup is not None and postgres:
+        from engine.stats import rollup as rollups
+
+        kept = rollups.answer(session, rollup, now)
+        if kept is not None:
+            return kept
+    if postgres:
         overall, status_counts, groups = _all_at_once(session, condition, now)
     else:
         overall = figures(session, condition, now)[0]
@@ -190,8 +211,12 @@ def _verified_days() -> sa.ColumnElement[float]:
     return sa.case((Case.verified_at.is_not(None), Case.verification_working_days))
 
 
-def _aggregates(now: datetime) -> list[sa.ColumnElement[Any]]:
-    """The SQL aggregates behind every figure (the README's "KPIs" says which case counts where)."""
+def _aggregates(now: datetime, sums: bool = False) -> list[sa.ColumnElement[Any]]:
+    """The SQL aggregates behind every figure (the README's "KPIs" says which case counts where).
+
+    With `sums`, each mean is its sum instead (`<x>_sum`; its count is another figure): the snapshot of
+    `engine.stats.rollup` adds changes to it."""
+    mean = _sum if sums else _mean
     followed, due = Case.first_follow_up_at, Case.first_follow_up_due_at
     open_case = Case.status.not_in(FINAL)
     overdue_cases = sa.select(TaskRecord.case_id).where(TaskRecord.state == TaskStatus.READY, TaskRecord.due_at < now)
@@ -200,19 +225,27 @@ def _aggregates(now: datetime) -> list[sa.ColumnElement[Any]]:
         sa.func.count(Case.verified_at).label("dispositioned"),
         _count_if(sa.and_(Case.verified_at.is_not(None), Case.status == Status.CLOSED)).label("completed"),
         sa.func.count(Case.followup_working_days).label("followed_up"),
-        sa.func.avg(Case.followup_working_days).label("followup_mean"),
+        mean(Case.followup_working_days, "followup"),
         _count_if(sa.and_(followed.is_not(None), due.is_not(None), followed <= due)).label("on_time"),
         _count_if(sa.and_(due.is_not(None), sa.or_(followed.is_not(None), due < now))).label("followup_decided"),
         sa.func.count(_verified_days()).label("verified"),
-        sa.func.avg(_verified_days()).label("verification_mean"),
+        mean(_verified_days(), "verification"),
         sa.func.coalesce(sa.func.sum(Case.disposition_count), 0).label("dispositions"),
         sa.func.coalesce(sa.func.sum(Case.rerouted_count), 0).label("rerouted"),
-        sa.func.avg(Case.rating).label("rating_mean"),
+        mean(Case.rating, "rating"),
         sa.func.count(Case.rating).label("rated"),
         _count_if(open_case).label("backlog"),
         _count_if(sa.and_(open_case, Case.id.in_(overdue_cases))).label("overdue"),
         _count_if(Case.escalated.is_(True)).label("escalated"),
     ]
+
+
+def _mean(value: Any, name: str) -> sa.ColumnElement[Any]:
+    return sa.func.avg(value).label(f"{name}_mean")
+
+
+def _sum(value: Any, name: str) -> sa.ColumnElement[Any]:
+    return sa.func.sum(value).label(f"{name}_sum")
 
 
 class Median:

@@ -164,3 +164,56 @@ def test_sparse_columns_are_indexed_where_set_and_their_lookups_use_the_index(ap
     finally:
         upgrade()
         db.engine.dispose()
+
+
+def _stats_objects(conn: sa.Connection) -> set[str]:
+    tables = set(sa.inspect(conn).get_table_names())
+    found = {name for name in ("stats_snapshot", "stats_cell", "stats_delta") if name in tables}
+    if conn.dialect.name == "postgresql":
+        query = (
+            "SELECT tgname FROM pg_trigger WHERE tgname = 'stats_log_change'"
+            " UNION ALL SELECT proname FROM pg_proc WHERE proname LIKE 'stats\\_%'"
+        )
+        found |= set(conn.execute(sa.text(query)).scalars())
+    return found
+
+
+def test_h24_stats_rollup_logs_every_case_write_and_downgrades(app: Flask, demo_directory: None) -> None:
+    """Migration h24_stats_rollup: on PostgreSQL the trigger logs a case's figures' columns as they were
+    before each write (and the earliest deadline of its open tasks); the downgrade removes the tables, the
+    trigger and the functions, and the waiting-follow-up index."""
+    from flask_migrate import downgrade, upgrade
+
+    from tests.engine.conftest import VERIFIER, Desk
+
+    desk = Desk(db.session())
+    desk.submit(category="kebersihan")
+    desk.do(VERIFIER, "verify", decision="accept", agency="batam.dlh")
+    with db.engine.connect() as conn:
+        objects = _stats_objects(conn)
+        logged = conn.execute(sa.text("SELECT existed, status, min_due FROM stats_delta ORDER BY seq")).all()
+        indexes = _indexes(conn)
+    assert "WHERE first_follow_up_at IS NULL" in indexes["ix_complaint_followup_due"].replace("(", "")
+    if db.engine.dialect.name == "postgresql":
+        assert objects == {
+            "stats_snapshot",
+            "stats_cell",
+            "stats_delta",
+            "stats_log_change",
+            "stats_window",
+            "stats_kth",
+        }
+        assert [(existed, status) for existed, status, _due in logged[:1]] == [(False, None)]  # the intake
+        assert logged[-1][1] == "submitted" and logged[-1][2] is not None  # as it was: verification was due
+    else:
+        assert objects == {"stats_snapshot", "stats_cell", "stats_delta"} and logged == []
+    db.session.remove()
+    try:
+        downgrade(revision="h23_sparse_indexes")
+        db.engine.dispose()
+        with db.engine.connect() as conn:
+            assert _stats_objects(conn) == set()
+            assert "ix_complaint_followup_due" not in _indexes(conn)
+    finally:
+        upgrade()
+        db.engine.dispose()
