@@ -136,3 +136,18 @@ def test_seed_demo_with_a_short_password_fails_cleanly_and_stores_nothing(app: F
     assert result.exit_code == 1
     assert "password: 8 to 200 characters" in result.output
     assert (count(Agency), count(Category), count(User), count(ProcessVersion)) == (0, 0, 0, 0)
+
+
+# stats refresh ---------------------------------------------------------------------
+
+
+def test_stats_refresh_builds_a_snapshot_on_postgresql_and_says_why_not_on_sqlite(app: Flask) -> None:
+    from engine.stats.rollup import StatsSnapshot
+
+    result = aduan(app, "stats", "refresh")
+    if db.engine.dialect.name == "postgresql":
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith("snapshot 1 in ") and count(StatsSnapshot) == 1
+    else:
+        assert result.exit_code == 1 and "PostgreSQL only" in result.output
+        assert count(StatsSnapshot) == 0

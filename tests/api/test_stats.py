@@ -35,6 +35,8 @@ import time_machine
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from api.extensions import db
+from engine.stats import rollup
 from tests.api.conftest import API, Auth
 from tests.engine.conftest import DISHUB, DLH, VERIFIER, Desk
 
@@ -327,3 +329,19 @@ def test_an_empty_period_answers_nulls_not_errors(client: FlaskClient, auth: Aut
     answer = stats(client, auth)
     assert figures(answer) == NOTHING
     assert (answer["by_agency"], answer["ranking"], answer["counts"]["total"]) == ([], [], 0)
+
+
+@pytest.mark.parametrize("days", [0, -10, 3], ids=["now", "ten-days-before", "three-days-after"])
+def test_an_auditor_s_figures_from_the_snapshot_equal_the_live_ones(
+    client: FlaskClient, auth: Auth, crafted: Any, session: Session, days: int
+) -> None:
+    """PostgreSQL: the whole figures of an auditor come from the snapshot (`engine.stats.rollup`) once there
+    is one, whenever it was taken: deadlines passed between its moment and now are counted from the clock."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the figures' snapshot is PostgreSQL's")
+    computed = stats(client, auth)
+    assert rollup.refresh(db.engine, now=NOW + timedelta(days=days)) is not None
+    assert rollup.answer(db.session(), "all", NOW) is not None
+    db.session.remove()
+    assert stats(client, auth) == computed
+    assert stats(client, auth, "dlh")["counts"]["total"] == 4  # other scopes: still live
