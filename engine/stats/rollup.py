@@ -163,7 +163,16 @@ def refresh(bind: sa.Engine, now: datetime | None = None, window: int = WINDOW) 
         snapshot.seconds = time.perf_counter() - began
         session.commit()
         log.info("stats snapshot %d in %.1f s", snapshot.id, snapshot.seconds)
-        return snapshot.id
+        made = snapshot.id
+    _vacuum_log(bind)
+    return made
+
+
+def _vacuum_log(bind: sa.Engine) -> None:
+    """Make the dropped log entries' room reusable now (autovacuum would, later, if on): the log stays the
+    size of what two refresh intervals write."""
+    with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(sa.text("VACUUM stats_delta"))
 
 
 REFRESH_LOCK = 0x57A75  # pg_try_advisory_xact_lock key: one refresh at a time
