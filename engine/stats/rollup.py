@@ -344,7 +344,7 @@ def _changes(
 
 _COLUMNS = ", ".join(FACTS)
 _CURRENT = ", ".join(f"c.{name}" for name in FACTS)
-_READY_DUE = "SELECT min(t.due_at) FROM task t WHERE t.case_id = c.id AND t.state = 'ready'"
+_READY_DUE = "SELECT min(t.due_at) FILTER (WHERE t.state = 'ready') FROM task t WHERE t.case_id = c.id"
 CHANGES = f"""
 WITH changed AS (
     SELECT DISTINCT ON (case_id) *
