@@ -231,11 +231,18 @@ def _fill(session: Session, snapshot: StatsSnapshot, now: datetime, window: int)
         **{name: grouped.c[name] for name in (*COUNTS, *SUMS)},
     }  # fmt: skip
     for metric in METRICS:
-        array = grouped.c[f"{metric}_values"]
-        columns[f"{metric}_median"] = figures._median_of(array)
-        columns[f"{metric}_window"] = sa.func.stats_window(array, window)
+        columns[f"{metric}_window"] = sa.func.stats_window(grouped.c[f"{metric}_values"], window)
     select = sa.select(*(c.label(n) for n, c in columns.items())).where(~confidential_set)
     session.execute(sa.insert(StatsCell).from_select(list(columns), select))
+    medians = {  # from the windows, which hold the middle values already sorted (no second sort of every group)
+        StatsCell.followup_median: sa.func.stats_window_median(
+            StatsCell.followup_window, StatsCell.followed_up, window
+        ),
+        StatsCell.verification_median: sa.func.stats_window_median(
+            StatsCell.verification_window, StatsCell.verified, window
+        ),
+    }
+    session.execute(sa.update(StatsCell).where(StatsCell.snapshot_id == snapshot.id).values(medians))
 
 
 def _decode(grouped: sa.Subquery, n: int) -> tuple[Any, Any, Any]:

@@ -201,6 +201,7 @@ def test_h24_stats_rollup_logs_every_case_write_and_downgrades(app: Flask, demo_
             "stats_delta",
             "stats_log_change",
             "stats_window",
+            "stats_window_median",
             "stats_kth",
         }
         assert [(existed, status) for existed, status, _due in logged[:1]] == [(False, None)]  # the intake

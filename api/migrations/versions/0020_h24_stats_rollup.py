@@ -17,6 +17,7 @@ of every case (`engine.stats.rollup`): at 1 000 000 cases the live query took 5.
   condition PostgreSQL may walk the inbox index (state first) over every open task instead, which cost
   0.6-0.8 ms of database CPU a command in `aduan bench http` (0.1-0.2 ms as written).
 * `stats_window(values, half)`: the sorted values ranked within `half` of their median;
+  `stats_window_median(window, n, half)`: their median (as `percentile_cont(0.5)`: lower + 0.5 * (upper - lower));
   `stats_kth(window, came, went, k)`: the k-th smallest of a window with values added and taken out.
 * `ix_complaint_followup_due`: the cases still waiting for a first follow-up, by its deadline (whose
   "decided" count changes when the deadline passes). Both backends.
@@ -63,6 +64,15 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT (array_agg(v ORDER BY v))[greatest(1, (cardinality(vals) + 1) / 2 - half)
                                      : least(cardinality(vals), (cardinality(vals) + 2) / 2 + half)]
     FROM unnest(vals) AS v
+$$
+"""
+WINDOW_MEDIAN = """
+CREATE FUNCTION stats_window_median(win double precision[], n bigint, half integer) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN n % 2 = 1 THEN win[(n + 1) / 2 - greatest(1, (n + 1) / 2 - half) + 1]
+                ELSE win[n / 2 - greatest(1, (n + 1) / 2 - half) + 1]
+                     + 0.5 * (win[n / 2 - greatest(1, (n + 1) / 2 - half) + 2]
+                              - win[n / 2 - greatest(1, (n + 1) / 2 - half) + 1]) END
 $$
 """
 KTH = """
@@ -133,7 +143,7 @@ def upgrade() -> None:
     )  # fmt: skip
     if op.get_bind().dialect.name != "postgresql":
         return
-    for statement in (LOG_CHANGE, WINDOW, KTH):
+    for statement in (LOG_CHANGE, WINDOW, WINDOW_MEDIAN, KTH):
         op.execute(statement)
     op.execute(
         "CREATE TRIGGER stats_log_change AFTER INSERT OR UPDATE OR DELETE ON complaint"
@@ -145,6 +155,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER stats_log_change ON complaint")
         for function in ("stats_log_change()", "stats_window(double precision[], integer)",
+                         "stats_window_median(double precision[], bigint, integer)",
                          "stats_kth(double precision[], double precision[], double precision[], integer)"):  # fmt: skip
             op.execute(f"DROP FUNCTION {function}")
     op.drop_index("ix_complaint_followup_due", table_name="complaint")
