@@ -292,7 +292,7 @@ def answer(session: Session, scope: str, now: datetime) -> dict[str, Any] | None
         return None
     groups = _cells(session, snapshot, scope)
     if groups is None:
-        return None  # a refresh dropped this snapshot meanwhile
+        return None  # dropped by a refresh meanwhile, or a scope with no case when it was taken: live
     for sign, facts, at in _changes(session, snapshot, now):
         if scope == "public" and facts["confidential"]:
             continue
