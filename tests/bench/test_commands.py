@@ -86,11 +86,15 @@ def test_closed_cases_share_heap_pages_as_written(scratch_url: str) -> None:
     from bench.engine_steps import fresh_postgres
     from bench.storage import close_one, seeded
 
-    with seeded(fresh_postgres(scratch_url)) as session:
-        for _ in range(10):
-            close_one(session)
-        pages = session.scalar(sa.text("SELECT pg_relation_size('complaint') / 8192"))
-    assert pages <= 6, f"{pages} heap pages for 10 closed cases"
+    pages = []
+    for _attempt in range(3):  # pruning waits for every older transaction of the cluster: another worker's
+        with seeded(fresh_postgres(scratch_url)) as session:  # test may hold one; the regression fails all 3
+            for _ in range(10):
+                close_one(session)
+            pages.append(session.scalar(sa.text("SELECT pg_relation_size('complaint') / 8192")))
+        if pages[-1] <= 6:
+            break
+    assert min(pages) <= 6, f"{pages} heap pages for 10 closed cases, in each attempt"
 
 
 def test_a_long_body_is_written_once(scratch_url: str) -> None:
