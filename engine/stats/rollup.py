@@ -154,7 +154,7 @@ def refresh(bind: sa.Engine, now: datetime | None = None, window: int = WINDOW) 
         if not session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(REFRESH_LOCK))):
             return None
         moment = now or taken_at
-        previous = session.execute(sa.select(StatsSnapshot).order_by(StatsSnapshot.id.desc()).limit(1)).scalar()
+        previous = newest(session)
         snapshot = StatsSnapshot(visible=visible, taken_at=moment, window=window, seconds=0.0)
         session.add(snapshot)
         session.flush()
@@ -176,6 +176,11 @@ def _vacuum_log(bind: sa.Engine) -> None:
 
 
 REFRESH_LOCK = 0x57A75  # pg_try_advisory_xact_lock key: one refresh at a time
+
+
+def newest(session: Session) -> StatsSnapshot | None:
+    """The latest snapshot (readers use it; a refresh builds the next one after it)."""
+    return session.execute(sa.select(StatsSnapshot).order_by(StatsSnapshot.id.desc()).limit(1)).scalar()
 
 
 def _forget(session: Session, previous: StatsSnapshot | None) -> None:
@@ -287,7 +292,7 @@ class Unknown(Exception):
 
 def answer(session: Session, scope: str, now: datetime) -> dict[str, Any] | None:
     """The whole `/stats` answer of `scope` ("all" or "public") at `now`, or None to compute it live."""
-    snapshot = session.execute(sa.select(StatsSnapshot).order_by(StatsSnapshot.id.desc()).limit(1)).scalar()
+    snapshot = newest(session)
     if snapshot is None:
         return None
     groups = _cells(session, snapshot, scope)
@@ -546,7 +551,7 @@ def _ordered(session: Session, keys: list[str | None]) -> list[str | None]:
 def due(session: Session, max_age: float, max_changes: int, now: datetime | None = None) -> bool:
     """Whether a refresh is due: no snapshot, the newest older than `max_age` seconds, or more than
     `max_changes` log entries (each one a case to re-read, and a median window to stretch)."""
-    snapshot = session.execute(sa.select(StatsSnapshot).order_by(StatsSnapshot.id.desc()).limit(1)).scalar()
+    snapshot = newest(session)
     if snapshot is None:
         return True
     logged = session.scalar(sa.select(sa.func.count()).select_from(StatsDelta)) or 0
