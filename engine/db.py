@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -223,8 +223,8 @@ def _one_by_one(conn: Any, batches: list[Batch]) -> list[int]:
         return []
     *earlier, last = batches
     for batch in earlier:
-        conn.execute(_statement((batch.shape,), False), batch.params)
-    return list(conn.execute(_statement((last.shape,), True), last.params).scalars())
+        first_column(conn, _statement((batch.shape,), False), batch.params)
+    return first_column(conn, _statement((last.shape,), True), last.params)
 
 
 def write_with_children(session: Any, head: Batch, batches: list[Batch], linked: bool) -> tuple[int | None, list[int]]:
@@ -243,15 +243,66 @@ def write_with_children(session: Any, head: Batch, batches: list[Batch], linked:
         raise ValueError("the last child must be an INSERT (its ids are returned)")
     session.flush()  # what the ORM's autoflush would write first (usually nothing: a no-op on a clean session)
     conn = session.connection()  # Core: the ORM's execution around a text statement cost more than its write
-    head_id = conn.execute(_returning(head.shape), head.params).scalar()
-    if head_id is None:
+    found = first_column(conn, _returning(head.shape), head.params)
+    if not found:
         return None, []
+    head_id = found[0]
     if linked:
         batches = [_linked_to(batch, head_id) for batch in batches]
     if conn.dialect.name != "postgresql":
         return head_id, _one_by_one(conn, batches)
     params = {k: v for batch in batches for k, v in batch.params.items()}
-    return head_id, list(conn.execute(_statement(tuple(b.shape for b in batches), True), params).scalars())
+    return head_id, first_column(conn, _statement(tuple(b.shape for b in batches), True), params)
+
+
+@dataclass(frozen=True)
+class _DriverForm:
+    """A statement as the database driver takes it: its text in the driver's parameter style, the order of
+    its parameters (positional styles: SQLite's `?`), and the conversion of each value SQLAlchemy would do."""
+
+    sql: str
+    order: tuple[str, ...] | None
+    processors: dict[str, Callable[[Any], Any]]
+
+
+@functools.lru_cache(maxsize=512)
+def _driver_form(clause: sa.TextClause, dialect: sa.Dialect) -> _DriverForm:
+    compiled = clause.compile(dialect=dialect)
+    if compiled.escaped_bind_names:  # never for the names `insert_rows` and `update_where` make
+        raise ValueError("a parameter name the driver cannot take as written")
+    order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup is not None else None
+    processors = cast(dict[str, Callable[[Any], Any]], dict(compiled._bind_processors))  # no expanding (tuple) types
+    return _DriverForm(compiled.string, order, processors)
+
+
+def first_column(conn: sa.Connection, clause: sa.TextClause, params: dict[str, Any]) -> list[Any]:
+    """Run a hot-path text statement (a command's writes, its configuration-token read) on the driver's
+    cursor; the first column of each row it returns (unconverted: ids, text).
+
+    What `conn.execute(clause, params)` does for a cached text statement, less its layers: the compiled text,
+    parameter order and value conversions (UTC datetimes, JSON, digests) come from SQLAlchemy once per
+    statement shape, the values are converted as SQLAlchemy converts them, the engine's `before_cursor_execute`
+    listeners still see the statement (the statement-count tests and benches listen there), and a driver error
+    is raised as SQLAlchemy raises it (`IntegrityError`, `OperationalError`, …, the connection invalidated when
+    it was lost), so the command's `transaction` handles it alike. Through `conn.execute`, a command's two
+    writes and its token read cost about 0.15 ms more client CPU (docs/performance.md, issue 14, seventh pass)."""
+    form = _driver_form(clause, conn.dialect)
+    processors = form.processors
+    values: Any = {key: processors[key](value) if key in processors else value for key, value in params.items()}
+    if form.order is not None:
+        values = tuple(values[name] for name in form.order)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn._has_events or conn.engine._has_events:
+            conn.dispatch.before_cursor_execute(conn, cursor, form.sql, values, None, False)
+        cursor.execute(form.sql, values)
+        rows = cursor.fetchall() if cursor.description is not None else []
+    except conn.dialect.loaded_dbapi.Error as exc:
+        conn._handle_dbapi_exception(exc, form.sql, values, cursor, None)  # raises SQLAlchemy's wrapper
+        raise  # pragma: no cover - _handle_dbapi_exception always raises
+    finally:
+        cursor.close()
+    return [row[0] for row in rows]
 
 
 @functools.lru_cache(maxsize=128)

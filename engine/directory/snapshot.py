@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
 from engine.calendar.days import CalendarDay, DayKind
 from engine.calendar.working_days import WorkingCalendar
-from engine.db import Base
+from engine.db import Base, first_column
 from engine.directory.agencies import Agency, in_subtree, jurisdiction
 from engine.directory.categories import Category
 from engine.directory.users import User
@@ -44,7 +44,7 @@ CONFIG_TABLES = frozenset(
     t.__tablename__ for t in (CalendarDay, Agency, Category, ProcessVersion, WebhookEndpoint, User)
 )
 STAFF_ROLES = frozenset({"verifier", "officer", "supervisor"})
-_READ_TOKEN = sa.select(ConfigVersion.__table__.c.token).where(ConfigVersion.__table__.c.id == 1)
+_READ_TOKEN = sa.text("SELECT token FROM config_version WHERE id = 1")
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,8 @@ _CACHE: dict[str, Snapshot] = {}  # by database URL
 def current(session: Session, token: Any = False) -> Snapshot:
     """The snapshot for `token` (False: read the token now), loading it when the cached one is older."""
     if token is False:
-        token = session.connection().scalar(_READ_TOKEN)  # Core: no ORM execution around one scalar
+        found = first_column(session.connection(), _READ_TOKEN, {})  # on the driver's cursor: one scalar
+        token = found[0] if found else None
     key = str(session.get_bind().engine.url)
     cached = _CACHE.get(key)
     if cached is not None and cached.token == token:
