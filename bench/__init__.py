@@ -16,6 +16,7 @@ def bench() -> None:
 def load_subcommands() -> None:
     from bench import (
         all,  # noqa: F401  (registers `bench all`)
+        driver_ab,  # noqa: F401  (registers `bench driver-ab`)
         engine_parts,  # noqa: F401  (registers `bench engine-parts`)
         engine_steps,  # noqa: F401  (registers `bench engine`)
         history,  # noqa: F401  (registers `bench history`)

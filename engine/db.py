@@ -284,8 +284,10 @@ def first_column(conn: sa.Connection, clause: sa.TextClause, params: dict[str, A
     statement shape, the values are converted as SQLAlchemy converts them, the engine's `before_cursor_execute`
     listeners still see the statement (the statement-count tests and benches listen there), and a driver error
     is raised as SQLAlchemy raises it (`IntegrityError`, `OperationalError`, …, the connection invalidated when
-    it was lost), so the command's `transaction` handles it alike. Through `conn.execute`, a command's two
-    writes and its token read cost about 0.15 ms more client CPU (docs/performance.md, issue 14, seventh pass)."""
+    it was lost), so the command's `transaction` handles it alike. Not kept: `after_cursor_execute` listeners
+    and the engine's `echo` log do not see these statements (nothing of Aduan's uses either). Through
+    `conn.execute`, a command cost 0.3-0.4 ms more client CPU on PostgreSQL (its write's two statements carry
+    20-60 parameters each; docs/performance.md, issue 14, seventh pass)."""
     form = _driver_form(clause, conn.dialect)
     processors = form.processors
     values: Any = {key: processors[key](value) if key in processors else value for key, value in params.items()}

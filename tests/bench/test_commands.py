@@ -78,6 +78,17 @@ def test_engine_parts_names_every_part_it_wraps(scratch_url: str) -> None:
     assert "the write: case row and children" in out and "raw SpiffWorkflow" in out
 
 
+def test_driver_ab_compares_the_two_ways_of_running_a_write(scratch_url: str) -> None:
+    """Both variants run every step (the one through SQLAlchemy swaps `first_column` back afterwards)."""
+    from engine import db
+    from engine.directory import snapshot
+
+    shipped = db.first_column
+    out = _run("driver-ab", "--cases", "2", "--runs", "1", "--postgres-url", scratch_url)
+    assert "driver's cursor" in out and "through SQLAlchemy" in out and "fire timers" in out
+    assert db.first_column is shipped and snapshot.first_column is shipped
+
+
 def test_closed_cases_share_heap_pages_as_written(scratch_url: str) -> None:
     """A page-count regression test for `aduan bench storage`: a case closed by its four commands (one
     backend, no VACUUM, as the bench writes them) leaves its page with room for the next case, because the
