@@ -177,7 +177,7 @@ def _run_lateness(app: Flask, case_ids: list[int], interval: float, spread: floa
     start = utcnow() + timedelta(seconds=3)
     _set_due(app, case_ids, lambda i: start + timedelta(seconds=spread * i / max(len(case_ids), 1)))
     stop = threading.Event()
-    loop = threading.Thread(target=scheduler.run, args=(app, interval, stop), daemon=True)
+    loop = threading.Thread(target=scheduler.run, args=(host_of(app), interval, stop), daemon=True)
     loop.start()
     deadline = time.monotonic() + spread + 120
     try:
@@ -200,6 +200,8 @@ def _run_lateness(app: Flask, case_ids: list[int], interval: float, spread: floa
 
 
 def _ms(values: list[float]) -> str:
+    if not values:
+        raise click.ClickException("no timer fired: the scheduler loop did not run (see its log above)")
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
     return (

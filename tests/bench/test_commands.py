@@ -72,6 +72,13 @@ def test_engine_and_history_run_on_both_backends(scratch_url: str) -> None:
     assert "stored state" in _run("history", "--loops", "3", "--cases", "1")
 
 
+def test_timers_fire_through_the_scheduler_loop() -> None:
+    """The lateness part runs the workers' scheduler loop, which takes the workers' host (not the Flask app:
+    given the app, the loop died at once, no timer fired and the command ended in an IndexError)."""
+    out = _run("timers", "--open", "4", "--due", "2", "--spread", "1", "--interval", "0.2", "--repeat", "1")
+    assert "lateness due → fired (2 timers, inline" in out
+
+
 def test_engine_parts_names_every_part_it_wraps(scratch_url: str) -> None:
     """The parts are wrapped by name: a renamed engine function fails here, not in someone's benchmark."""
     out = _run("engine-parts", "--cases", "2", "--postgres-url", scratch_url)
