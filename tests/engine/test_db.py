@@ -16,6 +16,7 @@ from engine.cases import lifecycle
 from engine.db import _statement as built
 from engine.db import first_column, insert_rows, table, write_with_children
 from engine.directory import demo
+from engine.errors import Conflict
 
 from .conftest import MONDAY_9AM
 
@@ -68,6 +69,8 @@ def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(session: Session) -> N
     with pytest.raises(sa.exc.IntegrityError):
         first_column(session.connection(), clause, params)
     session.rollback()
+    with pytest.raises(Conflict), lifecycle.transaction(session):
+        first_column(session.connection(), clause, params)
     assert session.scalar(sa.select(sa.func.count()).select_from(Event).where(Event.case_id == case_id)) == 1
 
 
