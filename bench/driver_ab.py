@@ -79,9 +79,7 @@ def driver_ab(cases: int, runs: int, postgres_url: str) -> None:
     before = Variant(THROUGH, steps.fresh_postgres(other), through_sqlalchemy)
     raw = steps.Raw()
     try:
-        steps.interleaved([raw, shipped, before], min(cases, 10))  # warm-up
-        results = [steps.interleaved([raw, shipped, before], cases) for _ in range(runs)]
-        steps.print_summary(steps.summarize(results), runs, cases)
+        steps.print_summary(steps.measured_runs([raw, shipped, before], cases, runs), runs, cases)
     finally:
         shipped.close()
         before.close()

@@ -205,6 +205,7 @@ class Engine:
 
 
 Costs = dict[str, dict[str, Cost]]  # backend → step → cost
+Summary = dict[str, dict[str, dict[str, tuple[float, float, float]]]]  # backend → step → measure → figures
 
 
 def interleaved(subjects: list[Any], cases: int) -> Costs:
@@ -335,8 +336,14 @@ def run_engine_bench(
         ]
         if postgres_url:
             subjects.append(Engine("engine PostgreSQL", fresh_postgres(postgres_url)))
-        interleaved(subjects, min(cases, 10))  # warm-up: parsed specs, caches, connection pools
-        results = [interleaved(subjects, cases) for _ in range(runs)]
-        for subject in subjects[2:]:
-            subject.close()
-    return summarize(results)
+        try:
+            return measured_runs(subjects, cases, runs)
+        finally:
+            for subject in subjects[2:]:
+                subject.close()
+
+
+def measured_runs(subjects: list[Any], cases: int, runs: int) -> Summary:
+    """A warm-up (parsed specs, caches, connection pools), then `runs` interleaved runs, summarized."""
+    interleaved(subjects, min(cases, 10))
+    return summarize([interleaved(subjects, cases) for _ in range(runs)])
