@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase
 
+import engine.driver  # noqa: F401  # each connection's driver settings (SQLite pragmas, psycopg tunings)
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -74,42 +76,6 @@ class HexDigest(sa.types.TypeDecorator[str]):
 def utcnow() -> datetime:
     """The current time, aware, in UTC (time-machine moves it in tests)."""
     return datetime.now(UTC)
-
-
-def _cache_long_statements() -> None:
-    """Let psycopg cache the conversion of long statements too.
-
-    psycopg turns each statement's `%(name)s` placeholders into `$n` by a pass over its text, and caches the
-    result only for statements under 4 KB and 50 parameters (so that ORM-made multi-row INSERTs of every
-    length do not flood its cache). A command's writes are past them (a new case's INSERT alone has 48
-    parameters; the children's statement often more) but come in a few shapes only (`write_with_children`),
-    so they were converted anew every time: about 0.1 ms of client CPU per command. The limits are module
-    constants of psycopg's `_queries`; if a later psycopg has neither, nothing changes."""
-    try:
-        from psycopg import _queries
-    except ImportError:  # pragma: no cover - SQLite-only installs
-        return
-    if hasattr(_queries, "MAX_CACHED_STATEMENT_LENGTH") and hasattr(_queries, "MAX_CACHED_STATEMENT_PARAMS"):
-        _queries.MAX_CACHED_STATEMENT_LENGTH = 64 * 1024
-        _queries.MAX_CACHED_STATEMENT_PARAMS = 1000
-        if hasattr(_queries, "_query2pg_nocache") and hasattr(_queries, "_query2pg"):
-            _queries._query2pg = functools.lru_cache(maxsize=1024)(_queries._query2pg_nocache)
-
-
-_cache_long_statements()
-
-
-@sa.event.listens_for(sa.Engine, "connect")
-def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite: enforce foreign keys, WAL for concurrent readers, and wait for a busy writer."""
-    module = type(dbapi_connection).__module__
-    if not module.startswith("sqlite3"):
-        return
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
 
 
 def normalize_url(url: str) -> str:
