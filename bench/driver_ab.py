@@ -1,10 +1,13 @@
-"""`aduan bench driver-ab`: what running a command's statements on the driver's cursor saves, A/B in one run.
+"""`aduan bench driver-ab`: what one of the driver-level changes of issue 14 saves, A/B in one run.
 
 The steps of `aduan bench engine`, interleaved over raw SpiffWorkflow and two engine subjects on two scratch
-PostgreSQL databases that differ in one thing only: in one, `engine.db.first_column` (a command's write and
-its configuration-token read) goes through SQLAlchemy's `Connection.execute`, as before the seventh pass of
-issue 14. Both share every moment of the machine, so a difference of a few tenths of a millisecond shows
-where two separate `aduan bench engine` runs spread by more than that.
+PostgreSQL databases that differ in one thing only (`--compare`):
+- `first-column`: in one, `engine.db.first_column` (a command's write and its configuration-token read) goes
+  through SQLAlchemy's `Connection.execute`, as before the seventh pass;
+- `descriptions`: in one, psycopg builds every result's column descriptions itself, as before the eighth
+  pass (`engine.driver.DescribedCursor` not installed on that subject's connections).
+Both share every moment of the machine, so a difference of a tenth of a millisecond shows where two separate
+`aduan bench engine` runs spread by more than that.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from bench import engine_steps as steps
 from engine.db import normalize_url
 
 DRIVER, THROUGH = "driver's cursor", "through SQLAlchemy"
+DESCRIBED, PSYCOPG = "described once", "psycopg describes"
 SWAPPED = "first_column"
 
 
@@ -62,6 +66,22 @@ class Variant(steps.Engine):
             super().run(step, i, cost)
 
 
+class PsycopgDescribes(steps.Engine):
+    """An engine subject whose connections keep psycopg's own cursor (descriptions built at every call)."""
+
+    def __init__(self, name: str, url: str) -> None:
+        import psycopg
+
+        super().__init__(name, url)
+        with self.app.app_context():
+            engine = self.db.engine
+        engine.dispose()  # the connections made while migrating and seeding had the described cursor
+
+        @sa.event.listens_for(engine, "checkout")
+        def plain(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+            dbapi_connection.cursor_factory = psycopg.Cursor
+
+
 @bench.command("driver-ab")
 @click.option("--cases", default=150, show_default=True, help="cases per run")
 @click.option("--runs", default=3, show_default=True)
@@ -71,12 +91,26 @@ class Variant(steps.Engine):
     show_default=True,
     help="a scratch database name: it and the same name with `_b` are dropped and re-created",
 )
-def driver_ab(cases: int, runs: int, postgres_url: str) -> None:
-    """Client CPU and wall per command with the write on the driver's cursor and through SQLAlchemy."""
+@click.option(
+    "--compare",
+    type=click.Choice(["first-column", "descriptions"]),
+    default="first-column",
+    show_default=True,
+    help="first-column: the write on the driver's cursor or through SQLAlchemy; descriptions: psycopg's column "
+    "descriptions built once per result shape or at every call",
+)
+def driver_ab(cases: int, runs: int, postgres_url: str, compare: str) -> None:
+    """Client CPU and wall per command with and without one driver-level change (`--compare`)."""
     url = sa.make_url(normalize_url(postgres_url))
-    shipped = Variant(DRIVER, steps.fresh_postgres(postgres_url), None)
     other = url.set(database=f"{url.database}_b").render_as_string(hide_password=False)
-    before = Variant(THROUGH, steps.fresh_postgres(other), through_sqlalchemy)
+    shipped: steps.Engine
+    before: steps.Engine
+    if compare == "descriptions":
+        shipped = steps.Engine(DESCRIBED, steps.fresh_postgres(postgres_url))
+        before = PsycopgDescribes(PSYCOPG, steps.fresh_postgres(other))
+    else:
+        shipped = Variant(DRIVER, steps.fresh_postgres(postgres_url), None)
+        before = Variant(THROUGH, steps.fresh_postgres(other), through_sqlalchemy)
     raw = steps.Raw()
     try:
         steps.print_summary(steps.measured_runs([raw, shipped, before], cases, runs), runs, cases)

@@ -96,6 +96,23 @@ def test_driver_ab_compares_the_two_ways_of_running_a_write(scratch_url: str) ->
     assert db.first_column is shipped and snapshot.first_column is shipped
 
 
+def test_driver_ab_compares_described_and_plain_cursors(scratch_url: str) -> None:
+    """The other subject's connections really keep psycopg's own cursor (else the A/B compares nothing)."""
+    import psycopg
+
+    from bench.driver_ab import PsycopgDescribes
+    from bench.engine_steps import fresh_postgres
+
+    subject = PsycopgDescribes("plain", fresh_postgres(scratch_url))
+    try:
+        with subject.app.app_context(), subject.db.engine.connect() as conn:
+            assert type(conn.connection.dbapi_connection.cursor()) is psycopg.Cursor  # type: ignore[union-attr]
+    finally:
+        subject.close()
+    out = _run("driver-ab", "--compare", "descriptions", "--cases", "2", "--runs", "1", "--postgres-url", scratch_url)
+    assert "described once" in out and "psycopg describes" in out and "fire timers" in out
+
+
 def test_closed_cases_share_heap_pages_as_written(scratch_url: str) -> None:
     """A page-count regression test for `aduan bench storage`: a case closed by its four commands (one
     backend, no VACUUM, as the bench writes them) leaves its page with room for the next case, because the
