@@ -1,11 +1,13 @@
-"""`aduan bench driver-ab`: what one of the driver-level changes of issue 14 saves, A/B in one run.
+"""`aduan bench driver-ab`: what one of the later changes of issue 14 saves, A/B in one run.
 
 The steps of `aduan bench engine`, interleaved over raw SpiffWorkflow and two engine subjects on two scratch
 PostgreSQL databases that differ in one thing only (`--compare`):
 - `first-column`: in one, `engine.db.first_column` (a command's write and its configuration-token read) goes
   through SQLAlchemy's `Connection.execute`, as before the seventh pass;
 - `descriptions`: in one, psycopg builds every result's column descriptions itself, as before the eighth
-  pass (`engine.driver.DescribedCursor` not installed on that subject's connections).
+  pass (`engine.driver.DescribedCursor` not installed on that subject's connections);
+- `state-format`: in one, the state is written in format 1 (SpiffWorkflow's converter dicts, compressed with
+  `state-1.bin`), as before the eighth pass, and so read back in format 1.
 Both share every moment of the machine, so a difference of a tenth of a millisecond shows where two separate
 `aduan bench engine` runs spread by more than that.
 """
@@ -25,6 +27,7 @@ from engine.db import normalize_url
 
 DRIVER, THROUGH = "driver's cursor", "through SQLAlchemy"
 DESCRIBED, PSYCOPG = "described once", "psycopg describes"
+FORMAT_2, FORMAT_1 = "state format 2", "state format 1"
 SWAPPED = "first_column"
 
 
@@ -34,35 +37,54 @@ def through_sqlalchemy(conn: sa.Connection, clause: sa.TextClause, params: dict[
     return list(result.scalars()) if result.returns_rows else []
 
 
-@contextmanager
-def swapped(impl: Any) -> Iterator[None]:
-    """`first_column` replaced by `impl` where the engine calls it, for the block."""
+Swap = tuple[Any, str, Any]  # (module, attribute, value while the subject runs)
+
+
+def through_sqlalchemy_swaps() -> list[Swap]:
+    """`first_column` through SQLAlchemy where the engine calls it (snapshot imported it by name)."""
     from engine import db
     from engine.directory import snapshot
 
-    saved = db.first_column
-    modules = (db, snapshot)  # snapshot imported the function by name
-    for module in modules:
-        setattr(module, SWAPPED, impl)
+    return [(db, SWAPPED, through_sqlalchemy), (snapshot, SWAPPED, through_sqlalchemy)]
+
+
+def format_1_swaps() -> list[Swap]:
+    """The state written as before format 2: the converters' dicts, compressed with `state-1.bin`."""
+    import zlib
+
+    import orjson
+
+    from engine.processes import serialization
+
+    def format_1(wf: Any) -> bytes:
+        return orjson.dumps(serialization.state_dict(wf), option=orjson.OPT_NON_STR_KEYS)
+
+    primed = zlib.compressobj(1, zdict=(serialization.ZDICT_DIR / "state-1.bin").read_bytes())
+    return [(serialization, "state_text", format_1), (serialization, "_PRIMED", primed)]
+
+
+@contextmanager
+def swapped(swaps: list[Swap]) -> Iterator[None]:
+    """Each attribute set to its value for the block, then back."""
+    saved = [(module, name, getattr(module, name)) for module, name, _value in swaps]
+    for module, name, value in swaps:
+        setattr(module, name, value)
     try:
         yield
     finally:
-        for module in modules:
-            setattr(module, SWAPPED, saved)
+        for module, name, value in saved:
+            setattr(module, name, value)
 
 
 class Variant(steps.Engine):
-    """An engine subject whose commands run with `first_column` through SQLAlchemy (or as shipped)."""
+    """An engine subject whose commands run with some of the engine's functions swapped (none: as shipped)."""
 
-    def __init__(self, name: str, url: str, impl: Any | None) -> None:
+    def __init__(self, name: str, url: str, swaps: list[Swap]) -> None:
         super().__init__(name, url)
-        self.impl = impl
+        self.swaps = swaps
 
     def run(self, step: str, i: int, cost: steps.Cost) -> None:
-        if self.impl is None:
-            super().run(step, i, cost)
-            return
-        with swapped(self.impl):
+        with swapped(self.swaps):
             super().run(step, i, cost)
 
 
@@ -93,14 +115,14 @@ class PsycopgDescribes(steps.Engine):
 )
 @click.option(
     "--compare",
-    type=click.Choice(["first-column", "descriptions"]),
+    type=click.Choice(["first-column", "descriptions", "state-format"]),
     default="first-column",
     show_default=True,
     help="first-column: the write on the driver's cursor or through SQLAlchemy; descriptions: psycopg's column "
-    "descriptions built once per result shape or at every call",
+    "descriptions built once per result shape or at every call; state-format: the state in format 2 or 1",
 )
 def driver_ab(cases: int, runs: int, postgres_url: str, compare: str) -> None:
-    """Client CPU and wall per command with and without one driver-level change (`--compare`)."""
+    """Client CPU and wall per command with and without one change (`--compare`)."""
     url = sa.make_url(normalize_url(postgres_url))
     other = url.set(database=f"{url.database}_b").render_as_string(hide_password=False)
     shipped: steps.Engine
@@ -108,9 +130,12 @@ def driver_ab(cases: int, runs: int, postgres_url: str, compare: str) -> None:
     if compare == "descriptions":
         shipped = steps.Engine(DESCRIBED, steps.fresh_postgres(postgres_url))
         before = PsycopgDescribes(PSYCOPG, steps.fresh_postgres(other))
+    elif compare == "state-format":
+        shipped = steps.Engine(FORMAT_2, steps.fresh_postgres(postgres_url))
+        before = Variant(FORMAT_1, steps.fresh_postgres(other), format_1_swaps())
     else:
-        shipped = Variant(DRIVER, steps.fresh_postgres(postgres_url), None)
-        before = Variant(THROUGH, steps.fresh_postgres(other), through_sqlalchemy)
+        shipped = steps.Engine(DRIVER, steps.fresh_postgres(postgres_url))
+        before = Variant(THROUGH, steps.fresh_postgres(other), through_sqlalchemy_swaps())
     raw = steps.Raw()
     try:
         steps.print_summary(steps.measured_runs([raw, shipped, before], cases, runs), runs, cases)

@@ -30,6 +30,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from engine.processes import compact_codec
 from engine.processes.task_codec import Codec
 
 REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
@@ -212,9 +213,10 @@ def _drop_orphan_subprocesses(wf: BpmnWorkflow) -> list[Any]:
 
 
 def state_text(wf: BpmnWorkflow) -> bytes:
-    """The JSON of `state_dict(wf)`, before compression."""
+    """The JSON a case stores, before compression: format 2 (`engine.processes.compact_codec`), or the
+    converters' dicts (`state_dict`, format 1) for a workflow format 2 does not write."""
     # keep insertion order: task data is stored as deltas, restored parent before child
-    dct = state_dict(wf)
+    dct = compact_codec.compact(_CODEC, wf) or state_dict(wf)
     try:
         return orjson.dumps(dct, option=orjson.OPT_NON_STR_KEYS)
     except TypeError:  # what orjson refuses (an integer beyond 64 bits) the standard library still writes
@@ -242,15 +244,18 @@ def inflate(blob: bytes) -> bytes:
     return zlib.decompress(blob)
 
 
+ZDICT_DIR = Path(__file__).parent / "zdict"
+
+
 def _dictionaries() -> dict[int, bytes]:
     """Every preset dictionary ever shipped, by Adler-32 (`bench/state_dictionary.py` builds one; a shipped
     file is never changed, or the states compressed with it could not be read)."""
-    files = sorted((Path(__file__).parent / "zdict").glob("*.bin"))
+    files = sorted(ZDICT_DIR.glob("*.bin"))
     return {zlib.adler32(data): data for data in (f.read_bytes() for f in files)}
 
 
 ZDICTS = _dictionaries()
-ZDICT = (Path(__file__).parent / "zdict" / "state-1.bin").read_bytes()  # what new state is compressed with
+ZDICT = (ZDICT_DIR / "state-2.bin").read_bytes()  # what new state is compressed with (format 2 states)
 _PRIMED = zlib.compressobj(1, zdict=ZDICT)  # never used itself: `dump` compresses with a copy (~30 µs less)
 
 
@@ -262,13 +267,20 @@ def load(
     engine: PythonScriptEngine,
     spec_dicts: dict[str, Any] | None = None,
 ) -> BpmnWorkflow:
-    """Rebuild a workflow from stored state; `spec_dicts` are needed only to migrate older state."""
+    """Rebuild a workflow from stored state (either format); `spec_dicts` are needed only to migrate state
+    written by an older SpiffWorkflow serializer."""
     dct = orjson.loads(inflate(blob))
+    stored_format = dct.get(compact_codec.KEY, 1)
+    if stored_format not in (1, compact_codec.FORMAT):
+        raise ValueError("state of an unknown format")
     if version != SERIALIZER_VERSION:
         if spec_dicts is None:
             raise ValueError(f"state of serializer version {version} needs the stored spec to migrate")
-        return load_with_spec_dicts(dct, version, engine, spec_dicts)
+        return load_with_spec_dicts(converters_dict(dct), version, engine, spec_dicts)
     wf = BpmnWorkflow(spec, subprocess_specs, script_engine=engine, deserializing=True)
+    if stored_format == compact_codec.FORMAT:
+        compact_codec.restore(_CODEC, dct, wf)
+        return wf
     ids: dict[str, UUID] = {}
     wf.tasks = _CODEC.restore_tasks(dct["tasks"], wf, ids)
     wf.task_tree = wf.tasks.get(UUID(dct["root"]))
@@ -276,6 +288,13 @@ def load(
     _CODEC.restore_subprocesses(dct["subprocesses"], wf, wf, ids)
     wf.bpmn_events = REGISTRY.restore(dct.get("bpmn_events", []))
     return wf
+
+
+def converters_dict(dct: dict[str, Any]) -> dict[str, Any]:
+    """A stored state's dict as SpiffWorkflow's converters write it (format 1), whichever format it is in."""
+    if dct.get(compact_codec.KEY) == compact_codec.FORMAT:
+        return compact_codec.expand(dct, _CODEC.task_typename, _CODEC.sub_typename)
+    return dct
 
 
 def load_with_spec_dicts(

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from bench import bench, load_subcommands
+from bench.engine_steps import Cost
 from tests.conftest import BASE_POSTGRES_URL, _postgres_available
 
 load_subcommands()
@@ -94,6 +95,29 @@ def test_driver_ab_compares_the_two_ways_of_running_a_write(scratch_url: str) ->
     out = _run("driver-ab", "--cases", "2", "--runs", "1", "--postgres-url", scratch_url)
     assert "driver's cursor" in out and "through SQLAlchemy" in out and "fire timers" in out
     assert db.first_column is shipped and snapshot.first_column is shipped
+
+
+def test_driver_ab_compares_the_two_state_formats(scratch_url: str) -> None:
+    """The other subject really writes format 1 (and the swap is undone after its runs)."""
+    import orjson
+
+    from bench.driver_ab import FORMAT_1, Variant, format_1_swaps
+    from bench.engine_steps import fresh_postgres
+    from engine.cases.case import Case
+    from engine.processes import serialization
+
+    shipped = serialization.state_text
+    subject = Variant(FORMAT_1, fresh_postgres(scratch_url), format_1_swaps())
+    try:
+        subject.run("start", 0, Cost())
+        with subject.app.app_context():
+            state = subject.db.session.get_one(Case, subject.case_ids[0]).state
+        assert "aduan" not in orjson.loads(serialization.inflate(state))  # format 1: the converters' dicts
+    finally:
+        subject.close()
+    assert serialization.state_text is shipped
+    out = _run("driver-ab", "--compare", "state-format", "--cases", "2", "--runs", "1", "--postgres-url", scratch_url)
+    assert "state format 2" in out and "state format 1" in out and "reply" in out
 
 
 def test_driver_ab_compares_described_and_plain_cursors(scratch_url: str) -> None:
