@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from copy import copy
 from typing import Any
-from uuid import UUID, SafeUUID
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
@@ -36,15 +36,12 @@ from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine.processes.task_codec import Codec
+from engine.processes.task_codec import MUTABLE, Codec, parse_uuid
 
 FORMAT = 2
 KEY = "aduan"  # the top-level key naming the format (absent in format 1, SpiffWorkflow's own)
 SAME, EMPTIED = 0, 1  # a row's data: none changed from its parent's / nothing left
-_MUTABLE = (dict, list, set)
 _new = object.__new__
-_set = object.__setattr__
-_UNKNOWN = SafeUUID.unknown
 _WAITING = TaskState.WAITING
 
 
@@ -144,7 +141,7 @@ def restore(codec: Codec, dct: dict[str, Any], wf: Any) -> None:
 
 def _restore_workflow(codec: Codec, dct: dict[str, Any], wf: Any, top: Any, ids: dict[str, UUID]) -> None:
     text, rows = dct["ids"], dct["tasks"]
-    own = [_uuid(text[i * 32 : i * 32 + 32], ids) for i in range(len(rows))]
+    own = [parse_uuid(text[i * 32 : i * 32 + 32], ids) for i in range(len(rows))]
     specs, tasks, events = wf.spec.task_specs, wf.tasks, top.event_manager
     restore = codec.restore
     built: list[Task] = []
@@ -152,8 +149,8 @@ def _restore_workflow(codec: Codec, dct: dict[str, Any], wf: Any, top: Any, ids:
     for i, (p, state, name, changed, triggered, children, internal, data) in enumerate(rows):
         task_id, spec = own[i], specs.get(name)
         parent = built[p] if type(p) is int and p >= 0 else None
-        parent_id = parent.id if parent is not None else (None if p == -1 else _uuid(p, ids))
-        kids = [own[c] if type(c) is int else _uuid(c, ids) for c in children]
+        parent_id = parent.id if parent is not None else (None if p == -1 else parse_uuid(p, ids))
+        kids = [own[c] if type(c) is int else parse_uuid(c, ids) for c in children]
         if spec is None:  # Task's own default (a StartTask of the workflow's spec), as format 1 restores it
             task = Task(wf, None, state=state, id=task_id)
             task._parent, task._children, task.last_state_change = parent_id, kids, changed
@@ -175,7 +172,7 @@ def _restore_workflow(codec: Codec, dct: dict[str, Any], wf: Any, top: Any, ids:
     wf.task_tree = built[dct["root"]]
     wf.success, wf.completed = dct["success"], dct.get("completed", False)
     wf.correlations = dct.get("correlations", {})
-    wf.last_task = tasks.get(_uuid(dct["last_task"], ids)) if isinstance(dct.get("last_task"), str) else None
+    wf.last_task = tasks.get(parse_uuid(dct["last_task"], ids)) if isinstance(dct.get("last_task"), str) else None
     wf.data = restore(dct.get("data", {}))
 
 
@@ -184,7 +181,7 @@ def _data(codec: Codec, parent: Task | None, known: Any, data: Any) -> tuple[dic
     format 1's `_data` (a copy of the parent's with each such value copied again, updated, less deletions)."""
     if parent is None:
         full = codec.restore(data)
-        return full, {k for k, v in full.items() if isinstance(v, _MUTABLE)}
+        return full, {k for k, v in full.items() if isinstance(v, MUTABLE)}
     if data == EMPTIED:
         return {}, frozenset()
     out = dict(parent.data)
@@ -196,7 +193,7 @@ def _data(codec: Codec, parent: Task | None, known: Any, data: Any) -> tuple[dic
         if updates:
             restored = codec.restore(updates)
             out.update(restored)
-            keys = {k for k in (*keys, *restored) if isinstance(out.get(k), _MUTABLE)}
+            keys = {k for k in (*keys, *restored) if isinstance(out.get(k), MUTABLE)}
         for key in deletions:
             out.pop(key, None)
         if deletions and keys:
@@ -217,24 +214,6 @@ def _restore_subprocesses(codec: Codec, dct: dict[str, Any], wf: Any, top: Any, 
         top.subprocesses[task.id] = sp
         sp.completed_event.connect(task.task_spec._on_subworkflow_completed, task)
         _restore_subprocesses(codec, dct, sp, top, ids)
-
-
-def _uuid(text: str, ids: dict[str, UUID]) -> UUID:
-    """The UUID of 32 hex digits (or any text UUID() takes), one object per text within a restore."""
-    found = ids.get(text)
-    if found is None:
-        try:
-            value = int(text, 16) if len(text) == 32 else None
-        except ValueError:
-            value = None
-        if value is None:
-            found = UUID(text)
-        else:
-            found = _new(UUID)
-            _set(found, "int", value)
-            _set(found, "is_safe", _UNKNOWN)
-        ids[text] = found
-    return found
 
 
 # format 1 from format 2 -------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
-_MUTABLE = (dict, list, set)
+MUTABLE = (dict, list, set)
 
 
 class Codec:
@@ -169,19 +169,19 @@ class Codec:
             fresh = fresh and key == dct.get("id")
         if fresh and len(wf.tasks) == len(done):
             return wf.tasks  # type: ignore[no-any-return]  # the very mapping built below, without a second dict
-        return {_uuid(key, ids): task for key, task in done}
+        return {parse_uuid(key, ids): task for key, task in done}
 
     def _task(self, dct: dict[str, Any], walk: _Walk) -> Task:
         """`TaskConverter.from_dict(dct, wf)`."""
         wf, ids = walk.wf, walk.ids
         task_spec = walk.specs.get(dct["task_spec"])
         text, parent_text, state = dct["id"], dct["parent"], dct["state"]
-        task_id = ids.get(text) or _uuid(text, ids)  # (a UUID is never false)
-        parent_id = (ids.get(parent_text) or _uuid(parent_text, ids)) if parent_text is not None else None
+        task_id = ids.get(text) or parse_uuid(text, ids)  # (a UUID is never false)
+        parent_id = (ids.get(parent_text) or parse_uuid(parent_text, ids)) if parent_text is not None else None
         if task_spec is None:  # Task's own default (a StartTask of the workflow's spec)
             task = Task(wf, task_spec, state=state, id=task_id)
             task._parent = parent_id
-            task._children = [_uuid(child, ids) for child in dct["children"]]
+            task._children = [parse_uuid(child, ids) for child in dct["children"]]
             task.last_state_change = dct["last_state_change"]
             task.triggered = dct["triggered"]
             task.internal_data = self.restore(dct["internal_data"])
@@ -189,7 +189,7 @@ class Codec:
             task, internal = _new(Task), dct["internal_data"]
             task.__dict__ = {
                 "id": task_id, "workflow": wf, "_parent": parent_id,
-                "_children": [ids.get(child) or _uuid(child, ids) for child in dct["children"]], "_state": state,
+                "_children": [ids.get(child) or parse_uuid(child, ids) for child in dct["children"]], "_state": state,
                 "triggered": dct["triggered"], "task_spec": task_spec, "thread_id": Task.thread_id_pool, "data": {},
                 "internal_data": {} if type(internal) is dict and not internal else self.restore(internal),
                 "last_state_change": dct["last_state_change"],
@@ -219,13 +219,13 @@ class Codec:
         else:
             data = dict(pdata)
             known = walk.mutable.get(parent_text) if parent_text in walk.tasks else None
-            mutable = {k for k, v in pdata.items() if isinstance(v, _MUTABLE)} if known is None else known
+            mutable = {k for k, v in pdata.items() if isinstance(v, MUTABLE)} if known is None else known
             for key in mutable:
                 data[key] = copy(data[key])
         if updates:
             restored = self.restore(updates)
             data.update(restored)
-            mutable = {k for k in (*mutable, *restored) if isinstance(data.get(k), _MUTABLE)}
+            mutable = {k for k in (*mutable, *restored) if isinstance(data.get(k), MUTABLE)}
         for key in deletions:
             data.pop(key, None)
         if deletions and mutable:
@@ -246,7 +246,7 @@ class Codec:
             else:
                 sp = BpmnSubWorkflow(top.subprocess_specs.get(task.task_spec.spec), task.id, top, deserializing=True)
                 sp.tasks = self.restore_tasks(item["tasks"], sp, ids)
-                sp.task_tree = sp.tasks.get(_uuid(item["root"], ids))
+                sp.task_tree = sp.tasks.get(parse_uuid(item["root"], ids))
                 self.set_default_attributes(sp, item)
             top.subprocesses[task.id] = sp
             sp.completed_event.connect(task.task_spec._on_subworkflow_completed, task)
@@ -277,7 +277,7 @@ _set = object.__setattr__
 _UNKNOWN = SafeUUID.unknown
 
 
-def _uuid(text: str, ids: dict[str, UUID]) -> UUID:
+def parse_uuid(text: str, ids: dict[str, UUID]) -> UUID:
     """The UUID of `text`, parsed once per load: what UUID(text) gives, for half its time when `text` is 32
     hex digits and hyphens (UUID.__init__ strips braces and a urn: prefix, removes the hyphens, wants 32
     characters and parses them with int(…, 16): when that int() succeeds, there was nothing to strip)."""

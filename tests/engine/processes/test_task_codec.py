@@ -23,7 +23,7 @@ from engine.processes import registry as processes
 from engine.processes import serialization
 from engine.processes.scripting import CaseEffects, script_engine
 from engine.processes.serialization import _CONVERTER, REGISTRY
-from engine.processes.task_codec import _uuid
+from engine.processes.task_codec import parse_uuid
 
 START = {"kind": "complaint", "category": "kebersihan", "agency": None, "desk": "batam.diskominfo",
          "channel": "web", "anonymous": False, "confidential": False}  # fmt: skip
@@ -262,7 +262,7 @@ def test_a_value_unequal_to_itself_is_left_out_of_a_delta_and_restores_alike() -
     ],
 )
 def test_the_codec_parses_a_uuid_as_uuid_does(text: str) -> None:
-    parsed = _uuid(text, {})
+    parsed = parse_uuid(text, {})
     assert type(parsed) is UUID and parsed == UUID(text) and str(parsed) == str(UUID(text))
     assert (parsed.int, parsed.is_safe, hash(parsed)) == (UUID(text).int, UUID(text).is_safe, hash(UUID(text)))
 
@@ -272,4 +272,4 @@ def test_the_codec_refuses_what_uuid_refuses(text: str) -> None:
     with pytest.raises(ValueError):
         UUID(text)
     with pytest.raises(ValueError):
-        _uuid(text, {})
+        parse_uuid(text, {})
