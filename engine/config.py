@@ -95,6 +95,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "QUEUE_PREFIX": "aduan",
         "SCHEDULER_INTERVAL": 5.0,
         "SWEEP_BATCH": 500,
+        # due cases fired in one transaction (and, with Redis, one job): deadlines fall due together at the end
+        # of a working day, and a batch pays one SELECT and one COMMIT for all its cases
+        "TIMER_BATCH": 25,
         "TIMER_JOB_STALE_SECONDS": 60,
         "OUTBOX_RELAY_AFTER_SECONDS": 10,
         # housekeeping (workers/housekeeping.py): expired sessions, old idempotency keys

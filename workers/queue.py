@@ -1,9 +1,11 @@
 """Queues and dispatch: how due timers and outbox rows reach the job functions.
 
 Two dispatchers run the same job functions. `RqDispatcher` (when `REDIS_URL` is set) enqueues one rq job
-per due case or outbox row, with a job id derived from what it is about, so concurrent schedulers do not
-pile up copies; `InlineDispatcher` (the embedded default) calls the job functions in the caller's thread.
-Either way correctness never rests on deduplication: every job re-checks its row under a lock.
+per batch of due cases (`TIMER_BATCH`, fired in one transaction) and one per outbox row. A due case is
+marked in Redis with the job that carries it (a key per case and deadline), and an outbox row's job id
+derives from the row, so that repeated sweeps and concurrent schedulers do not pile up copies while a job
+is in flight; `InlineDispatcher` (the embedded default) calls the job functions in the caller's thread.
+Either way correctness never rests on deduplication: every job re-checks its rows under a lock.
 
 After a command commits, the ids of its new outbox rows are dispatched at once. A Redis error there is
 logged and swallowed: the rows stay pending in the database and the relay sends them later.
@@ -14,7 +16,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -51,9 +54,13 @@ def connect(url: str) -> Redis:
     return Redis.from_url(url, socket_connect_timeout=1, socket_timeout=5)
 
 
-def timer_job_id(queue: str, case_id: int, due: datetime) -> str:
-    """One job id per (case, due time): a new deadline is a new job, a repeated sweep the same one."""
+def timer_key(queue: str, case_id: int, due: datetime) -> str:
+    """The Redis key naming the job that carries (case, due time): a new deadline is a new key, a repeated
+    sweep the same one."""
     return f"{queue}-case{case_id}-due{int(due.timestamp())}"
+
+
+MARK_TTL = 86_400  # a mark outlives any job waiting in a queue; a job that no longer exists marks nothing
 
 
 def outbox_job_id(queue: str, outbox_id: int) -> str:
@@ -62,7 +69,7 @@ def outbox_job_id(queue: str, outbox_id: int) -> str:
 
 def _in_flight(job: Job, stale_after: float) -> bool:
     """Queued, scheduled, or started recently enough that its worker may still be alive."""
-    status = job.get_status()
+    status = job.get_status(refresh=False)  # as fetched
     if status in IN_FLIGHT:
         return True
     if status == JobStatus.STARTED:
@@ -94,9 +101,9 @@ def enqueue_once(queue: Queue, func: Callable[..., Any], *args: Any, job_id: str
 
 
 class Dispatcher(Protocol):
-    """Hands a due case or an outbox row to its job function."""
+    """Hands due cases or an outbox row to their job function."""
 
-    def timer(self, case_id: int, due: datetime) -> bool: ...
+    def timers(self, due: Sequence[tuple[int, datetime]]) -> int: ...
 
     def outbox(self, outbox_id: int, kind: str) -> bool: ...
 
@@ -104,10 +111,11 @@ class Dispatcher(Protocol):
 class InlineDispatcher:
     """The embedded default: run the job in this thread, now."""
 
-    def timer(self, case_id: int, due: datetime) -> bool:
-        from workers.timers import fire_case_timers
+    def timers(self, due: Sequence[tuple[int, datetime]]) -> int:
+        """Fire the batch now, in one transaction; how many cases fired."""
+        from workers.timers import fire_due_timers
 
-        return fire_case_timers(case_id, due.isoformat())
+        return fire_due_timers([(case_id, at.isoformat()) for case_id, at in due])
 
     def outbox(self, outbox_id: int, kind: str) -> bool:
         try:
@@ -119,7 +127,7 @@ class InlineDispatcher:
 
 
 class RqDispatcher:
-    """Distributed: one rq job per due case / outbox row, deduplicated by job id."""
+    """Distributed: one rq job per batch of due cases (each case marked with its job) or per outbox row."""
 
     def __init__(self, config: dict[str, Any], connection: Redis | None = None) -> None:
         self.connection = connection or connect(config["REDIS_URL"])
@@ -132,15 +140,54 @@ class RqDispatcher:
         retries = max(int(config.get("OUTBOX_MAX_ATTEMPTS", outbox.MAX_ATTEMPTS)) - 1, 1)
         self.outbox_retry = Retry(max=retries, interval=backoff)
 
-    def timer(self, case_id: int, due: datetime) -> bool:
-        from workers.timers import fire_case_timers
+    def timers(self, due: Sequence[tuple[int, datetime]]) -> int:
+        """Enqueue one job for the cases of `due` that no job in flight carries; how many it carries.
 
+        Each case is marked (`timer_key`) with the new job's id where no mark is (`SET NX`), or where the
+        job its mark names is finished, failed, gone or stale: its case is still due, so that job did not do
+        the work. Two Redis round trips, and one more to look at the jobs of marks already set."""
+        from workers.timers import fire_due_timers
+
+        if not due:
+            return 0
         queue = self.queues["timers"]
-        job_id = timer_job_id(queue.name, case_id, due)
-        return enqueue_once(
-            queue, fire_case_timers, case_id, due.isoformat(), job_id=job_id, stale_after=self.stale_after,
-            retry=TIMER_RETRY, job_timeout=JOB_TIMEOUT,
-        )  # fmt: skip
+        job_id = f"{queue.name}-timers-{uuid.uuid4().hex}"
+        keys = [timer_key(queue.name, case_id, at) for case_id, at in due]
+        with self.connection.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.set(key, job_id, nx=True, ex=MARK_TTL)
+                pipe.get(key)
+            answers = pipe.execute()
+        marks = {key: (bool(answers[2 * i]), answers[2 * i + 1]) for i, key in enumerate(keys)}
+        held = {mark.decode() for taken, mark in marks.values() if not taken and mark is not None}
+        alive = self._in_flight(held)
+        carried = [pair for pair, key in zip(due, keys, strict=True) if _carried(marks[key], alive)]
+        if not carried:
+            return 0
+        with self.connection.pipeline() as pipe:
+            for pair, key in zip(due, keys, strict=True):
+                if pair in carried and not marks[key][0]:
+                    pipe.set(key, job_id, ex=MARK_TTL)  # taken over from a job that did not do the work
+            job = Queue.prepare_data(
+                fire_due_timers, ([(case_id, at.isoformat()) for case_id, at in carried],), job_id=job_id,
+                retry=TIMER_RETRY, timeout=JOB_TIMEOUT, result_ttl=RESULT_TTL,
+            )  # fmt: skip
+            queue.enqueue_many([job], pipeline=pipe)
+            pipe.execute()
+        return len(carried)
+
+    def timer(self, case_id: int, due: datetime) -> bool:
+        """One due case (`timers` of one)."""
+        return self.timers([(case_id, due)]) == 1
+
+    def _in_flight(self, job_ids: set[str]) -> set[str]:
+        """Those of `job_ids` whose job is queued, scheduled or started recently enough (one round trip)."""
+        if not job_ids:
+            return set()
+        names = sorted(job_ids)
+        jobs = Job.fetch_many(names, connection=self.connection)
+        found = zip(names, jobs, strict=True)
+        return {name for name, job in found if job is not None and _in_flight(job, self.stale_after)}
 
     def outbox_new(self, rows: list[tuple[int, str]]) -> None:
         """Enqueue the rows a command has just committed, all in one Redis round trip (a pipeline).
@@ -174,6 +221,12 @@ class RqDispatcher:
             queue, _outbox_job(kind), outbox_id, job_id=outbox_job_id(queue.name, outbox_id),
             stale_after=self.stale_after, retry=self.outbox_retry, job_timeout=JOB_TIMEOUT,
         )  # fmt: skip
+
+
+def _carried(mark: tuple[bool, bytes | None], alive: set[str]) -> bool:
+    """Whether the new job carries a case: its mark was just set, or names a job not in flight."""
+    taken, job_id = mark
+    return taken or job_id is None or job_id.decode() not in alive
 
 
 def _outbox_job(kind: str) -> Callable[[int], Any]:

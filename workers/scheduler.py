@@ -58,8 +58,10 @@ def claim_due(
 
 
 def sweep_timers(host: Host, dispatcher: Dispatcher, now: datetime | None = None) -> int:
-    """Hand every case due at `now` to `dispatcher`, batch by batch; returns how many were handed on."""
+    """Hand every case due at `now` to `dispatcher`, `TIMER_BATCH` cases at a time (a job, a transaction);
+    returns how many were handed on."""
     now, limit = now or utcnow(), int(host.config.get("SWEEP_BATCH", 500))
+    size = max(1, int(host.config.get("TIMER_BATCH", 25)))
     inline = isinstance(dispatcher, InlineDispatcher)
     after, handed = None, 0
     with host.session() as session:
@@ -67,8 +69,8 @@ def sweep_timers(host: Host, dispatcher: Dispatcher, now: datetime | None = None
             try:
                 batch = claim_due(session, now, limit, after)
                 if inline:
-                    session.rollback()  # each firing is its own transaction, locking its case
-                handed += sum(dispatcher.timer(case_id, due) for case_id, due in batch)
+                    session.rollback()  # each firing is its own transaction, locking its cases
+                handed += sum(dispatcher.timers(batch[i : i + size]) for i in range(0, len(batch), size))
             finally:
                 session.rollback()  # releases the batch's row locks once its jobs are enqueued
             if len(batch) < limit:

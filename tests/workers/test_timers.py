@@ -1,4 +1,5 @@
-"""Timer jobs and the scheduler against real Redis: one job per due case, idempotent firing, SKIP LOCKED."""
+"""Timer jobs and the scheduler against real Redis: one job per batch of due cases (each case marked with
+it), idempotent firing, SKIP LOCKED, batches that fall back to one case at a time."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from engine.cases.case import Case
 from tests.conftest import seeded
 from tests.workers.conftest import escalations, fired_events, make_app, submit_due_case
 from workers import scheduler
-from workers.queue import InlineDispatcher, RqDispatcher, connect, queue_names
+from workers.queue import InlineDispatcher, RqDispatcher, connect, queue_names, timer_key
 from workers.timers import fire_case_timers
 from workers.worker import HostWorker
 
@@ -40,15 +41,32 @@ def test_the_scheduler_enqueues_each_due_case_once_and_a_worker_fires_it(rq_app:
     assert scheduler.run_once(host_of(rq_app)).timers == 3
     assert scheduler.run_once(host_of(rq_app)).timers == 0  # the same deadlines are already queued
     queue = timer_queue(rq_app)
-    assert sorted(queue.job_ids) == sorted(
-        f"{queue.name}-case{case_id}-due{int(db.session.get_one(Case, case_id).next_timer_at.timestamp())}"
+    [job] = queue.jobs  # the three in one batch (TIMER_BATCH 25)
+    assert sorted(case_id for case_id, _ in job.args[0]) == sorted(due)
+    marks = [
+        queue.connection.get(timer_key(queue.name, case_id, db.session.get_one(Case, case_id).next_timer_at))
         for case_id in due
-    )
+    ]
+    assert marks == [job.id.encode()] * 3
     burst(rq_app)
     session = db.session()
     assert [escalations(session, case_id) for case_id in due] == [1, 1, 1]
     assert [len(fired_events(session, case_id)) for case_id in due] == [1, 1, 1]
     assert all(session.get_one(Case, case_id).escalated for case_id in due)
+    assert scheduler.run_once(host_of(rq_app)).timers == 0
+
+
+def test_the_scheduler_hands_due_cases_on_timer_batch_at_a_time(rq_app: Flask) -> None:
+    rq_app.config["TIMER_BATCH"] = 2
+    due = [submit_due_case(db.session()) for _ in range(5)]
+    db.session.remove()
+    assert scheduler.run_once(host_of(rq_app)).timers == 5
+    queue = timer_queue(rq_app)
+    assert sorted(len(job.args[0]) for job in queue.jobs) == [1, 2, 2]
+    assert sorted(case_id for job in queue.jobs for case_id, _ in job.args[0]) == sorted(due)
+    burst(rq_app)
+    session = db.session()
+    assert [escalations(session, case_id) for case_id in due] == [1] * 5
     assert scheduler.run_once(host_of(rq_app)).timers == 0
 
 
@@ -72,10 +90,15 @@ def test_a_finished_job_whose_case_is_still_due_is_enqueued_again(rq_app: Flask)
     due = db.session.get_one(Case, case_id).next_timer_at
     db.session.remove()
     assert dispatcher.timer(case_id, due) is True
-    job = timer_queue(rq_app).jobs[0]
+    assert dispatcher.timer(case_id, due) is False  # its job is still queued
+    queue = timer_queue(rq_app)
+    [job] = queue.jobs
+    queue.remove(job)
     job.set_status("finished")  # as if it ran and lost a race, yet the case is still due
     assert dispatcher.timer(case_id, due) is True
-    assert len(timer_queue(rq_app)) == 1
+    [again] = queue.jobs
+    assert again.id != job.id and again.args[0] == [(case_id, due.isoformat())]
+    assert queue.connection.get(timer_key(queue.name, case_id, due)) == again.id.encode()
 
 
 def test_eight_concurrent_firings_of_one_deadline_escalate_once(rq_app: Flask) -> None:

@@ -123,6 +123,25 @@ def test_firing_timers_stays_within_budget(desk: Desk, clock: Any) -> None:
     assert desk.events()[-1].type == "timer_fired"
 
 
+def test_a_batch_of_due_cases_pays_one_select_and_one_commit(desk: Desk, clock: Any) -> None:
+    """A sweep's batch (`fire_due`): BEGIN, one SELECT locking every case, each case's two write statements, COMMIT."""
+    _warm(desk)
+    cases = []
+    for _ in range(5):
+        desk.submit()
+        cases.append(desk.case.id)
+    clock.move_to(wib(2026, 12, 3, 8, 0, 1))
+    session = desk._fresh()
+    with counted() as fire:
+        assert lifecycle.fire_due(session, cases) == cases
+    listing = "\n  ".join(fire.statements)
+    reads = [s for s in fire.statements if s.startswith("SELECT")]
+    assert len(reads) == 1 and reads[0].startswith("SELECT complaint.id"), listing
+    assert (fire.statements.count("BEGIN"), fire.statements.count("COMMIT")) == (1, 1), listing
+    if db.engine.dialect.name == "postgresql":
+        assert len(fire.statements) == 3 + 2 * len(cases), listing
+
+
 def test_disposing_reads_no_agency_row(desk: Desk, clock: Any) -> None:
     """Whether the new agency takes the case over by webhook (`external`) comes from the configuration snapshot."""
     _warm(desk)
