@@ -1,7 +1,11 @@
 """`aduan bench engine`: per-command cost through the engine (SQLite, PostgreSQL) next to raw SpiffWorkflow.
 
-The same three steps of the default diagram are measured in one run: start a case (to `verify`), complete
-`verify` (accept → `respond`), fire the due timers of `respond` (reminder + breach → escalation task).
+The steps of the default diagram are measured in one run: start a case (to `verify`), complete `verify`
+(accept → `respond`), fire the due timers of `respond` (reminder + breach → escalation task), complete
+`respond`, the reporter's reply. Firing is measured both ways a service fires: half the cases (the even ones)
+one command each (`fire_timers`), the other half as the scheduler does, `TIMER_BATCH` cases to a transaction
+(`fire_due`; each case of a batch is charged the batch's cost divided by its size), next to raw SpiffWorkflow
+firing the same cases one by one.
 "Raw" runs the very same spec and script environment in memory, with no database, no serialization and no
 read models; the engine figure is the whole command (restore, step, save, read models, audit, commit).
 The raw steps run twice: with SpiffWorkflow's plain eval/exec engine, the baseline of every ratio (issue 14:
@@ -70,6 +74,7 @@ class Samples:
 
 
 STEPS = ("start", "complete verify", "fire timers", "complete respond", "reply")
+SWEPT = "fire timers, batch"  # reported after "fire timers" when `interleaved` sweeps (its odd cases)
 RESPOND = {"decision": "respond", "message": "Sampah sudah diangkut.", "final": True}
 REPLY = {"message": "Terima kasih", "satisfied": True, "rating": 5}
 DLH = Actor("dlh", "officer", "batam.dlh")
@@ -101,6 +106,15 @@ class Cost:
         self.wall.values.append(time.perf_counter() - wall)
         return result
 
+    def measure_batch(self, fn: Callable[[], Any], size: int) -> Any:
+        """`fn` does the work of `size` cases: each is charged an equal share."""
+        cpu, wall = time.process_time(), time.perf_counter()
+        result = fn()
+        spent_cpu, spent_wall = time.process_time() - cpu, time.perf_counter() - wall
+        self.cpu.values.extend([spent_cpu / size] * size)
+        self.wall.values.extend([spent_wall / size] * size)
+        return result
+
 
 class Raw:
     """The steps in memory with SpiffWorkflow alone: same spec, same script environment, no database."""
@@ -126,6 +140,7 @@ class Raw:
         action = {
             "complete verify": partial(self._complete, wf, "verify", ACCEPT),
             "fire timers": partial(self._fire, wf),
+            SWEPT: partial(self._fire, wf),
             "complete respond": partial(self._complete, wf, "respond", RESPOND),
             "reply": partial(self._reply, wf),
         }[step]
@@ -175,6 +190,7 @@ class Engine:
             demo.seed(db.session(), "bench-password")
             db.session.commit()
         self.case_ids: list[int] = []
+        self.due: list[int] = []  # cases waiting for the next batch (SWEPT)
 
     def count(self) -> int:
         return len(self.case_ids)
@@ -192,11 +208,21 @@ class Engine:
                 cost.measure(partial(lifecycle.complete_task, session, actor, task_id, data))
             elif step == "fire timers":
                 assert cost.measure(partial(lifecycle.fire_timers, session, self.case_ids[i]))
+            elif step == SWEPT:
+                self.due.append(self.case_ids[i])
             else:
                 from engine.cases.case import Case
 
                 case = session.get_one(Case, self.case_ids[i])
                 cost.measure(partial(lifecycle.reporter_reply, session, case, dict(REPLY)))
+            self.db.session.remove()
+
+    def sweep(self, cost: Cost) -> None:
+        """Fire the cases collected for a batch, in one transaction (`lifecycle.fire_due`)."""
+        with self.app.app_context():
+            due, self.due = self.due, []
+            fired = cost.measure_batch(partial(lifecycle.fire_due, self.db.session(), due), len(due))
+            assert fired == sorted(due), (fired, due)
             self.db.session.remove()
 
     def close(self) -> None:
@@ -208,17 +234,22 @@ Costs = dict[str, dict[str, Cost]]  # backend → step → cost
 Summary = dict[str, dict[str, dict[str, tuple[float, float, float]]]]  # backend → step → measure → figures
 
 
-def interleaved(subjects: list[Any], cases: int) -> Costs:
+def interleaved(subjects: list[Any], cases: int, batch: int = 0) -> Costs:
     """One run: every step for every case on every subject, the subjects' order rotating from case to case,
-    so that the machine's moods fall on all of them alike."""
-    costs: Costs = {s.name: {step: Cost() for step in STEPS} for s in subjects}
+    so that the machine's moods fall on all of them alike. With `batch`, the odd cases' timers are fired
+    `batch` cases to a transaction by the engine subjects (the `SWEPT` row), the even ones one by one."""
+    reported = (*STEPS[:3], SWEPT, *STEPS[3:]) if batch else STEPS
+    costs: Costs = {s.name: {step: Cost() for step in reported} for s in subjects}
     bases = {s.name: s.count() for s in subjects}  # cases of earlier runs
     for step in STEPS:
         with frozen(T0 if step in ("start", "complete verify") else FIRE_AT):
             for i in range(cases):
                 order = subjects[i % len(subjects) :] + subjects[: i % len(subjects)]
+                row = SWEPT if batch and step == "fire timers" and i % 2 else step
                 for subject in order:
-                    subject.run(step, bases[subject.name] + i, costs[subject.name][step])
+                    subject.run(row, bases[subject.name] + i, costs[subject.name][row])
+                    if row == SWEPT and isinstance(subject, Engine) and (len(subject.due) == batch or i + 2 >= cases):
+                        subject.sweep(costs[subject.name][row])  # a full batch, or the run's last odd case
     return costs
 
 
@@ -266,7 +297,7 @@ def summarize(runs: list[Costs]) -> dict[str, dict[str, dict[str, tuple[float, f
     out: dict[str, dict[str, dict[str, tuple[float, float, float]]]] = {}
     for name in runs[0]:
         out[name] = {}
-        for step in STEPS:
+        for step in runs[0][name]:
             cells = {}
             for measure in ("cpu", "wall"):
                 medians = [getattr(run[name][step], measure).median_ms for run in runs]
@@ -289,7 +320,7 @@ def print_summary(summary: dict[str, dict[str, dict[str, tuple[float, float, flo
     for measure in ("cpu", "wall"):
         click.echo(f"\nclient {measure.upper()} per command (ms)")
         click.echo(f"{'step':<18}" + "".join(f"{name:>34}" for name in summary))
-        for step in STEPS:
+        for step in summary[RAW]:
             cells = []
             for name, steps in summary.items():
                 med, lo, hi = steps[step][measure]
@@ -318,15 +349,20 @@ def sandbox_ratio(restricted: dict[str, dict[str, tuple[float, float, float]]]) 
     show_default=True,
     help="a scratch database: it is dropped and re-created ('' to skip PostgreSQL)",
 )
-def engine_bench(cases: int, runs: int, postgres_url: str) -> None:
-    """Per-command client CPU and wall (start, complete verify, fire timers, complete respond, reply) on
-    SQLite and PostgreSQL next to raw SpiffWorkflow, interleaved in one process."""
-    summary = run_engine_bench(cases, runs, postgres_url)
+@click.option(
+    "--batch", default=lifecycle.TIMER_BATCH, show_default=True,
+    help="cases per transaction of the batch firing row (half the cases); 0: every case fired alone",
+)  # fmt: skip
+def engine_bench(cases: int, runs: int, postgres_url: str, batch: int) -> None:
+    """Per-command client CPU and wall (start, complete verify, fire timers one case at a time and in
+    batches, complete respond, reply) on SQLite and PostgreSQL next to raw SpiffWorkflow, interleaved in one
+    process."""
+    summary = run_engine_bench(cases, runs, postgres_url, batch)
     print_summary(summary, runs, cases)
 
 
 def run_engine_bench(
-    cases: int, runs: int, postgres_url: str
+    cases: int, runs: int, postgres_url: str, batch: int = 0
 ) -> dict[str, dict[str, dict[str, tuple[float, float, float]]]]:
     with tempfile.TemporaryDirectory() as tmp:
         subjects: list[Any] = [
@@ -337,13 +373,13 @@ def run_engine_bench(
         if postgres_url:
             subjects.append(Engine("engine PostgreSQL", fresh_postgres(postgres_url)))
         try:
-            return measured_runs(subjects, cases, runs)
+            return measured_runs(subjects, cases, runs, batch)
         finally:
             for subject in subjects[2:]:
                 subject.close()
 
 
-def measured_runs(subjects: list[Any], cases: int, runs: int) -> Summary:
+def measured_runs(subjects: list[Any], cases: int, runs: int, batch: int = 0) -> Summary:
     """A warm-up (parsed specs, caches, connection pools), then `runs` interleaved runs, summarized."""
-    interleaved(subjects, min(cases, 10))
-    return summarize([interleaved(subjects, cases) for _ in range(runs)])
+    interleaved(subjects, min(cases, 10), batch)
+    return summarize([interleaved(subjects, cases, batch) for _ in range(runs)])

@@ -69,7 +69,8 @@ def test_storage_counts_every_table(scratch_url: str) -> None:
 
 
 def test_engine_and_history_run_on_both_backends(scratch_url: str) -> None:
-    assert "fire timers" in _run("engine", "--cases", "2", "--runs", "1", "--postgres-url", scratch_url)
+    out = _run("engine", "--cases", "5", "--runs", "1", "--batch", "2", "--postgres-url", scratch_url)
+    assert "fire timers" in out and "fire timers, batch" in out
     assert "stored state" in _run("history", "--loops", "3", "--cases", "1")
 
 
