@@ -54,6 +54,7 @@ ENV_KEYS = {
     "SESSION_COOKIE_SECURE": "SESSION_COOKIE_SECURE",
     "ADUAN_AUDIT_CHECKPOINT_KEY": "AUDIT_CHECKPOINT_KEY",
     "ADUAN_AUDIT_CHECKPOINT_KEY_FILE": "AUDIT_CHECKPOINT_KEY_FILE",
+    "ADUAN_TIMER_BATCH": "TIMER_BATCH",
 }
 
 
@@ -154,12 +155,24 @@ def build(instance_path: str, overrides: dict[str, Any] | None) -> dict[str, Any
     for flag in ("JSON_LOGS", "SESSION_COOKIE_SECURE"):
         if isinstance(config[flag], str):
             config[flag] = config[flag].strip().lower() in ("1", "true", "yes", "on")
+    config["TIMER_BATCH"] = _positive(config["TIMER_BATCH"], "ADUAN_TIMER_BATCH")
     if config.get("REDIS_URL") and config["RATELIMIT_STORAGE_URI"] == "memory://":
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
     if str(config["RATELIMIT_STORAGE_URI"]).startswith("redis"):
         # an outage is noticed in a second, then the limits count in memory (see api.extensions.budget)
         config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
     return config
+
+
+def _positive(value: Any, name: str) -> int:
+    """A whole number ≥ 1, else a ValueError naming the setting (not its value)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1:
+        raise ValueError(f"{name}: a whole number of at least 1")
+    return number
 
 
 def sandbox_limits(config: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Each command is one transaction on one case row: restore the workflow, apply the command, run engine
 steps, save the state, refresh the read models, append the audit event. The case's optimistic `version`
-makes a concurrent second writer fail with `Conflict` and leaves nothing of it behind.
+makes a concurrent second writer fail with `Conflict` and leaves nothing of it behind. A sweep's batch of
+due cases (`fire_due`) is the one command over several cases: one transaction, each case written as alone.
 """
 
 from __future__ import annotations
