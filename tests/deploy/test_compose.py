@@ -394,7 +394,7 @@ def test_the_services_take_a_complaint_to_closure_with_a_timer_fired_by_a_worker
         assert status == 200
         assert [e["type"] for e in history][-1] == "timer_fired"
         assert history[-1]["actor"] == "system"
-        assert "timers due" in deployment.log("worker")  # fired by an rq worker, not inline
+        assert "timers of 1 case(s) fired" in deployment.log("worker")  # fired by an rq worker, not inline
         assert api.call("GET", "/metrics")[0] == 401
         scrape = {"Authorization": f"Bearer {deployment.variables['ADUAN_METRICS_TOKEN']}"}
         status, metrics = api.call("GET", "/metrics", headers=scrape)
