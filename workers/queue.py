@@ -161,12 +161,13 @@ class RqDispatcher:
         marks = {key: (bool(answers[2 * i]), answers[2 * i + 1]) for i, key in enumerate(keys)}
         held = {mark.decode() for taken, mark in marks.values() if not taken and mark is not None}
         alive = self._in_flight(held)
-        carried = [pair for pair, key in zip(due, keys, strict=True) if _carried(marks[key], alive)]
-        if not carried:
+        chosen = [(pair, key) for pair, key in zip(due, keys, strict=True) if _carried(marks[key], alive)]
+        if not chosen:
             return 0
+        carried = [pair for pair, _key in chosen]
         with self.connection.pipeline() as pipe:
-            for pair, key in zip(due, keys, strict=True):
-                if pair in carried and not marks[key][0]:
+            for _pair, key in chosen:
+                if not marks[key][0]:
                     pipe.set(key, job_id, ex=MARK_TTL)  # taken over from a job that did not do the work
             job = Queue.prepare_data(
                 fire_due_timers, ([(case_id, at.isoformat()) for case_id, at in carried],), job_id=job_id,

@@ -185,20 +185,12 @@ def _data(codec: Codec, parent: Task | None, known: Any, data: Any) -> tuple[dic
     if data == EMPTIED:
         return {}, frozenset()
     out = dict(parent.data)
-    keys = known
-    for key in keys:
+    for key in known:
         out[key] = copy(out[key])
-    if data != SAME:
-        updates, deletions = data
-        if updates:
-            restored = codec.restore(updates)
-            out.update(restored)
-            keys = {k for k in (*keys, *restored) if isinstance(out.get(k), MUTABLE)}
-        for key in deletions:
-            out.pop(key, None)
-        if deletions and keys:
-            keys = {k for k in keys if k in out}
-    return out, keys
+    if data == SAME:
+        return out, known
+    updates, deletions = data
+    return out, codec.apply_delta(out, known, updates, deletions)
 
 
 def _restore_subprocesses(codec: Codec, dct: dict[str, Any], wf: Any, top: Any, ids: dict[str, UUID]) -> None:

@@ -20,6 +20,7 @@ restore to the same data (the child's copy of its parent's; orjson writes NaN as
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from copy import copy
 from types import ModuleType
 from typing import Any
@@ -32,6 +33,7 @@ from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+Keys = frozenset[str] | set[str]  # keys of a task's data (e.g. those holding a dict, list or set)
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 MUTABLE = (dict, list, set)
 
@@ -222,6 +224,12 @@ class Codec:
             mutable = {k for k, v in pdata.items() if isinstance(v, MUTABLE)} if known is None else known
             for key in mutable:
                 data[key] = copy(data[key])
+        walk.mutable[text] = self.apply_delta(data, mutable, updates, deletions)
+        return data
+
+    def apply_delta(self, data: dict[str, Any], mutable: Keys, updates: Any, deletions: Iterable[str]) -> Keys:
+        """A delta on `data` (the copy of the parent's): its updates restored and set, its deletions dropped;
+        returns which of `data`'s keys now hold a dict, list or set (`mutable`: those before)."""
         if updates:
             restored = self.restore(updates)
             data.update(restored)
@@ -230,8 +238,7 @@ class Codec:
             data.pop(key, None)
         if deletions and mutable:
             mutable = {k for k in mutable if k in data}
-        walk.mutable[text] = mutable
-        return data
+        return mutable
 
     def restore_subprocesses(self, dct: dict[str, Any], wf: Any, top: Any, ids: dict[str, UUID]) -> None:
         """`BpmnWorkflowConverter.subprocesses_from_dict(dct, wf)`: parents before their children."""
