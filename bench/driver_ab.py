@@ -7,7 +7,9 @@ PostgreSQL databases that differ in one thing only (`--compare`):
 - `descriptions`: in one, psycopg builds every result's column descriptions itself, as before the eighth
   pass (`engine.driver.DescribedCursor` not installed on that subject's connections);
 - `state-format`: in one, the state is written in format 1 (SpiffWorkflow's converter dicts, compressed with
-  `state-1.bin`), as before the eighth pass, and so read back in format 1.
+  `state-1.bin`), as before the eighth pass, and so read back in format 1;
+- `one-write`: in one, a command writes its case row and then its children in a second statement, as
+  before the tenth pass (five round trips a command instead of four).
 Both share every moment of the machine, so a difference of a tenth of a millisecond shows where two separate
 `aduan bench engine` runs spread by more than that.
 """
@@ -28,6 +30,7 @@ from engine.db import normalize_url
 DRIVER, THROUGH = "driver's cursor", "through SQLAlchemy"
 DESCRIBED, PSYCOPG = "described once", "psycopg describes"
 FORMAT_2, FORMAT_1 = "state format 2", "state format 1"
+ONE_WRITE, TWO_WRITES = "one write statement", "case row, then children"
 SWAPPED = "first_column"
 
 
@@ -61,6 +64,28 @@ def format_1_swaps() -> list[Swap]:
 
     primed = zlib.compressobj(1, zdict=(serialization.ZDICT_DIR / "state-1.bin").read_bytes())
     return [(serialization, "state_text", format_1), (serialization, "_PRIMED", primed)]
+
+
+def two_writes(session: Any, head: Any, batches: list[Any], linked: bool) -> tuple[int | None, list[int]]:
+    """`engine.db.write_with_children` as before the tenth pass: the case row, then its children's statement."""
+    from engine import db
+
+    session.flush()
+    conn = session.connection()
+    found = db.first_column(conn, db._returning(head.shape), head.params)
+    if not found:
+        return None, []
+    if linked:
+        batches = [db._linked_to(batch, found[0]) for batch in batches]
+    params = {k: v for batch in batches for k, v in batch.params.items()}
+    return found[0], db.first_column(conn, db._statement(tuple(b.shape for b in batches), True), params)
+
+
+def two_writes_swaps() -> list[Swap]:
+    """`write_with_children` as two statements where the engine calls it (lifecycle imported it by name)."""
+    from engine.cases import lifecycle
+
+    return [(lifecycle, "write_with_children", two_writes)]
 
 
 @contextmanager
@@ -115,11 +140,12 @@ class PsycopgDescribes(steps.Engine):
 )
 @click.option(
     "--compare",
-    type=click.Choice(["first-column", "descriptions", "state-format"]),
+    type=click.Choice(["first-column", "descriptions", "state-format", "one-write"]),
     default="first-column",
     show_default=True,
     help="first-column: the write on the driver's cursor or through SQLAlchemy; descriptions: psycopg's column "
-    "descriptions built once per result shape or at every call; state-format: the state in format 2 or 1",
+    "descriptions built once per result shape or at every call; state-format: the state in format 2 or 1; "
+    "one-write: a command's case row and children in one statement or two",
 )
 def driver_ab(cases: int, runs: int, postgres_url: str, compare: str) -> None:
     """Client CPU and wall per command with and without one change (`--compare`)."""
@@ -133,6 +159,9 @@ def driver_ab(cases: int, runs: int, postgres_url: str, compare: str) -> None:
     elif compare == "state-format":
         shipped = steps.Engine(FORMAT_2, steps.fresh_postgres(postgres_url))
         before = Variant(FORMAT_1, steps.fresh_postgres(other), format_1_swaps())
+    elif compare == "one-write":
+        shipped = steps.Engine(ONE_WRITE, steps.fresh_postgres(postgres_url))
+        before = Variant(TWO_WRITES, steps.fresh_postgres(other), two_writes_swaps())
     else:
         shipped = steps.Engine(DRIVER, steps.fresh_postgres(postgres_url))
         before = Variant(THROUGH, steps.fresh_postgres(other), through_sqlalchemy_swaps())

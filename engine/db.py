@@ -86,6 +86,16 @@ def normalize_url(url: str) -> str:
     return url
 
 
+CHECKED_AT_COMMIT = ("event", "task", "message", "follow_up", "outbox")  # migration h26_deferred_checks
+
+
+def case_reference() -> sa.ForeignKey:
+    """The foreign key to its case of a row a command writes with the case (`CHECKED_AT_COMMIT`): checked at
+    COMMIT, not at the end of the command's one write statement (`write_with_children`). PostgreSQL only:
+    SQLite, which writes a command's rows one statement at a time, keeps immediate checks (`on_backend`)."""
+    return sa.ForeignKey("complaint.id", deferrable=True, initially="DEFERRED")
+
+
 # full-text search of engine.places.matching: SQLite's FTS5 table (and its shadow tables), PostgreSQL's GIN index
 UNMODELLED_PREFIXES = ("complaint_fts", "ix_complaint_fts", "ix_complaint_stats")
 
@@ -96,11 +106,14 @@ def modelled(name: str | None, type_: str, parent_names: Any) -> bool:
 
 
 def on_backend(dialect: str) -> Callable[..., bool]:
-    """Alembic `include_object` for a database of `dialect`: an index the models declare for other backends
+    """Alembic `include_object` for a database of `dialect`: the foreign keys `case_reference` declares
+    deferred are compared on PostgreSQL only; an index the models declare for other backends
     only (`Index(…).ddl_if(dialect=…)`, e.g. SQLite's hot-spot index, which PostgreSQL's covering stats index
     replaces) is not expected there."""
 
     def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if type_ == "foreign_key_constraint" and dialect != "postgresql" and obj.table.name in CHECKED_AT_COMMIT:
+            return False  # checked at COMMIT on PostgreSQL only (tests/api/test_migrations.py checks both)
         condition = getattr(obj, "_ddl_if", None) if type_ == "index" and not reflected else None
         if condition is None or condition.dialect is None:
             return True
@@ -163,12 +176,26 @@ Shape = tuple[sa.Table, tuple[str, ...], int, str, str]
 LINKED = "case_id"  # the column of a child row that names its head row (`write_with_children`, `linked`)
 
 
-def _sql(shape: Shape) -> tuple[str, list[sa.BindParameter[Any]]]:
+HEAD = "wh"  # the head row's CTE in `_headed`: a new case's children read their `case_id` from it
+
+
+def _sql(shape: Shape, linked: bool = False) -> tuple[str, list[sa.BindParameter[Any]]]:
+    """SQL text and typed parameters of one batch; `linked`: its `case_id` values are the head row's id."""
     table, columns, rows, name, suffix = shape
     if rows == 0:
         return suffix, [sa.bindparam(f"{name}_{c}", type_=table.c[c].type) for c in columns]
-    values = ", ".join("(" + ", ".join(f":{name}_{i}_{c}" for c in columns) + ")" for i in range(rows))
-    typed = [sa.bindparam(f"{name}_{i}_{c}", type_=table.c[c].type) for i in range(rows) for c in columns]
+    tied = linked and LINKED in columns
+
+    def value(i: int, c: str) -> str:
+        return f"(SELECT id FROM {HEAD})" if tied and c == LINKED else f":{name}_{i}_{c}"
+
+    values = ", ".join("(" + ", ".join(value(i, c) for c in columns) + ")" for i in range(rows))
+    typed = [
+        sa.bindparam(f"{name}_{i}_{c}", type_=table.c[c].type)
+        for i in range(rows)
+        for c in columns
+        if not (tied and c == LINKED)
+    ]
     return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values}{suffix}", typed
 
 
@@ -183,6 +210,21 @@ def _statement(shapes: tuple[Shape, ...], returning: bool) -> sa.TextClause:
     return sa.text(text).bindparams(*(p for _, typed in parts for p in typed))
 
 
+@functools.lru_cache(maxsize=512)
+def _headed(head: Shape, shapes: tuple[Shape, ...], linked: bool) -> sa.TextClause:
+    """PostgreSQL: a head row and its children in one statement. The head is the CTE `wh`, read first by the
+    answer, so it is written (and its row locked) before any child; the children are CTEs after it. The answer
+    is one row: the head's id (NULL when its UPDATE matched no row) and the ids the last child inserted, in
+    the order of its rows (ids from one sequence in one statement rise with the rows)."""
+    head_sql, head_typed = _sql(head)
+    parts = [_sql(shape, linked) for shape in shapes]
+    ctes = [f"{HEAD} AS ({head_sql} RETURNING id)"] + [f"w{n} AS ({sql})" for n, (sql, _) in enumerate(parts)]
+    ctes[-1] = ctes[-1][:-1] + " RETURNING id)"
+    last = f"w{len(parts) - 1}"
+    text = f"WITH {', '.join(ctes)} SELECT (SELECT id FROM {HEAD}), ARRAY(SELECT id FROM {last} ORDER BY id)"
+    return sa.text(text).bindparams(*head_typed, *(p for _, typed in parts for p in typed))
+
+
 def _one_by_one(conn: Any, batches: list[Batch]) -> list[int]:
     """SQLite: each batch its own statement; returns the `id` of each row the last one wrote, in order."""
     if not batches:
@@ -195,20 +237,27 @@ def _one_by_one(conn: Any, batches: list[Batch]) -> list[int]:
 
 def write_with_children(session: Any, head: Batch, batches: list[Batch], linked: bool) -> tuple[int | None, list[int]]:
     """Write one head row (an INSERT, or an UPDATE whose SQL ends before `RETURNING`), then its children;
-    returns the head row's id (None when the UPDATE matched no row: nothing else is written) and the ids the
+    returns the head row's id (None when the UPDATE matched no row: the caller rolls back) and the ids the
     last child inserted. `linked`: the head is a new row and the children's `case_id` is its id.
 
-    The head is a statement of its own, first, so the case row is locked before any child. PostgreSQL: the
-    children in one statement (each earlier one a data-modifying CTE), two round trips in all; SQLite has
-    no data-modifying CTEs: one statement each (in-process calls). The head is deliberately not a CTE of the
-    children's statement (one round trip less): the case's page then stays pinned by that statement until it
-    ends, so PostgreSQL cannot prune the case's dead row versions when the foreign-key checks read the page
-    again, and the next new case finds no room there: the complaint heap as written doubled (docs/performance.md,
-    issue 14, fourth pass)."""
+    PostgreSQL: all of it one statement, one round trip (`_headed`: the head first, so the case row is locked
+    before any child). The children's foreign keys to the case are checked at COMMIT (migration
+    h26_deferred_checks): checked at the end of this statement, they read the case's page while the statement
+    still held it pinned, PostgreSQL could not prune the case's dead row versions then, and the next new case
+    found no room on the page: the complaint heap as written doubled (docs/performance.md, issue 14, fourth
+    and tenth passes). SQLite has no data-modifying CTEs: one statement each, the head first (in-process
+    calls, not round trips)."""
     if not batches or batches[-1].rows == 0:
         raise ValueError("the last child must be an INSERT (its ids are returned)")
+    if len({head.name, *(b.name for b in batches)}) != len(batches) + 1:
+        raise ValueError("each batch needs a name of its own (its parameters are named after it)")
     session.flush()  # what the ORM's autoflush would write first (usually nothing: a no-op on a clean session)
     conn = session.connection()  # Core: the ORM's execution around a text statement cost more than its write
+    if conn.dialect.name == "postgresql":
+        params = {k: v for batch in (head, *batches) for k, v in batch.params.items()}
+        shapes = tuple(b.shape for b in batches)
+        [(head_id, ids)] = rows_of(conn, _headed(head.shape, shapes, linked), params)
+        return head_id, list(ids) if head_id is not None else []
     found = first_column(conn, _returning(head.shape), head.params)
     if not found:
         return None, []
@@ -242,8 +291,13 @@ def _driver_form(clause: sa.TextClause, dialect: sa.Dialect) -> _DriverForm:
 
 
 def first_column(conn: sa.Connection, clause: sa.TextClause, params: dict[str, Any]) -> list[Any]:
+    """`rows_of`, the first column of each row (unconverted: ids, text)."""
+    return [row[0] for row in rows_of(conn, clause, params)]
+
+
+def rows_of(conn: sa.Connection, clause: sa.TextClause, params: dict[str, Any]) -> list[Any]:
     """Run a hot-path text statement (a command's writes, its configuration-token read) on the driver's
-    cursor; the first column of each row it returns (unconverted: ids, text).
+    cursor; the rows it returns, as the driver gives them (unconverted: ids, text, arrays).
 
     What `conn.execute(clause, params)` does for a cached text statement, less its layers: the compiled text,
     parameter order and value conversions (UTC datetimes, JSON, digests) come from SQLAlchemy once per
@@ -252,8 +306,8 @@ def first_column(conn: sa.Connection, clause: sa.TextClause, params: dict[str, A
     is raised as SQLAlchemy raises it (`IntegrityError`, `OperationalError`, …, the connection invalidated when
     it was lost), so the command's `transaction` handles it alike. Not kept: `after_cursor_execute` listeners
     and the engine's `echo` log do not see these statements (nothing of Aduan's uses either). Through
-    `conn.execute`, a command cost 0.3-0.4 ms more client CPU on PostgreSQL (its write's two statements carry
-    20-60 parameters each; docs/performance.md, issue 14, seventh pass)."""
+    `conn.execute`, a command cost 0.3-0.4 ms more client CPU on PostgreSQL (its write then two statements with
+    20-60 parameters; docs/performance.md, issue 14, seventh pass)."""
     form = _driver_form(clause, conn.dialect)
     processors = form.processors
     values: Any = {key: processors[key](value) if key in processors else value for key, value in params.items()}
@@ -264,13 +318,13 @@ def first_column(conn: sa.Connection, clause: sa.TextClause, params: dict[str, A
         if conn._has_events or conn.engine._has_events:
             conn.dispatch.before_cursor_execute(conn, cursor, form.sql, values, None, False)
         cursor.execute(form.sql, values)
-        rows = cursor.fetchall() if cursor.description is not None else []
+        rows = list(cursor.fetchall()) if cursor.description is not None else []
     except conn.dialect.loaded_dbapi.Error as exc:
         conn._handle_dbapi_exception(exc, form.sql, values, cursor, None)  # raises SQLAlchemy's wrapper
         raise  # pragma: no cover - _handle_dbapi_exception always raises
     finally:
         cursor.close()
-    return [row[0] for row in rows]
+    return rows
 
 
 @functools.lru_cache(maxsize=128)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, Session, load_only, mapped_column
 
 from engine.cases.access import Actor
 from engine.cases.case import Case
-from engine.db import Base, HexDigest, UTCDateTime, utcnow
+from engine.db import Base, HexDigest, UTCDateTime, case_reference, utcnow
 
 
 class Event(Base):
@@ -30,7 +30,7 @@ class Event(Base):
     __table_args__ = (sa.UniqueConstraint("case_id", "seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"))  # indexed by (case_id, seq)
+    case_id: Mapped[int] = mapped_column(case_reference())  # indexed by (case_id, seq)
     seq: Mapped[int]
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     type: Mapped[str] = mapped_column(sa.String(40))  # no query selects events by type alone

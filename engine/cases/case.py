@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.db import Base, HexDigest, JSONType, UTCDateTime, utcnow
+from engine.db import Base, HexDigest, JSONType, UTCDateTime, case_reference, utcnow
 from engine.errors import NotFound
 
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -133,7 +133,7 @@ class FollowUp(Base):
     __tablename__ = "follow_up"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), index=True)
+    case_id: Mapped[int] = mapped_column(case_reference(), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     agency: Mapped[str | None] = mapped_column(sa.String(200), index=True)
     message: Mapped[str] = mapped_column(sa.Text)

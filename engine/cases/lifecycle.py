@@ -269,10 +269,10 @@ def _save(
     ]
     thread = conversation.columns(case, actor, drafts, now)
     messages = outbox.messages(session, case, event, run.effects.notifications, run.config, run.followed)
-    # The case row first (an INSERT with its state, or one UPDATE with the version check: state, read models,
-    # chain head), so the case is locked before its children; then the children (incidents resolved, tasks,
-    # follow-ups, messages, event, outbox rows; a new case's `case_id` is the id its INSERT got) in one
-    # statement on PostgreSQL, the outbox last so that its new ids come back for the dispatcher.
+    # One write (one statement on PostgreSQL): the case row first (an INSERT with its state, or one UPDATE
+    # with the version check: state, read models, chain head), so the case is locked before its children; then
+    # the children (incidents resolved, tasks, follow-ups, messages, event, outbox rows; a new case's `case_id`
+    # is the id its INSERT got), the outbox last so that its new ids come back for the dispatcher.
     resolved = incidents.resolving_intake(run.parsed.key, now) if run.new else incidents.resolving_case(case.id, now)
     children = [
         resolved,

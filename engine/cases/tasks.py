@@ -22,7 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from engine.cases import forms
 from engine.cases.access import Actor
 from engine.cases.case import Case
-from engine.db import Base, Batch, JSONType, UTCDateTime, insert_rows, utcnow, written
+from engine.db import Base, Batch, JSONType, UTCDateTime, case_reference, insert_rows, utcnow, written
 from engine.directory.agencies import subtree_clause
 from engine.errors import Conflict, InvalidData, NotFound
 
@@ -44,7 +44,7 @@ class TaskRecord(Base):
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
-    case_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), index=True)
+    case_id: Mapped[int] = mapped_column(case_reference(), index=True)
     name: Mapped[str] = mapped_column(sa.String(100))
     title: Mapped[str] = mapped_column(sa.String(200))
     role: Mapped[str] = mapped_column(sa.String(32))

@@ -8,7 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.db import Base, JSONType, UTCDateTime
+from engine.db import Base, JSONType, UTCDateTime, case_reference
 
 
 class MessageAudience(StrEnum):
@@ -27,7 +27,7 @@ class Message(Base):
     __tablename__ = "message"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), index=True)
+    case_id: Mapped[int] = mapped_column(case_reference(), index=True)
     event_seq: Mapped[int]
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     author: Mapped[str] = mapped_column(sa.String(64))

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine.audit.chain import Event
 from engine.cases.case import Case
 from engine.channels import clients
-from engine.db import Base, JSONType, UTCDateTime, utcnow
+from engine.db import Base, JSONType, UTCDateTime, case_reference, utcnow
 from engine.directory.agencies import in_subtree
 from engine.notify import delivery as notify
 from engine.notify import webhooks
@@ -51,7 +51,7 @@ class OutboxMessage(Base):
     __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("complaint.id"), index=True)  # None: about an account
+    case_id: Mapped[int | None] = mapped_column(case_reference(), index=True)  # None: about an account
     event_seq: Mapped[int]
     kind: Mapped[str] = mapped_column(sa.String(16))
     channel: Mapped[str] = mapped_column(sa.String(16))

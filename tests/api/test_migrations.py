@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from flask import Flask
 
 from api.extensions import db
-from engine.db import Base, modelled, on_backend
+from engine.db import CHECKED_AT_COMMIT, Base, modelled, on_backend
 
 
 def test_migrated_schema_matches_the_models(app: Flask) -> None:
@@ -50,6 +50,30 @@ def test_an_events_data_is_stored_as_its_json_text_on_postgresql(app: Flask) -> 
         query = "SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() AND "
         kind = conn.execute(sa.text(query + "table_name = 'event' AND column_name = 'data'")).scalar_one()
     assert kind == "json"
+
+
+def test_a_commands_rows_name_their_case_checked_at_commit_on_postgresql(app: Flask) -> None:
+    """Migration h26_deferred_checks: the foreign keys to `complaint` of the rows a command writes with its
+    case row in one statement are checked at COMMIT on PostgreSQL (`engine.db.CHECKED_AT_COMMIT`); the others
+    stay immediate. SQLite (its comparison with the models leaves these keys out) keeps them, immediate."""
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            query = (
+                "SELECT conrelid::regclass::text, condeferrable AND condeferred FROM pg_constraint "
+                "WHERE contype = 'f' AND confrelid = 'complaint'::regclass"
+            )
+            deferred = {table: flag for table, flag in conn.execute(sa.text(query))}
+        else:
+            inspector = sa.inspect(conn)
+            deferred = {
+                table: bool(fk["options"].get("deferrable"))
+                for table in inspector.get_table_names()
+                for fk in inspector.get_foreign_keys(table)
+                if fk["referred_table"] == "complaint"
+            }
+    postgresql = db.engine.dialect.name == "postgresql"
+    assert {table for table, flag in deferred.items() if flag} == (set(CHECKED_AT_COMMIT) if postgresql else set())
+    assert set(CHECKED_AT_COMMIT) | {"read_log", "incident", "attachment"} <= set(deferred)
 
 
 def _indexes(conn: sa.Connection) -> dict[str, str]:

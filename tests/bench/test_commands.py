@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -173,3 +174,36 @@ def test_a_long_body_is_written_once(scratch_url: str) -> None:
         values = session.scalar(sa.text(f"SELECT count(DISTINCT chunk_id) FROM {toast}"))
         closed = session.scalar(sa.text("SELECT count(*) FROM complaint WHERE status = 'closed'"))
     assert (values, closed) == (10, 10), f"{values} TOAST values for {closed} closed cases"
+
+
+def test_driver_ab_compares_one_write_with_two(scratch_url: str) -> None:
+    """The other subject really writes the case row and its children as two statements (else the A/B
+    compares nothing), and its cases come out as the shipped subject's do."""
+    from bench.driver_ab import TWO_WRITES, Variant, two_writes_swaps
+    from bench.engine_steps import fresh_postgres
+    from engine.cases import lifecycle
+    from engine.cases.case import Case
+
+    shipped = lifecycle.write_with_children
+    subject = Variant(TWO_WRITES, fresh_postgres(scratch_url), two_writes_swaps())
+    statements: list[str] = []
+    try:
+        with subject.app.app_context():
+            engine = subject.db.engine
+
+        def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement)
+
+        sa.event.listen(engine, "before_cursor_execute", seen)
+        subject.run("start", 0, Cost())
+        sa.event.remove(engine, "before_cursor_execute", seen)
+        with subject.app.app_context():
+            case = subject.db.session.get_one(Case, subject.case_ids[0])
+            assert case.status == "submitted" and case.event_seq == 1
+    finally:
+        subject.close()
+    writes = [s for s in statements if s.lstrip().startswith(("INSERT", "WITH", "UPDATE"))]
+    assert len(writes) == 2 and writes[0].startswith("INSERT INTO complaint"), writes
+    assert lifecycle.write_with_children is shipped
+    out = _run("driver-ab", "--compare", "one-write", "--cases", "2", "--runs", "1", "--postgres-url", scratch_url)
+    assert "one write statement" in out and "case row, then children" in out and "fire timers" in out
