@@ -72,13 +72,11 @@ def two_writes(session: Any, head: Any, batches: list[Any], linked: bool) -> tup
 
     session.flush()
     conn = session.connection()
-    found = db.first_column(conn, db._returning(head.shape), head.params)
-    if not found:
+    head_id, batches = db.head_first(conn, head, batches, linked)
+    if head_id is None:
         return None, []
-    if linked:
-        batches = [db._linked_to(batch, found[0]) for batch in batches]
     params = {k: v for batch in batches for k, v in batch.params.items()}
-    return found[0], db.first_column(conn, db._statement(tuple(b.shape for b in batches), True), params)
+    return head_id, db.first_column(conn, db._statement(tuple(b.shape for b in batches), True), params)
 
 
 def two_writes_swaps() -> list[Swap]:

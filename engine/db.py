@@ -258,16 +258,18 @@ def write_with_children(session: Any, head: Batch, batches: list[Batch], linked:
         shapes = tuple(b.shape for b in batches)
         [(head_id, ids)] = rows_of(conn, _headed(head.shape, shapes, linked), params)
         return head_id, list(ids) if head_id is not None else []
+    head_id, batches = head_first(conn, head, batches, linked)
+    return (head_id, _one_by_one(conn, batches)) if head_id is not None else (None, [])
+
+
+def head_first(conn: Any, head: Batch, batches: list[Batch], linked: bool) -> tuple[int | None, list[Batch]]:
+    """The head row written by a statement of its own; its id (None when its UPDATE matched no row) and the
+    children's batches, their `case_id` set to that id when `linked` (SQLite's write, and the two-statement
+    write `aduan bench driver-ab --compare one-write` measures)."""
     found = first_column(conn, _returning(head.shape), head.params)
     if not found:
-        return None, []
-    head_id = found[0]
-    if linked:
-        batches = [_linked_to(batch, head_id) for batch in batches]
-    if conn.dialect.name != "postgresql":
-        return head_id, _one_by_one(conn, batches)
-    params = {k: v for batch in batches for k, v in batch.params.items()}
-    return head_id, first_column(conn, _statement(tuple(b.shape for b in batches), True), params)
+        return None, batches
+    return found[0], [_linked_to(batch, found[0]) for batch in batches] if linked else batches
 
 
 @dataclass(frozen=True)
