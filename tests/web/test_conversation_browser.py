@@ -83,7 +83,10 @@ def test_a_question_and_its_answer_travel_through_the_pages(server: Server, new_
     public = new_page()
     public.goto(server.url(f"/aduan/{tracking_id}"))
     assert "lokasi sudah bersih" in public.inner_text("#thread")
-    assert public.locator("#thread img[alt='bersih.png']").evaluate("img => img.naturalWidth") > 0
+    photo = public.locator("#thread img[alt='bersih.png']")
+    photo.scroll_into_view_if_needed()  # loading="lazy": a photo below the fold is not fetched at page load
+    public.wait_for_function("img => img.complete", arg=photo.element_handle())  # loaded, or failed to
+    assert photo.evaluate("img => img.naturalWidth") > 0
     assert "Rina" not in public.inner_text("main")
 
 
